@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// Every subcommand of `gpt-sovits`, in the order `--help` lists them.
+enum CLISubcommands {
+    static let all: [any ParsableCommand.Type] = []
+}

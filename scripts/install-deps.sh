@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages swift-gpt-sovits needs on Debian/Ubuntu, only when missing:
+#   libopenblas-dev + pkg-config (BLAS), ffmpeg (non-WAV audio/video input and output).
+# Swift itself (6.x) must already be installed.
+set -euo pipefail
+need=()
+dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
+dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+if [ "$(uname)" = "Linux" ] && [ ${#need[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "installing: ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+command -v swift >/dev/null 2>&1 || { echo "error: swift is not on PATH (install Swift 6.x first)"; exit 1; }
