@@ -1,0 +1,57 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only file mapped into memory. Weight files are read in place through this, never
+/// copied whole. The mapping lives as long as any tensor view refers to it.
+public final class MappedFile: @unchecked Sendable {
+    /// The path the file was opened from.
+    public let path: String
+    /// Base address of the mapping (nil for an empty file).
+    public let base: UnsafeRawPointer?
+    /// Size in bytes.
+    public let size: Int
+
+    /// Maps `path` read-only.
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw WeightsError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw WeightsError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw WeightsError.unreadable(path: path, reason: "is a directory")
+        }
+        size = Int(st.st_size)
+        if size == 0 {
+            base = nil
+            return
+        }
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let p, p != MAP_FAILED else {
+            throw WeightsError.unreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        base = UnsafeRawPointer(p)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    /// The bytes `range`, bounds-checked.
+    public func bytes(_ range: Range<Int>) throws -> UnsafeRawBufferPointer {
+        guard range.lowerBound >= 0, range.upperBound <= size else {
+            throw WeightsError.corrupt(path: path, reason: "byte range \(range) lies outside the file (\(size) bytes)")
+        }
+        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+}
