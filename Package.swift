@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "GSVNN", targets: ["GSVNN"]),
         .library(name: "GSVAudio", targets: ["GSVAudio"]),
         .library(name: "GSVText", targets: ["GSVText"]),
+        .library(name: "GSVModels", targets: ["GSVModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,6 +41,10 @@ let package = Package(
             dependencies: ["GSVTensor", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "GSVText"),
+        .target(
+            name: "GSVModels",
+            dependencies: ["GSVTensor", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
@@ -55,6 +60,7 @@ let package = Package(
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN"]),
         .testTarget(name: "GSVAudioTests", dependencies: ["GSVAudio", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVTextTests", dependencies: ["GSVText", "GSVTestSupport"]),
+        .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVWeights", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

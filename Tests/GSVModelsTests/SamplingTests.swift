@@ -1,0 +1,79 @@
+import Testing
+@testable import GSVModels
+
+/// A deterministic generator for tests (SplitMix64).
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct SamplingTests {
+    @Test func repetitionPenaltyDividesPositivesAndMultipliesNegatives() {
+        var l: [Float] = [2, -2, 1, 0.5]
+        let p = SamplingParameters(topK: 4, topP: 1, temperature: 1, repetitionPenalty: 2)
+        _ = TokenSampler.probabilities(&l, previousTokens: [0, 1, 1, 0], parameters: p)
+        #expect(l == [1, -4, 1, 0.5])  // duplicates penalised once
+    }
+
+    @Test func topKKeepsTies() {
+        var l: [Float] = [3, 1, 3, 2]
+        let probs = TokenSampler.probabilities(&l, previousTokens: [], parameters: .init(topK: 1, repetitionPenalty: 1))
+        #expect(probs[1] == 0 && probs[3] == 0)
+        #expect(abs(probs[0] - 0.5) < 1e-6 && abs(probs[2] - 0.5) < 1e-6)
+    }
+
+    @Test func topPRunsBeforeTemperatureAndKeepsTop1() {
+        // softmax([2,1,0]) = [0.665, 0.245, 0.090]; top_p 0.5 keeps only token 0.
+        var l: [Float] = [2, 1, 0]
+        let probs = TokenSampler.probabilities(&l, previousTokens: [], parameters: .init(topK: 3, topP: 0.5, temperature: 100, repetitionPenalty: 1))
+        #expect(probs == [1, 0, 0])
+        // A token is removed when the cumulative probability up to and including it exceeds top_p:
+        // top_p 0.8 → cumulative 0.665, 0.910 (> 0.8, removed); top_p 0.95 keeps tokens 0 and 1.
+        var l2: [Float] = [2, 1, 0]
+        let p2 = TokenSampler.probabilities(&l2, previousTokens: [], parameters: .init(topK: 3, topP: 0.8, repetitionPenalty: 1))
+        #expect(p2 == [1, 0, 0])
+        var l3: [Float] = [2, 1, 0]
+        let p3 = TokenSampler.probabilities(&l3, previousTokens: [], parameters: .init(topK: 3, topP: 0.95, repetitionPenalty: 1))
+        #expect(p3[2] == 0 && p3[1] > 0)
+    }
+
+    @Test func temperatureSharpens() {
+        var a: [Float] = [1, 0]
+        var b: [Float] = [1, 0]
+        let pa = TokenSampler.probabilities(&a, previousTokens: [], parameters: .init(topK: 2, temperature: 1, repetitionPenalty: 1))
+        let pb = TokenSampler.probabilities(&b, previousTokens: [], parameters: .init(topK: 2, temperature: 0.5, repetitionPenalty: 1))
+        #expect(pb[0] > pa[0])
+        #expect(abs(pb[0] - 1 / (1 + expf(-2))) < 1e-6)
+    }
+
+    @Test func samplingFollowsTheDistribution() {
+        var rng = SplitMix(state: 7)
+        let logits: [Float] = [log(0.6), log(0.3), log(0.1)]
+        var counts = [0, 0, 0]
+        for _ in 0..<20000 {
+            counts[TokenSampler.sample(logits, previousTokens: [], parameters: .init(topK: 3, repetitionPenalty: 1), rng: &rng)] += 1
+        }
+        #expect(abs(Double(counts[0]) / 20000 - 0.6) < 0.02)
+        #expect(abs(Double(counts[1]) / 20000 - 0.3) < 0.02)
+        #expect(abs(Double(counts[2]) / 20000 - 0.1) < 0.02)
+    }
+
+    @Test func greedyWithTopK1IsArgmax() {
+        var rng = SplitMix(state: 1)
+        let logits: [Float] = [0.1, 5, -3, 4.9]
+        for _ in 0..<50 {
+            #expect(TokenSampler.sample(logits, previousTokens: [], parameters: .init(topK: 1, repetitionPenalty: 1), rng: &rng) == 1)
+        }
+        #expect(TokenSampler.argmax(logits) == 1)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
