@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14), .iOS(.v17)],
     products: [
         .executable(name: "gpt-sovits", targets: ["GSVCLI"]),
+        .library(name: "GPTSoVITS", targets: ["GPTSoVITS"]),
         .library(name: "GSVTensor", targets: ["GSVTensor"]),
         .library(name: "GSVWeights", targets: ["GSVWeights"]),
         .library(name: "GSVNN", targets: ["GSVNN"]),
@@ -45,10 +46,14 @@ let package = Package(
             name: "GSVModels",
             dependencies: ["GSVTensor", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "GPTSoVITS",
+            dependencies: ["GSVModels", "GSVText", "GSVAudio", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
-                "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText",
+                "GPTSoVITS", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN"]),
         .testTarget(name: "GSVAudioTests", dependencies: ["GSVAudio", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVTextTests", dependencies: ["GSVText", "GSVTestSupport"]),
+        .testTarget(name: "GPTSoVITSTests", dependencies: ["GPTSoVITS", "GSVTestSupport"]),
         .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVWeights", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages swift-gpt-sovits needs on Debian/Ubuntu, only when missing:
-#   libopenblas-dev + pkg-config (BLAS), ffmpeg (non-WAV audio/video input and output).
+#   libopenblas-dev + pkg-config (BLAS), ffmpeg (non-WAV audio/video input and output),
+#   python3 (tests only: a local HTTP server for the downloader tests).
 # Swift itself (6.x) must already be installed.
 set -euo pipefail
 need=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v python3 >/dev/null 2>&1 || need+=(python3)   # the downloader tests run a local HTTP server
 if [ "$(uname)" = "Linux" ] && [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
