@@ -1,0 +1,226 @@
+// fp16 weight storage for the memory-bound decode path (DESIGN "Speed"): weights stay as IEEE
+// half bit patterns ([out, in], PyTorch Linear layout) and are widened to Float32 inside the
+// kernel, so each token reads half the bytes of an fp32 copy.
+
+/// Owns (or keeps alive) the memory that a ``HalfMatrix`` reads.
+private final class HalfStorage: @unchecked Sendable {
+    // @unchecked: the pointer is written once in `init` and only read afterwards; the memory is
+    // either owned here (freed in deinit) or kept alive by `owner` (e.g. a memory-mapped file).
+    let base: UnsafePointer<UInt16>
+    private let owned: UnsafeMutablePointer<UInt16>?
+    private let owner: AnyObject?
+
+    init(copying bits: UnsafeBufferPointer<UInt16>) {
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(bits.count, 1))
+        if let src = bits.baseAddress { p.initialize(from: src, count: bits.count) }
+        owned = p
+        base = UnsafePointer(p)
+        owner = nil
+    }
+
+    init(borrowing p: UnsafePointer<UInt16>, owner: AnyObject) {
+        base = p
+        owned = nil
+        self.owner = owner
+    }
+
+    deinit { owned?.deallocate() }
+}
+
+/// A row-major `[rows, cols]` matrix of fp16 weights (PyTorch `Linear` layout `[out, in]`) with
+/// matrix–vector and small-batch kernels that widen to Float32 on the fly.
+///
+/// Measured on this project's Linux x86-64 machines (see `HalfMatrixBenchmarkTests`, run with
+/// `GSV_BENCH=1`): the in-kernel widening `gemv` is the decode path; it halves weight memory.
+public struct HalfMatrix: Sendable {
+    /// Number of rows (output features).
+    public let rows: Int
+    /// Number of columns (input features).
+    public let cols: Int
+    private let storage: HalfStorage
+
+    /// Copies `bits` (IEEE binary16 patterns, row-major).
+    /// - Precondition: `bits.count == rows * cols`.
+    public init(rows: Int, cols: Int, bits: [UInt16]) {
+        precondition(rows >= 0 && cols >= 0 && bits.count == rows * cols,
+                     "HalfMatrix [\(rows), \(cols)] needs \(rows * cols) values, got \(bits.count)")
+        self.rows = rows
+        self.cols = cols
+        storage = bits.withUnsafeBufferPointer { HalfStorage(copying: $0) }
+    }
+
+    /// Reads fp16 data in place from memory kept alive by `owner` (e.g. a mapped weight file),
+    /// without copying. Misaligned data (odd address) is copied instead.
+    /// - Precondition: `bytes.count == rows * cols * 2`.
+    public init(rows: Int, cols: Int, bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        precondition(rows >= 0 && cols >= 0 && bytes.count == rows * cols * 2,
+                     "HalfMatrix [\(rows), \(cols)] needs \(rows * cols * 2) bytes, got \(bytes.count)")
+        self.rows = rows
+        self.cols = cols
+        if let raw = bytes.baseAddress, Int(bitPattern: raw) % MemoryLayout<UInt16>.alignment == 0 {
+            storage = HalfStorage(borrowing: raw.assumingMemoryBound(to: UInt16.self), owner: owner)
+        } else {
+            var copy = [UInt16](repeating: 0, count: rows * cols)
+            copy.withUnsafeMutableBytes { dst in
+                if let d = dst.baseAddress, let s = bytes.baseAddress { d.copyMemory(from: s, byteCount: bytes.count) }
+            }
+            storage = copy.withUnsafeBufferPointer { HalfStorage(copying: $0) }
+        }
+    }
+
+    /// Narrows a Float32 `[rows, cols]` tensor to fp16 (round to nearest even).
+    public init(_ t: Tensor) {
+        precondition(t.rank == 2, "HalfMatrix from a \(t.shape) tensor")
+        self.init(rows: t.shape[0], cols: t.shape[1], bits: t.scalars.map { HalfConversion.half(fromFloat: $0) })
+    }
+
+    /// Bytes of weight memory held.
+    public var byteCount: Int { rows * cols * 2 }
+
+    /// The bit pattern at (`r`, `c`).
+    public subscript(r: Int, c: Int) -> UInt16 {
+        precondition(r >= 0 && r < rows && c >= 0 && c < cols, "HalfMatrix index (\(r), \(c)) out of bounds")
+        return storage.base[r * cols + c]
+    }
+
+    /// The whole matrix widened to a Float32 tensor.
+    public func widened() -> Tensor {
+        var out = [Float](repeating: 0, count: rows * cols)
+        out.withUnsafeMutableBufferPointer { o in
+            HalfConversion.widenHalf(UnsafeBufferPointer(start: storage.base, count: rows * cols), into: o)
+        }
+        return Tensor(shape: [rows, cols], scalars: out)
+    }
+
+    /// Widens eight half patterns at once (exact for every value, including subnormals, ±inf, NaN).
+    @inline(__always)
+    static func widen8(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
+        let w = SIMD8<UInt32>(truncatingIfNeeded: h)
+        let sign = (w & 0x8000) &<< 16
+        let magnitude = w & 0x7FFF
+        // Place exponent+mantissa in the float's fields, then rescale by 2^(127-15): exact for
+        // normals and (through float subnormal arithmetic) for half subnormals.
+        let scaled = unsafeBitCast(magnitude &<< 13, to: SIMD8<Float>.self) * 0x1p112
+        var bits = unsafeBitCast(scaled, to: SIMD8<UInt32>.self)
+        bits.replace(with: 0x7F80_0000 | ((magnitude & 0x3FF) &<< 13), where: magnitude .>= 0x7C00)
+        return unsafeBitCast(bits | sign, to: SIMD8<Float>.self)
+    }
+
+    /// Dot product of row `r` with `x` (length `cols`).
+    @inline(__always)
+    private func rowDot(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
+        let w = storage.base + r * cols
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var c = 0
+        let raw = UnsafeRawPointer(w), xr = UnsafeRawPointer(x)
+        while c + 16 <= cols {
+            let h0 = raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD8<UInt16>.self)
+            let h1 = raw.loadUnaligned(fromByteOffset: c * 2 + 16, as: SIMD8<UInt16>.self)
+            acc0 += HalfMatrix.widen8(h0) * xr.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+            acc1 += HalfMatrix.widen8(h1) * xr.loadUnaligned(fromByteOffset: c * 4 + 32, as: SIMD8<Float>.self)
+            c += 16
+        }
+        var s = (acc0 + acc1).sum()
+        while c < cols {
+            s += HalfConversion.float(fromHalf: w[c]) * x[c]
+            c += 1
+        }
+        return s
+    }
+
+    /// `y = W · x (+ bias)` for one vector `x` of length `cols`; returns `rows` values.
+    /// Rows are split over threads when the matrix is large.
+    public func gemv(_ x: [Float], bias: [Float]? = nil) -> [Float] {
+        precondition(x.count == cols, "HalfMatrix.gemv: x has \(x.count) values, expected \(cols)")
+        if let b = bias { precondition(b.count == rows, "HalfMatrix.gemv: bias has \(b.count) values, expected \(rows)") }
+        var y = [Float](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                guard let x0 = xp.baseAddress, cols > 0 else {
+                    for i in 0..<rows { yp[i] = bias?[i] ?? 0 }
+                    return
+                }
+                Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
+                    for i in r { yp[i] = rowDot(i, x0) + (bias?[i] ?? 0) }
+                }
+            }
+        }
+        return y
+    }
+
+    /// `x · Wᵀ (+ bias)` over the last dimension of `x` (`F.linear` with fp16 weights).
+    ///
+    /// One row (decode, batch 1) uses ``gemv(_:bias:)``; up to four rows share each widened weight
+    /// block in registers; larger batches widen row tiles into a scratch buffer and call sgemm.
+    public func linear(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
+        precondition(x.rank >= 1 && x.shape[x.rank - 1] == cols,
+                     "HalfMatrix.linear: input \(x.shape) last dim != \(cols)")
+        if let b = bias { precondition(b.shape == [rows], "HalfMatrix.linear: bias \(b.shape) != [\(rows)]") }
+        var outShape = x.shape
+        outShape[outShape.count - 1] = rows
+        let n = cols == 0 ? 0 : x.count / cols
+        if n == 1 {
+            return Tensor(shape: outShape, scalars: gemv(x.scalars, bias: bias?.scalars))
+        }
+        var out = [Float](repeating: 0, count: n * rows)
+        x.scalars.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+                guard let x0 = xp.baseAddress, let o0 = op.baseAddress, n > 0 else { return }
+                if n <= 4 {
+                    smallBatch(x0, n: n, o0)
+                } else {
+                    tiledGemm(x0, n: n, o0)
+                }
+            }
+        }
+        var y = Tensor(shape: outShape, scalars: out)
+        if let b = bias { y = y + b }
+        return y
+    }
+
+    /// Up to four input rows: each weight block is widened once and used for every row.
+    private func smallBatch(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
+            let xr = UnsafeRawPointer(x)
+            for i in r {
+                let raw = UnsafeRawPointer(storage.base + i * cols)
+                var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                var c = 0
+                while c + 8 <= cols {
+                    let w = HalfMatrix.widen8(raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD8<UInt16>.self))
+                    a0 += w * xr.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+                    if n > 1 { a1 += w * xr.loadUnaligned(fromByteOffset: (cols + c) * 4, as: SIMD8<Float>.self) }
+                    if n > 2 { a2 += w * xr.loadUnaligned(fromByteOffset: (2 * cols + c) * 4, as: SIMD8<Float>.self) }
+                    if n > 3 { a3 += w * xr.loadUnaligned(fromByteOffset: (3 * cols + c) * 4, as: SIMD8<Float>.self) }
+                    c += 8
+                }
+                var s = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+                while c < cols {
+                    let w = HalfConversion.float(fromHalf: storage.base[i * cols + c])
+                    for b in 0..<n { s[b] += w * x[b * cols + c] }
+                    c += 1
+                }
+                for b in 0..<n { o[b * rows + i] = s[b] }
+            }
+        }
+    }
+
+    /// Larger batches: widen tiles of rows and multiply with BLAS.
+    private func tiledGemm(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>) {
+        let tile = max(1, min(rows, 65_536 / max(cols, 1)))
+        var scratch = [Float](repeating: 0, count: tile * cols)
+        scratch.withUnsafeMutableBufferPointer { sp in
+            guard let s0 = sp.baseAddress else { return }
+            var r0 = 0
+            while r0 < rows {
+                let tr = min(tile, rows - r0)
+                HalfConversion.widenHalf(UnsafeBufferPointer(start: storage.base + r0 * cols, count: tr * cols),
+                                         into: UnsafeMutableBufferPointer(start: s0, count: tr * cols))
+                // out[:, r0 ..< r0+tr] = x · tileᵀ
+                BLAS.sgemm(transB: true, m: n, n: tr, k: cols, a: x, lda: cols, b: s0, ldb: cols,
+                           c: o + r0, ldc: rows)
+                r0 += tr
+            }
+        }
+    }
+}
