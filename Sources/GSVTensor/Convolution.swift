@@ -7,7 +7,7 @@
 // convTranspose1d: sgemm (Wᵀ·x) into columns, then col2im scatter-add, also tiled over time.
 
 /// Upper bound on floats in one column buffer (16 MiB).
-private let columnBudget = 1 << 22
+let defaultColumnBudget = 1 << 22
 
 /// Output length of a 1-D convolution (torch's formula), or nil if the input is too short.
 public func conv1dOutputLength(inputLength t: Int, kernel k: Int, stride: Int = 1,
@@ -33,9 +33,16 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 /// - Precondition: shapes agree, `stride, dilation, groups ≥ 1`, and the padded input covers one window.
 public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1,
                    padding: (Int, Int), dilation: Int = 1, groups: Int = 1) -> Tensor {
+    conv1d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups,
+           columnBudget: defaultColumnBudget)
+}
+
+/// `conv1d` with an explicit column-buffer budget (tests use a tiny one to exercise tiling).
+func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (Int, Int), dilation: Int,
+            groups: Int, columnBudget: Int) -> Tensor {
     if x.rank == 2 {
         let y = conv1d(x.unsqueezed(0), weight: weight, bias: bias, stride: stride, padding: padding,
-                       dilation: dilation, groups: groups)
+                       dilation: dilation, groups: groups, columnBudget: columnBudget)
         return y.squeezed(0)
     }
     precondition(x.rank == 3, "conv1d input must be [B, C, T], got \(x.shape)")
@@ -78,7 +85,7 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
                     } }
                     return
                 }
-                let chunk = min(tOut, max(64, columnBudget / max(rows, 1)))
+                let chunk = min(tOut, max(1, columnBudget / max(rows, 1)))
                 var col = [Float](repeating: 0, count: rows * chunk)
                 col.withUnsafeMutableBufferPointer { cp in
                     guard let c0 = cp.baseAddress else { return }
@@ -153,9 +160,17 @@ public func convTranspose1dOutputLength(inputLength t: Int, kernel k: Int, strid
 public func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1,
                             padding: Int = 0, outputPadding: Int = 0, groups: Int = 1,
                             dilation: Int = 1) -> Tensor {
+    convTranspose1d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding,
+                    groups: groups, dilation: dilation, columnBudget: defaultColumnBudget)
+}
+
+/// `convTranspose1d` with an explicit column-buffer budget (tests use a tiny one to exercise tiling).
+func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, outputPadding: Int,
+                     groups: Int, dilation: Int, columnBudget: Int) -> Tensor {
     if x.rank == 2 {
         return convTranspose1d(x.unsqueezed(0), weight: weight, bias: bias, stride: stride, padding: padding,
-                               outputPadding: outputPadding, groups: groups, dilation: dilation).squeezed(0)
+                               outputPadding: outputPadding, groups: groups, dilation: dilation,
+                               columnBudget: columnBudget).squeezed(0)
     }
     precondition(x.rank == 3, "convTranspose1d input must be [B, C, T], got \(x.shape)")
     precondition(weight.rank == 3, "convTranspose1d weight must be [Cin, Cout/groups, K], got \(weight.shape)")
@@ -180,7 +195,7 @@ public func convTranspose1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
         } }
     }
     let rows = coutG * k
-    let chunk = max(1, min(t, max(64, columnBudget / max(rows, 1))))
+    let chunk = max(1, min(t, columnBudget / max(rows, 1)))
     var col = [Float](repeating: 0, count: rows * chunk)
     x.scalars.withUnsafeBufferPointer { xp in
         weight.scalars.withUnsafeBufferPointer { wp in
