@@ -26,6 +26,13 @@ public struct SeededRNG: RandomNumberGenerator, Sendable {
         s0 = splitMix(&sm); s1 = splitMix(&sm); s2 = splitMix(&sm); s3 = splitMix(&sm)
     }
 
+    /// Starts from an explicit xoshiro256** state (for checking against the reference stream).
+    /// - Precondition: the state is not all zero.
+    public init(state: (UInt64, UInt64, UInt64, UInt64)) {
+        precondition(state != (0, 0, 0, 0), "xoshiro256** state must not be all zero")
+        (s0, s1, s2, s3) = state
+    }
+
     @inline(__always)
     private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
