@@ -37,12 +37,14 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
            columnBudget: defaultColumnBudget)
 }
 
-/// `conv1d` with an explicit column-buffer budget (tests use a tiny one to exercise tiling).
+/// `conv1d` with an explicit column-buffer budget (tests use a tiny one to exercise tiling) and a
+/// switch for the direct depthwise kernel (benchmarks compare it with im2col + sgemm).
 func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (Int, Int), dilation: Int,
-            groups: Int, columnBudget: Int) -> Tensor {
+            groups: Int, columnBudget: Int, directDepthwise: Bool = true) -> Tensor {
     if x.rank == 2 {
         let y = conv1d(x.unsqueezed(0), weight: weight, bias: bias, stride: stride, padding: padding,
-                       dilation: dilation, groups: groups, columnBudget: columnBudget)
+                       dilation: dilation, groups: groups, columnBudget: columnBudget,
+                       directDepthwise: directDepthwise)
         return y.squeezed(0)
     }
     precondition(x.rank == 3, "conv1d input must be [B, C, T], got \(x.shape)")
@@ -71,7 +73,7 @@ func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (I
         weight.scalars.withUnsafeBufferPointer { wp in
             out.withUnsafeMutableBufferPointer { op in
                 guard let x0 = xp.baseAddress, let w0 = wp.baseAddress, let o0 = op.baseAddress, tOut > 0 else { return }
-                if cg == 1 {
+                if cg == 1 && directDepthwise {
                     depthwise(x0, w0, o0, batch: batch, cin: cin, t: t, cout: cout, k: k, tOut: tOut,
                               stride: stride, pl: pl, dilation: dilation, coutG: coutG)
                     return
