@@ -280,3 +280,11 @@ extension Tensor {
         }
     }
 }
+
+extension Mask {
+    /// Number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// The same values under a new shape with the same element count.
+    public func reshaped(_ newShape: [Int]) -> Mask { Mask(shape: newShape, values: values) }
+}

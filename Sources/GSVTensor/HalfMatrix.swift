@@ -92,35 +92,52 @@ public struct HalfMatrix: Sendable {
         return Tensor(shape: [rows, cols], scalars: out)
     }
 
-    /// Widens eight half patterns at once (exact for every value, including subnormals, ±inf, NaN).
+    /// Widens four half patterns, one in the low 16 bits of each lane, to Float32. Exact for every
+    /// value (subnormals, ±inf, NaN payloads) and free of lane-width conversions, which Swift's SIMD
+    /// types do not vectorise.
     @inline(__always)
-    static func widen8(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
-        let w = SIMD8<UInt32>(truncatingIfNeeded: h)
-        let sign = (w & 0x8000) &<< 16
-        let magnitude = w & 0x7FFF
-        // Place exponent+mantissa in the float's fields, then rescale by 2^(127-15): exact for
-        // normals and (through float subnormal arithmetic) for half subnormals.
-        let scaled = unsafeBitCast(magnitude &<< 13, to: SIMD8<Float>.self) * 0x1p112
-        var bits = unsafeBitCast(scaled, to: SIMD8<UInt32>.self)
-        bits.replace(with: 0x7F80_0000 | ((magnitude & 0x3FF) &<< 13), where: magnitude .>= 0x7C00)
-        return unsafeBitCast(bits | sign, to: SIMD8<Float>.self)
+    static func widen4(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
+        let sign = (h & 0x8000) &<< 16
+        let magnitude = h & 0x7FFF
+        // Place exponent+mantissa in the float's fields and rescale by 2^(127-15): exact for normals
+        // and, through float subnormal arithmetic, for half subnormals.
+        let scaled = unsafeBitCast(unsafeBitCast(magnitude &<< 13, to: SIMD4<Float>.self) * 0x1p112,
+                                   to: SIMD4<UInt32>.self)
+        // Inf/NaN (magnitude ≥ 0x7C00): bit 15 of magnitude + 0x400 is set; smear it over the exponent.
+        let spread = unsafeBitCast((magnitude &+ 0x400) &<< 16, to: SIMD4<Int32>.self) &>> 8
+        let special = unsafeBitCast(spread, to: SIMD4<UInt32>.self) & 0x7F80_0000
+        return unsafeBitCast(scaled | special | sign, to: SIMD4<Float>.self)
     }
 
-    /// Dot product of row `r` with `x` (length `cols`).
+    /// Splits `x` into its even- and odd-indexed elements (`cols` rounded down to even), the layout
+    /// `widen4` produces when it reads two halves per 32-bit lane.
+    private func deinterleave(_ x: UnsafePointer<Float>, _ even: UnsafeMutablePointer<Float>,
+                              _ odd: UnsafeMutablePointer<Float>) {
+        for j in 0..<(cols / 2) {
+            even[j] = x[2 * j]
+            odd[j] = x[2 * j + 1]
+        }
+    }
+
+    /// Dot product of row `r` with `x` (length `cols`), given `x` split by ``deinterleave``.
     @inline(__always)
-    private func rowDot(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
+    private func rowDot(_ r: Int, _ x: UnsafePointer<Float>, _ even: UnsafePointer<Float>,
+                        _ odd: UnsafePointer<Float>) -> Float {
         let w = storage.base + r * cols
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        let raw = UnsafeRawPointer(w), er = UnsafeRawPointer(even), or = UnsafeRawPointer(odd)
+        var e0 = SIMD4<Float>(), o0 = e0, e1 = e0, o1 = e0
         var c = 0
-        let raw = UnsafeRawPointer(w), xr = UnsafeRawPointer(x)
         while c + 16 <= cols {
-            let h0 = raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD8<UInt16>.self)
-            let h1 = raw.loadUnaligned(fromByteOffset: c * 2 + 16, as: SIMD8<UInt16>.self)
-            acc0 += HalfMatrix.widen8(h0) * xr.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-            acc1 += HalfMatrix.widen8(h1) * xr.loadUnaligned(fromByteOffset: c * 4 + 32, as: SIMD8<Float>.self)
+            let w0 = raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD4<UInt32>.self)
+            let w1 = raw.loadUnaligned(fromByteOffset: c * 2 + 16, as: SIMD4<UInt32>.self)
+            let h = c * 2  // byte offset of element c / 2 in the half-length float arrays
+            e0 += HalfMatrix.widen4(w0 & 0xFFFF) * er.loadUnaligned(fromByteOffset: h, as: SIMD4<Float>.self)
+            o0 += HalfMatrix.widen4(w0 &>> 16) * or.loadUnaligned(fromByteOffset: h, as: SIMD4<Float>.self)
+            e1 += HalfMatrix.widen4(w1 & 0xFFFF) * er.loadUnaligned(fromByteOffset: h + 16, as: SIMD4<Float>.self)
+            o1 += HalfMatrix.widen4(w1 &>> 16) * or.loadUnaligned(fromByteOffset: h + 16, as: SIMD4<Float>.self)
             c += 16
         }
-        var s = (acc0 + acc1).sum()
+        var s = ((e0 + o0) + (e1 + o1)).sum()
         while c < cols {
             s += HalfConversion.float(fromHalf: w[c]) * x[c]
             c += 1
@@ -140,8 +157,17 @@ public struct HalfMatrix: Sendable {
                     for i in 0..<rows { yp[i] = bias?[i] ?? 0 }
                     return
                 }
+                let half = cols / 2
+                let split = UnsafeMutablePointer<Float>.allocate(capacity: 2 * half + 1)
+                defer { split.deallocate() }
+                deinterleave(x0, split, split + half)
+                let even = UnsafePointer(split), odd = UnsafePointer(split + half)
                 Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
-                    for i in r { yp[i] = rowDot(i, x0) + (bias?[i] ?? 0) }
+                    if let b = bias {
+                        for i in r { yp[i] = rowDot(i, x0, even, odd) + b[i] }
+                    } else {
+                        for i in r { yp[i] = rowDot(i, x0, even, odd) }
+                    }
                 }
             }
         }
@@ -180,18 +206,28 @@ public struct HalfMatrix: Sendable {
 
     /// Up to four input rows: each weight block is widened once and used for every row.
     private func smallBatch(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>) {
+        let half = cols / 2
+        let split = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 2 * half + 1)
+        defer { split.deallocate() }
+        split.initialize(repeating: 0, count: 4 * 2 * half + 1)
+        for b in 0..<n { deinterleave(x + b * cols, split + b * 2 * half, split + b * 2 * half + half) }
+        let xs = UnsafeRawPointer(split)
         Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
-            let xr = UnsafeRawPointer(x)
             for i in r {
                 let raw = UnsafeRawPointer(storage.base + i * cols)
-                var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                var a0 = SIMD4<Float>(), a1 = a0, a2 = a0, a3 = a0
                 var c = 0
                 while c + 8 <= cols {
-                    let w = HalfMatrix.widen8(raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD8<UInt16>.self))
-                    a0 += w * xr.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-                    if n > 1 { a1 += w * xr.loadUnaligned(fromByteOffset: (cols + c) * 4, as: SIMD8<Float>.self) }
-                    if n > 2 { a2 += w * xr.loadUnaligned(fromByteOffset: (2 * cols + c) * 4, as: SIMD8<Float>.self) }
-                    if n > 3 { a3 += w * xr.loadUnaligned(fromByteOffset: (3 * cols + c) * 4, as: SIMD8<Float>.self) }
+                    let w = raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD4<UInt32>.self)
+                    let we = HalfMatrix.widen4(w & 0xFFFF), wo = HalfMatrix.widen4(w &>> 16)
+                    let h = c * 2, stride = 2 * half * 4
+                    @inline(__always) func load(_ b: Int, _ off: Int) -> SIMD4<Float> {
+                        xs.loadUnaligned(fromByteOffset: b * stride + off, as: SIMD4<Float>.self)
+                    }
+                    a0 += we * load(0, h) + wo * load(0, half * 4 + h)
+                    if n > 1 { a1 += we * load(1, h) + wo * load(1, half * 4 + h) }
+                    if n > 2 { a2 += we * load(2, h) + wo * load(2, half * 4 + h) }
+                    if n > 3 { a3 += we * load(3, h) + wo * load(3, half * 4 + h) }
                     c += 8
                 }
                 var s = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())

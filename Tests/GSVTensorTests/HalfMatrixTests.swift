@@ -3,14 +3,15 @@ import Testing
 
 @Suite struct HalfMatrixTests {
     @Test func simdWideningIsExactForEveryPattern() {
-        for base in stride(from: 0, to: 0x10000, by: 8) {
-            let h = SIMD8<UInt16>((0..<8).map { UInt16(base + $0) })
-            let f = HalfMatrix.widen8(h)
-            for j in 0..<8 {
-                let want = HalfConversion.float(fromHalf: h[j])
-                #expect(f[j].bitPattern == want.bitPattern, "pattern \(String(h[j], radix: 16))")
+        var mismatches: [UInt32] = []
+        for base in stride(from: 0, to: 0x10000, by: 4) {
+            let h = SIMD4<UInt32>(UInt32(base), UInt32(base + 1), UInt32(base + 2), UInt32(base + 3))
+            let f = HalfMatrix.widen4(h)
+            for j in 0..<4 where f[j].bitPattern != HalfConversion.float(fromHalf: UInt16(h[j])).bitPattern {
+                mismatches.append(h[j])
             }
         }
+        #expect(mismatches.isEmpty, "patterns \(mismatches.prefix(8).map { String($0, radix: 16) })")
     }
 
     /// Reference: widen with the scalar conversion, then y = x · Wᵀ + b in Double.
