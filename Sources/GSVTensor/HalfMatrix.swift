@@ -1,3 +1,6 @@
+import Foundation
+import GSVKernels
+
 // fp16 weight storage for the memory-bound decode path (DESIGN "Speed"): weights stay as IEEE
 // half bit patterns ([out, in], PyTorch Linear layout) and are widened to Float32 inside the
 // kernel, so each token reads half the bytes of an fp32 copy.
@@ -30,8 +33,8 @@ private final class HalfStorage: @unchecked Sendable {
 /// A row-major `[rows, cols]` matrix of fp16 weights (PyTorch `Linear` layout `[out, in]`) with
 /// matrix–vector and small-batch kernels that widen to Float32 on the fly.
 ///
-/// Measured on this project's Linux x86-64 machines (see `HalfMatrixBenchmarkTests`, run with
-/// `GSV_BENCH=1`): the in-kernel widening `gemv` is the decode path; it halves weight memory.
+/// On x86-64 with F16C/AVX2/FMA the kernels are C (GSVKernels); elsewhere Swift SIMD code that
+/// widens with integer bit operations. Measurements: `BenchmarkTests` (run with `GSV_BENCH=1`).
 public struct HalfMatrix: Sendable {
     /// Number of rows (output features).
     public let rows: Int
@@ -74,6 +77,11 @@ public struct HalfMatrix: Sendable {
         self.init(rows: t.shape[0], cols: t.shape[1], bits: t.scalars.map { HalfConversion.half(fromFloat: $0) })
     }
 
+    /// Whether the F16C/AVX2/FMA C kernels (GSVKernels) are used: true on x86-64 CPUs that have
+    /// them, unless the environment sets `GSV_NO_F16C=1`. Otherwise the Swift SIMD kernels run.
+    public static let usesF16C: Bool =
+        gsv_kernels_has_f16c() != 0 && ProcessInfo.processInfo.environment["GSV_NO_F16C"] != "1"
+
     /// Bytes of weight memory held.
     public var byteCount: Int { rows * cols * 2 }
 
@@ -87,9 +95,18 @@ public struct HalfMatrix: Sendable {
     public func widened() -> Tensor {
         var out = [Float](repeating: 0, count: rows * cols)
         out.withUnsafeMutableBufferPointer { o in
-            HalfConversion.widenHalf(UnsafeBufferPointer(start: storage.base, count: rows * cols), into: o)
+            widen(storage.base, into: o, count: rows * cols, f16c: HalfMatrix.usesF16C)
         }
         return Tensor(shape: [rows, cols], scalars: out)
+    }
+
+    private func widen(_ src: UnsafePointer<UInt16>, into dst: UnsafeMutableBufferPointer<Float>, count: Int, f16c: Bool) {
+        if f16c, let d = dst.baseAddress {
+            gsv_widen_half_f16c(src, d, count)
+        } else {
+            HalfConversion.widenHalf(UnsafeBufferPointer(start: src, count: count),
+                                     into: UnsafeMutableBufferPointer(rebasing: dst[0..<count]))
+        }
     }
 
     /// Widens four half patterns, one in the low 16 bits of each lane, to Float32. Exact for every
@@ -148,6 +165,11 @@ public struct HalfMatrix: Sendable {
     /// `y = W · x (+ bias)` for one vector `x` of length `cols`; returns `rows` values.
     /// Rows are split over threads when the matrix is large.
     public func gemv(_ x: [Float], bias: [Float]? = nil) -> [Float] {
+        gemv(x, bias: bias, f16c: HalfMatrix.usesF16C)
+    }
+
+    /// ``gemv(_:bias:)`` with an explicit kernel choice (tests run both).
+    func gemv(_ x: [Float], bias: [Float]?, f16c: Bool) -> [Float] {
         precondition(x.count == cols, "HalfMatrix.gemv: x has \(x.count) values, expected \(cols)")
         if let b = bias { precondition(b.count == rows, "HalfMatrix.gemv: bias has \(b.count) values, expected \(rows)") }
         var y = [Float](repeating: 0, count: rows)
@@ -155,6 +177,15 @@ public struct HalfMatrix: Sendable {
             y.withUnsafeMutableBufferPointer { yp in
                 guard let x0 = xp.baseAddress, cols > 0 else {
                     for i in 0..<rows { yp[i] = bias?[i] ?? 0 }
+                    return
+                }
+                if f16c {
+                    guard let y0 = yp.baseAddress else { return }
+                    let w0 = storage.base
+                    Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
+                        gsv_hgemv_rows_f16c(w0, cols, x0, y0, r.lowerBound, r.upperBound)
+                    }
+                    if let b = bias { for i in 0..<rows { yp[i] += b[i] } }
                     return
                 }
                 let half = cols / 2
@@ -179,6 +210,11 @@ public struct HalfMatrix: Sendable {
     /// One row (decode, batch 1) uses ``gemv(_:bias:)``; up to four rows share each widened weight
     /// block in registers; larger batches widen row tiles into a scratch buffer and call sgemm.
     public func linear(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
+        linear(x, bias: bias, f16c: HalfMatrix.usesF16C)
+    }
+
+    /// ``linear(_:bias:)`` with an explicit kernel choice (tests run both).
+    func linear(_ x: Tensor, bias: Tensor?, f16c: Bool) -> Tensor {
         precondition(x.rank >= 1 && x.shape[x.rank - 1] == cols,
                      "HalfMatrix.linear: input \(x.shape) last dim != \(cols)")
         if let b = bias { precondition(b.shape == [rows], "HalfMatrix.linear: bias \(b.shape) != [\(rows)]") }
@@ -186,16 +222,21 @@ public struct HalfMatrix: Sendable {
         outShape[outShape.count - 1] = rows
         let n = cols == 0 ? 0 : x.count / cols
         if n == 1 {
-            return Tensor(shape: outShape, scalars: gemv(x.scalars, bias: bias?.scalars))
+            return Tensor(shape: outShape, scalars: gemv(x.scalars, bias: bias?.scalars, f16c: f16c))
         }
         var out = [Float](repeating: 0, count: n * rows)
         x.scalars.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
                 guard let x0 = xp.baseAddress, let o0 = op.baseAddress, n > 0 else { return }
-                if n <= 4 {
+                if n <= 4 && f16c {
+                    let w0 = storage.base
+                    Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
+                        gsv_hgemm_small_rows_f16c(w0, rows, cols, x0, n, o0, r.lowerBound, r.upperBound)
+                    }
+                } else if n <= 4 {
                     smallBatch(x0, n: n, o0)
                 } else {
-                    tiledGemm(x0, n: n, o0)
+                    tiledGemm(x0, n: n, o0, f16c: f16c)
                 }
             }
         }
@@ -242,7 +283,7 @@ public struct HalfMatrix: Sendable {
     }
 
     /// Larger batches: widen tiles of rows and multiply with BLAS.
-    private func tiledGemm(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>) {
+    private func tiledGemm(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>, f16c: Bool) {
         let tile = max(1, min(rows, 65_536 / max(cols, 1)))
         var scratch = [Float](repeating: 0, count: tile * cols)
         scratch.withUnsafeMutableBufferPointer { sp in
@@ -250,8 +291,8 @@ public struct HalfMatrix: Sendable {
             var r0 = 0
             while r0 < rows {
                 let tr = min(tile, rows - r0)
-                HalfConversion.widenHalf(UnsafeBufferPointer(start: storage.base + r0 * cols, count: tr * cols),
-                                         into: UnsafeMutableBufferPointer(start: s0, count: tr * cols))
+                widen(storage.base + r0 * cols, into: UnsafeMutableBufferPointer(start: s0, count: tr * cols),
+                      count: tr * cols, f16c: f16c)
                 // out[:, r0 ..< r0+tr] = x · tileᵀ
                 BLAS.sgemm(transB: true, m: n, n: tr, k: cols, a: x, lda: cols, b: s0, ldb: cols,
                            c: o + r0, ldc: rows)

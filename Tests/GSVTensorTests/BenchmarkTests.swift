@@ -29,6 +29,7 @@ struct BenchmarkTests {
             let x = randomTensor([cols], seed: 2).scalars
             var y = [Float](repeating: 0, count: rows)
             let tHalf = time(200) { y = half.gemv(x) }
+            let tSwift = time(200) { _ = half.gemv(x, bias: nil, f16c: false) }
             var y2 = [Float](repeating: 0, count: rows)
             let tBLAS = time(200) {
                 wide.scalars.withUnsafeBufferPointer { wp in x.withUnsafeBufferPointer { xp in
@@ -38,12 +39,13 @@ struct BenchmarkTests {
                 } }
             }
             #expect(maxAbsDiff(y, y2) < 1e-3)
-            print("[\(rows)x\(cols)] batch 1: fp16 gemv \(fmt(tHalf)) (\(half.byteCount / 1024) KiB)   "
-                  + "fp32 sgemv \(fmt(tBLAS)) (\(wide.count * 4 / 1024) KiB)")
+            print("[\(rows)x\(cols)] batch 1: fp16 gemv \(fmt(tHalf)) (F16C: \(HalfMatrix.usesF16C); Swift SIMD \(fmt(tSwift))) "
+                  + "(\(half.byteCount / 1024) KiB)   fp32 sgemv \(fmt(tBLAS)) (\(wide.count * 4 / 1024) KiB)")
             let x4 = randomTensor([4, cols], seed: 3)
             let t4h = time(100) { _ = half.linear(x4) }
+            let t4s = time(100) { _ = half.linear(x4, bias: nil, f16c: false) }
             let t4f = time(100) { _ = linear(x4, weight: wide) }
-            print("[\(rows)x\(cols)] batch 4: fp16 linear \(fmt(t4h))   fp32 sgemm \(fmt(t4f))")
+            print("[\(rows)x\(cols)] batch 4: fp16 linear \(fmt(t4h)) (Swift SIMD \(fmt(t4s)))   fp32 sgemm \(fmt(t4f))")
         }
         // A decoder-sized working set (well beyond L3): 24 layers × (512×2048 + 2048×512).
         let layers = 24
@@ -54,15 +56,26 @@ struct BenchmarkTests {
         let tHalf = time(20) {
             for l in 0..<layers { let h = ups[l].gemv(x); _ = downs[l].gemv(h) }
         }
+        func sgemv(_ w: Tensor, _ v: [Float]) -> [Float] {
+            var y = [Float](repeating: 0, count: w.shape[0])
+            w.scalars.withUnsafeBufferPointer { wp in v.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    BLAS.sgemv(m: w.shape[0], n: w.shape[1], a: wp.baseAddress!, lda: w.shape[1], x: xp.baseAddress!,
+                               y: yp.baseAddress!)
+                }
+            } }
+            return y
+        }
         let tBLAS = time(20) {
-            for l in 0..<layers {
-                let h = linear(Tensor(x), weight: upsW[l])
-                _ = linear(h, weight: downsW[l])
-            }
+            for l in 0..<layers { _ = sgemv(downsW[l], sgemv(upsW[l], x)) }
+        }
+        let tSwift = time(10) {
+            for l in 0..<layers { _ = downs[l].gemv(ups[l].gemv(x, bias: nil, f16c: false), bias: nil, f16c: false) }
         }
         let mbHalf = Double(layers * 2 * 512 * 2048 * 2) / 1_048_576
-        print(String(format: "24-layer MLP token: fp16 %@ (%.0f MiB, %.1f GB/s)   fp32 %@ (%.0f MiB, %.1f GB/s)",
-                     fmt(tHalf), mbHalf, mbHalf / 1024 / tHalf, fmt(tBLAS), 2 * mbHalf, 2 * mbHalf / 1024 / tBLAS))
+        print(String(format: "24-layer MLP token: fp16 %@ (%.0f MiB, %.1f GB/s; Swift SIMD %@)   fp32 sgemv %@ (%.0f MiB, %.1f GB/s)",
+                     fmt(tHalf), mbHalf, mbHalf / 1024 / tHalf, fmt(tSwift), fmt(tBLAS), 2 * mbHalf,
+                     2 * mbHalf / 1024 / tBLAS))
     }
 
     @Test func depthwiseDirectVersusIm2col() {

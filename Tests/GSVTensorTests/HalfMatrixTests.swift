@@ -14,6 +14,14 @@ import Testing
         #expect(mismatches.isEmpty, "patterns \(mismatches.prefix(8).map { String($0, radix: 16) })")
     }
 
+    @Test func f16cWideningMatchesScalarConversion() {
+        guard HalfMatrix.usesF16C else { return }
+        let bits = (0..<0x10000).map { UInt16($0) }.filter { !HalfConversion.float(fromHalf: $0).isNaN }
+        let m = HalfMatrix(rows: 1, cols: bits.count, bits: bits)
+        let w = m.widened().scalars
+        #expect(zip(bits, w).allSatisfy { HalfConversion.float(fromHalf: $0).bitPattern == $1.bitPattern })
+    }
+
     /// Reference: widen with the scalar conversion, then y = x · Wᵀ + b in Double.
     func reference(_ m: HalfMatrix, _ x: Tensor, _ bias: Tensor?) -> [Float] {
         let w = m.widened().scalars
@@ -34,12 +42,15 @@ import Testing
         #expect(m.widened().shape == [rows, cols])
         let x1 = randomTensor([cols], seed: 33)
         #expect(maxAbsDiff(m.gemv(x1.scalars, bias: b.scalars), reference(m, x1, b)) < 1e-4)
-        #expect(maxAbsDiff(m.gemv(x1.scalars), reference(m, x1, nil)) < 1e-4)
-        for n in [1, 2, 3, 4, 5, 9] {  // gemv, register-blocked small batch, tiled sgemm
-            let x = randomTensor([n, 1, cols], seed: UInt64(40 + n))
-            let y = m.linear(x, bias: b)
-            #expect(y.shape == [n, 1, rows])
-            #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-4, "batch \(n)")
+        // Both kernels: the Swift SIMD one everywhere, the F16C one where the CPU has it.
+        for f16c in HalfMatrix.usesF16C ? [false, true] : [false] {
+            #expect(maxAbsDiff(m.gemv(x1.scalars, bias: nil, f16c: f16c), reference(m, x1, nil)) < 1e-4)
+            for n in [1, 2, 3, 4, 5, 9] {  // gemv, register-blocked small batch, tiled sgemm
+                let x = randomTensor([n, 1, cols], seed: UInt64(40 + n))
+                let y = m.linear(x, bias: b, f16c: f16c)
+                #expect(y.shape == [n, 1, rows])
+                #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-4, "batch \(n), f16c \(f16c)")
+            }
         }
     }
 
