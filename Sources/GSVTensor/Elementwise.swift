@@ -104,7 +104,9 @@ extension Tensor {
             a.scalars.withUnsafeBufferPointer { ap in
                 b.scalars.withUnsafeBufferPointer { bp in
                     out.withUnsafeMutableBufferPointer { op2 in
-                        for i in 0..<ap.count { op2[i] = op(ap[i], bp[i]) }
+                        Parallel.forRanges(ap.count, grain: 1 << 16) { r in
+                            for i in r { op2[i] = op(ap[i], bp[i]) }
+                        }
                     }
                 }
             }

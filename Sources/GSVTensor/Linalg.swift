@@ -1,6 +1,8 @@
 /// `x · Wᵀ + b` over the last dimension of `x`, with `weight` in PyTorch `[out, in]` layout.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    precondition(weight.rank == 2, "linear: weight must be [out, in], got \(weight.shape)")
     let inF = weight.shape[1], outF = weight.shape[0]
+    if let b = bias { precondition(b.shape == [outF], "linear: bias \(b.shape) != [\(outF)]") }
     precondition(x.shape.last == inF, "linear: input last dim \(x.shape) != weight in-features \(inF)")
     let rows = x.count / max(inF, 1)
     var outShape = x.shape
@@ -16,9 +18,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     x.scalars.withUnsafeBufferPointer { xp in
         weight.scalars.withUnsafeBufferPointer { wp in
             out.withUnsafeMutableBufferPointer { op in
+                // Empty operands (no rows, or zero features) leave `out` as the bias / zeros.
+                guard let x0 = xp.baseAddress, let w0 = wp.baseAddress, let o0 = op.baseAddress else { return }
                 BLAS.sgemm(transA: false, transB: true, m: rows, n: outF, k: inF,
-                           a: xp.baseAddress!, lda: inF, b: wp.baseAddress!, ldb: inF,
-                           beta: bias == nil ? 0 : 1, c: op.baseAddress!, ldc: outF)
+                           a: x0, lda: inF, b: w0, ldb: inF,
+                           beta: bias == nil ? 0 : 1, c: o0, ldc: outF)
             }
         }
     }

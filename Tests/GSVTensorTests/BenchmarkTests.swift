@@ -4,7 +4,7 @@ import Foundation
 
 /// Opt-in measurements (`GSV_BENCH=1 swift test -c release --filter BenchmarkTests`): they print
 /// timings and check nothing but agreement of the compared paths.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["GSV_BENCH"] == "1"))
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["GSV_BENCH"] == "1"))
 struct BenchmarkTests {
     /// Median seconds per call over `reps` calls after one warm-up.
     func time(_ reps: Int, _ body: () -> Void) -> Double {
