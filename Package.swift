@@ -30,9 +30,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // fp16 kernels with F16C/AVX2/FMA behind a run-time CPU check (GSVTensor falls back to Swift SIMD).
+        .target(name: "GSVKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(
             name: "GSVTensor",
-            dependencies: blasDependency,
+            dependencies: blasDependency + ["GSVKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "GSVWeights", dependencies: ["GSVTensor"]),

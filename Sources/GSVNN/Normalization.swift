@@ -1,0 +1,87 @@
+import GSVTensor
+
+/// Layer normalisation over the last dimension, as `torch.nn.LayerNorm(D)`.
+public struct LayerNorm: Sendable {
+    /// `[D]` or nil (`elementwise_affine=False`).
+    public let weight: Tensor?
+    /// `[D]` or nil.
+    public let bias: Tensor?
+    public let eps: Float
+
+    /// - Throws: ``NNError`` if `weight` and `bias` are not matching 1-D tensors.
+    public init(weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws {
+        if let w = weight, w.rank != 1 {
+            throw NNError.shapeMismatch(layer: "LayerNorm", tensor: "weight", expected: "[D]", got: w.shape)
+        }
+        if let b = bias, b.rank != 1 || (weight != nil && b.shape != weight?.shape) {
+            throw NNError.shapeMismatch(layer: "LayerNorm", tensor: "bias", expected: "\(weight?.shape ?? [-1])", got: b.shape)
+        }
+        self.weight = weight
+        self.bias = bias
+        self.eps = eps
+    }
+
+    /// Normalises each row of the last dimension.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        layerNorm(x, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// Group normalisation of `[B, C, *]`, as `torch.nn.GroupNorm(groups, C)`.
+public struct GroupNorm: Sendable {
+    public let groups: Int
+    /// `[C]` or nil.
+    public let weight: Tensor?
+    /// `[C]` or nil.
+    public let bias: Tensor?
+    public let eps: Float
+
+    /// - Throws: ``NNError`` if the channel count is not divisible by `groups` or shapes disagree.
+    public init(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws {
+        guard groups >= 1 else { throw NNError.invalidParameter(layer: "GroupNorm", message: "groups \(groups) < 1") }
+        if let w = weight, w.rank != 1 || w.shape[0] % groups != 0 {
+            throw NNError.shapeMismatch(layer: "GroupNorm", tensor: "weight", expected: "[C], C divisible by \(groups)",
+                                        got: w.shape)
+        }
+        if let b = bias, b.rank != 1 || (weight != nil && b.shape != weight?.shape) {
+            throw NNError.shapeMismatch(layer: "GroupNorm", tensor: "bias", expected: "\(weight?.shape ?? [-1])", got: b.shape)
+        }
+        self.groups = groups
+        self.weight = weight
+        self.bias = bias
+        self.eps = eps
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// A lookup table of embeddings, as `torch.nn.Embedding`.
+public struct Embedding: Sendable {
+    /// `[V, D]`.
+    public let weight: Tensor
+
+    /// - Throws: ``NNError`` if `weight` is not 2-D.
+    public init(weight: Tensor) throws {
+        guard weight.rank == 2 else {
+            throw NNError.shapeMismatch(layer: "Embedding", tensor: "weight", expected: "[V, D]", got: weight.shape)
+        }
+        self.weight = weight
+    }
+
+    public var count: Int { weight.shape[0] }
+    public var dimension: Int { weight.shape[1] }
+
+    /// Rows for `ids`: `[ids.count, D]`. Ids come from models; an id outside `0..<count` is a
+    /// programmer error and stops with a precondition failure naming it.
+    public func callAsFunction(_ ids: [Int]) -> Tensor {
+        embedding(ids: ids, table: weight)
+    }
+
+    /// Rows for a `[B, T]` (or any shape) grid of ids: returns `shape + [D]`.
+    public func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor {
+        precondition(shape.reduce(1, *) == ids.count, "Embedding: \(ids.count) ids for shape \(shape)")
+        return embedding(ids: ids, table: weight).reshaped(shape + [dimension])
+    }
+}

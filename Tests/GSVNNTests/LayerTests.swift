@@ -1,0 +1,166 @@
+import Testing
+import GSVTensor
+@testable import GSVNN
+
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+    var rng = SeededRNG(seed: seed)
+    return rng.uniform(shape: shape, lo: -1, hi: 1)
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+    guard a.count == b.count else { return .infinity }
+    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+@Suite struct LayerTests {
+    @Test func conv1dLayerMatchesFunctionAndValidates() throws {
+        let w = randomTensor([4, 2, 3], seed: 1), b = randomTensor([4], seed: 2)
+        let layer = try Conv1d(weight: w, bias: b, stride: 2, padding: 1, dilation: 1, groups: 1)
+        let x = randomTensor([1, 2, 9], seed: 3)
+        #expect(layer(x) == conv1d(x, weight: w, bias: b, stride: 2, padding: 1))
+        #expect(layer.inChannels == 2 && layer.outChannels == 4 && layer.kernelSize == 3)
+        #expect(throws: NNError.self) { try Conv1d(weight: randomTensor([4, 3], seed: 1), bias: nil) }
+        #expect(throws: NNError.self) { try Conv1d(weight: w, bias: randomTensor([3], seed: 1)) }
+        #expect(throws: NNError.self) { try Conv1d(weight: w, bias: nil, groups: 3) }
+        #expect(throws: NNError.self) { try Conv1d(weight: w, bias: nil, stride: 0) }
+    }
+
+    @Test func convTransposeLayerMatchesFunctionAndValidates() throws {
+        let w = randomTensor([4, 3, 4], seed: 4)
+        let layer = try ConvTranspose1d(weight: w, bias: nil, stride: 2, padding: 1, groups: 2)
+        let x = randomTensor([2, 4, 5], seed: 5)
+        #expect(layer(x) == convTranspose1d(x, weight: w, stride: 2, padding: 1, groups: 2))
+        #expect(layer.outChannels == 6 && layer(x).shape == [2, 6, 10])
+        #expect(throws: NNError.self) { try ConvTranspose1d(weight: w, bias: nil, stride: 2, outputPadding: 2) }
+        #expect(throws: NNError.self) { try ConvTranspose1d(weight: w, bias: randomTensor([6], seed: 1)) }  // Cout is 3
+    }
+
+    @Test func normsAndEmbedding() throws {
+        let x = randomTensor([2, 4, 6], seed: 6)
+        let w = randomTensor([6], seed: 7), b = randomTensor([6], seed: 8)
+        #expect(try LayerNorm(weight: w, bias: b)(x) == layerNorm(x, weight: w, bias: b))
+        let gw = randomTensor([4], seed: 9)
+        #expect(try GroupNorm(groups: 2, weight: gw, bias: nil)(x) == groupNorm(x, groups: 2, weight: gw, bias: nil))
+        #expect(throws: NNError.self) { try GroupNorm(groups: 3, weight: gw, bias: nil) }
+        #expect(throws: NNError.self) { try LayerNorm(weight: w, bias: randomTensor([5], seed: 1)) }
+        let e = try Embedding(weight: Tensor(shape: [3, 2], scalars: [0, 1, 2, 3, 4, 5]))
+        #expect(e([1, 1, 0], shape: [1, 3]).shape == [1, 3, 2])
+        #expect(e([2, 0]).scalars == [4, 5, 0, 1])
+        #expect(throws: NNError.self) { try Embedding(weight: Tensor([1, 2])) }
+    }
+}
+
+@Suite struct AttentionTests {
+    let e = 8, heads = 2
+
+    func makeMHA(seed: UInt64) throws -> MultiHeadAttention {
+        try MultiHeadAttention(inProjWeight: randomTensor([3 * e, e], seed: seed),
+                               inProjBias: randomTensor([3 * e], seed: seed + 1),
+                               outProjWeight: randomTensor([e, e], seed: seed + 2),
+                               outProjBias: randomTensor([e], seed: seed + 3), numHeads: heads)
+    }
+
+    /// Direct definition, per batch/head/query with explicit loops; `blocked(b, i, j)` excludes a key.
+    func naive(_ m: MultiHeadAttention, q xq: Tensor, k xk: Tensor, v xv: Tensor,
+               blocked: (Int, Int, Int, Int) -> Bool) -> [Float] {
+        let (b, l, s, d) = (xq.shape[0], xq.shape[1], xk.shape[1], e / heads)
+        let w = m.inProjWeight.scalars, bias = m.inProjBias?.scalars ?? []
+        func proj(_ x: Tensor, _ part: Int) -> [Float] {
+            let rows = x.count / e
+            var out = [Float](repeating: 0, count: rows * e)
+            for r in 0..<rows { for o in 0..<e {
+                var acc = Double(bias[part * e + o])
+                for i in 0..<e { acc += Double(w[(part * e + o) * e + i]) * Double(x.scalars[r * e + i]) }
+                out[r * e + o] = Float(acc)
+            } }
+            return out
+        }
+        let q = proj(xq, 0), k = proj(xk, 1), v = proj(xv, 2)
+        var merged = [Float](repeating: 0, count: b * l * e)
+        for bi in 0..<b { for h in 0..<heads { for i in 0..<l {
+            var sc = [Double](repeating: -.infinity, count: s)
+            for j in 0..<s where !blocked(bi, h, i, j) {
+                var acc = 0.0
+                for t in 0..<d { acc += Double(q[(bi * l + i) * e + h * d + t]) * Double(k[(bi * s + j) * e + h * d + t]) }
+                sc[j] = acc / Double(d).squareRoot()
+            }
+            let mx = sc.max() ?? 0
+            let ex = sc.map { $0 == -.infinity ? 0 : Foundation.exp($0 - mx) }
+            let z = ex.reduce(0, +)
+            for t in 0..<d {
+                var acc = 0.0
+                for j in 0..<s { acc += ex[j] / z * Double(v[(bi * s + j) * e + h * d + t]) }
+                merged[(bi * l + i) * e + h * d + t] = Float(acc)
+            }
+        } } }
+        return m.outProj(Tensor(shape: [b, l, e], scalars: merged)).scalars
+    }
+
+    @Test func crossAttentionWithMasksMatchesDefinition() throws {
+        let m = try makeMHA(seed: 10)
+        let q = randomTensor([2, 3, e], seed: 20), k = randomTensor([2, 5, e], seed: 21), v = randomTensor([2, 5, e], seed: 22)
+        #expect(maxAbsDiff(m(query: q, key: k, value: v).scalars, naive(m, q: q, k: k, v: v) { _, _, _, _ in false }) < 1e-5)
+        // key padding: batch 1 ignores its last two keys; attn mask blocks key 0 for query 2.
+        let kpm = Mask(shape: [2, 5], values: [false, false, false, false, false, false, false, false, true, true])
+        var am = [Bool](repeating: false, count: 15)
+        am[2 * 5 + 0] = true
+        let got = m(query: q, key: k, value: v, keyPaddingMask: kpm, attnMask: .blocked(Mask(shape: [3, 5], values: am)))
+        let want = naive(m, q: q, k: k, v: v) { b, _, i, j in (b == 1 && j >= 3) || (i == 2 && j == 0) }
+        #expect(maxAbsDiff(got.scalars, want) < 1e-5)
+        // Additive form of the same attention mask, and a per-head [B·H, L, S] boolean mask.
+        let add = Tensor(shape: [3, 5], scalars: am.map { $0 ? -.infinity : 0 })
+        let got2 = m(query: q, key: k, value: v, keyPaddingMask: kpm, attnMask: .additive(add))
+        #expect(maxAbsDiff(got2.scalars, want) < 1e-5)
+        var perHead = [Bool](repeating: false, count: 2 * heads * 15)
+        perHead[(1 * heads + 1) * 15 + 1 * 5 + 4] = true  // batch 1, head 1, query 1, key 4
+        let got3 = m(query: q, key: k, value: v, attnMask: .blocked(Mask(shape: [2 * heads, 3, 5], values: perHead)))
+        let want3 = naive(m, q: q, k: k, v: v) { b, h, i, j in b == 1 && h == 1 && i == 1 && j == 4 }
+        #expect(maxAbsDiff(got3.scalars, want3) < 1e-5)
+    }
+
+    @Test func selfAttentionPackedProjection() throws {
+        let m = try makeMHA(seed: 30)
+        let x = randomTensor([2, 4, e], seed: 31)
+        let causal = Mask.causal(rows: 4, cols: 4)
+        let got = m(x, attnMask: .blocked(causal))
+        #expect(maxAbsDiff(got.scalars, naive(m, q: x, k: x, v: x) { _, _, i, j in j > i }) < 1e-5)
+        #expect(maxAbsDiff(m(x).scalars, m(query: x, key: x, value: x).scalars) < 1e-6)
+    }
+
+    @Test func incrementalDecodeWithCacheEqualsFullCausalAttention() throws {
+        let m = try makeMHA(seed: 40)
+        let x = randomTensor([2, 6, e], seed: 41)
+        let full = m(x, attnMask: .blocked(Mask.causal(rows: 6, cols: 6)))
+        var cache = try KVCache(layers: 2, batch: 2, heads: heads, headDim: e / heads, capacity: 8)
+        // Prefill 3 positions (causal), then one token at a time into layer 1.
+        var outs = [try m(x.slice(axis: 1, 0..<3), cache: &cache, layer: 1, attnMask: .blocked(Mask.causal(rows: 3, cols: 3)))]
+        for t in 3..<6 { outs.append(try m(x.slice(axis: 1, t..<(t + 1)), cache: &cache, layer: 1)) }
+        #expect(cache.lengths == [0, 6])
+        #expect(maxAbsDiff(Tensor.concat(outs, axis: 1).scalars, full.scalars) < 1e-5)
+        // The cache holds the projected keys, [B, H, S, d].
+        let kProj = linear(x, weight: m.inProjWeight.slice(axis: 0, e..<(2 * e)),
+                           bias: m.inProjBias?.slice(axis: 0, e..<(2 * e)))
+        let want = kProj.reshaped([2, 6, heads, e / heads]).permuted([0, 2, 1, 3])
+        #expect(maxAbsDiff(cache.keys(layer: 1).scalars, want.scalars) < 1e-6)
+        #expect(cache.byteCount == 2 * 2 * 2 * heads * 8 * (e / heads) * 4)
+    }
+
+    @Test func cacheRejectsOverflowAndBadShapes() throws {
+        var cache = try KVCache(layers: 1, batch: 1, heads: 2, headDim: 2, capacity: 3)
+        let kv = randomTensor([1, 2, 4], seed: 50)
+        try cache.append(layer: 0, keys: kv, values: kv)
+        #expect(throws: NNError.cacheFull(layer: 0, length: 2, adding: 2, capacity: 3)) {
+            try cache.append(layer: 0, keys: kv, values: kv)
+        }
+        #expect(throws: NNError.self) { try cache.append(layer: 0, keys: randomTensor([1, 1, 3], seed: 1), values: kv) }
+        #expect(cache.lengths == [2])
+        cache.reset()
+        #expect(cache.lengths == [0])
+        #expect(throws: NNError.self) { try KVCache(layers: 0, batch: 1, heads: 1, headDim: 1, capacity: 1) }
+        let m = try makeMHA(seed: 60)
+        var wrong = try KVCache(layers: 1, batch: 1, heads: 4, headDim: 2, capacity: 4)
+        #expect(throws: NNError.self) { try m(randomTensor([1, 1, e], seed: 2), cache: &wrong, layer: 0) }
+    }
+}
+
+import Foundation

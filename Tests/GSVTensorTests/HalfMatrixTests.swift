@@ -1,0 +1,72 @@
+import Testing
+@testable import GSVTensor
+
+@Suite struct HalfMatrixTests {
+    @Test func simdWideningIsExactForEveryPattern() {
+        var mismatches: [UInt32] = []
+        for base in stride(from: 0, to: 0x10000, by: 4) {
+            let h = SIMD4<UInt32>(UInt32(base), UInt32(base + 1), UInt32(base + 2), UInt32(base + 3))
+            let f = HalfMatrix.widen4(h)
+            for j in 0..<4 where f[j].bitPattern != HalfConversion.float(fromHalf: UInt16(h[j])).bitPattern {
+                mismatches.append(h[j])
+            }
+        }
+        #expect(mismatches.isEmpty, "patterns \(mismatches.prefix(8).map { String($0, radix: 16) })")
+    }
+
+    @Test func f16cWideningMatchesScalarConversion() {
+        guard HalfMatrix.usesF16C else { return }
+        let bits = (0..<0x10000).map { UInt16($0) }.filter { !HalfConversion.float(fromHalf: $0).isNaN }
+        let m = HalfMatrix(rows: 1, cols: bits.count, bits: bits)
+        let w = m.widened().scalars
+        #expect(zip(bits, w).allSatisfy { HalfConversion.float(fromHalf: $0).bitPattern == $1.bitPattern })
+    }
+
+    /// Reference: widen with the scalar conversion, then y = x · Wᵀ + b in Double.
+    func reference(_ m: HalfMatrix, _ x: Tensor, _ bias: Tensor?) -> [Float] {
+        let w = m.widened().scalars
+        let n = x.count / m.cols
+        var out = [Float](repeating: 0, count: n * m.rows)
+        for r in 0..<n { for o in 0..<m.rows {
+            var s = Double(bias?.scalars[o] ?? 0)
+            for i in 0..<m.cols { s += Double(w[o * m.cols + i]) * Double(x.scalars[r * m.cols + i]) }
+            out[r * m.rows + o] = Float(s)
+        } }
+        return out
+    }
+
+    @Test(arguments: [(7, 37), (33, 64), (16, 5), (40, 130)])
+    func gemvAndLinearMatchReference(_ rows: Int, _ cols: Int) {
+        let m = HalfMatrix(randomTensor([rows, cols], seed: 31))
+        let b = randomTensor([rows], seed: 32)
+        #expect(m.widened().shape == [rows, cols])
+        let x1 = randomTensor([cols], seed: 33)
+        #expect(maxAbsDiff(m.gemv(x1.scalars, bias: b.scalars), reference(m, x1, b)) < 1e-4)
+        // Both kernels: the Swift SIMD one everywhere, the F16C one where the CPU has it.
+        for f16c in HalfMatrix.usesF16C ? [false, true] : [false] {
+            #expect(maxAbsDiff(m.gemv(x1.scalars, bias: nil, f16c: f16c), reference(m, x1, nil)) < 1e-4)
+            for n in [1, 2, 3, 4, 5, 9] {  // gemv, register-blocked small batch, tiled sgemm
+                let x = randomTensor([n, 1, cols], seed: UInt64(40 + n))
+                let y = m.linear(x, bias: b, f16c: f16c)
+                #expect(y.shape == [n, 1, rows])
+                #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-4, "batch \(n), f16c \(f16c)")
+            }
+        }
+    }
+
+    @Test func fp16RoundingAndRawBuffers() {
+        // Values exactly representable in fp16 survive; 1 + 2^-11 rounds to even (1.0).
+        let t = Tensor(shape: [1, 3], scalars: [1.5, -0.25, 1 + 1.0 / 2048])
+        let m = HalfMatrix(t)
+        #expect(m.widened().scalars == [1.5, -0.25, 1])
+        #expect(m[0, 0] == 0x3E00 && m.byteCount == 6)
+        // Borrowed aligned bytes and misaligned (copied) bytes read the same.
+        final class Owner { var bytes: [UInt8] = [0] + [0x00, 0x3C, 0x00, 0xC0, 0x00, 0x38, 0x00, 0x00] }
+        let owner = Owner()
+        let a = owner.bytes.withUnsafeBytes { raw in
+            HalfMatrix(rows: 2, cols: 2, bytes: UnsafeRawBufferPointer(rebasing: raw[1..<9]), owner: owner)
+        }
+        #expect(a.widened().scalars == [1, -2, 0.5, 0])
+        #expect(a.gemv([2, 1]) == [0, 1])
+    }
+}
