@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import GSVWeights
+
+/// `gpt-sovits inspect PATH [--json]`: identifies a weight file or model folder and summarises it.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Identify a weight file or model folder (GPT .ckpt, SoVITS .pth, CN-HuBERT, BERT, safetensors).",
+        discussion: """
+            Prints the model kind and version, the configuration that matters, the number of tensors \
+            and parameters (all entries, and distinct views when entries share storage) and the dtypes. \
+            Checkpoints are read with a restricted unpickler that executes nothing.
+            """
+    )
+
+    @Argument(help: "A .ckpt/.pth/.bin/.safetensors file or a Hugging Face model folder.")
+    var path: String
+
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        let summary: WeightSummary
+        do {
+            summary = try WeightSummary(archive: WeightArchive.open(path))
+        } catch let e as WeightsError {
+            throw ValidationFailure(message: e.errorDescription ?? "\(e)")
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let data = try enc.encode(summary)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(Self.text(summary))
+        }
+    }
+
+    /// The human-readable report.
+    static func text(_ s: WeightSummary) -> String {
+        var lines: [String] = []
+        var kind = s.identity.kind.rawValue
+        if let v = s.identity.sovitsVersion { kind += " \(v.rawValue)" }
+        if s.identity.isLoRA { kind += " (LoRA)" }
+        lines.append("path:        \(s.path)")
+        lines.append("format:      \(s.format.rawValue)")
+        lines.append("kind:        \(kind)")
+        if let sym = s.identity.symbolVersion { lines.append("symbols:     \(sym)") }
+        if let h = s.headerMarker { lines.append("header:      \(h) (in place of PK)") }
+        if !s.identity.evidence.isEmpty { lines.append("evidence:    \(s.identity.evidence.joined(separator: "; "))") }
+        if let info = s.info { lines.append("info:        \(info)") }
+        if let k = s.stateDictKey { lines.append("state dict:  '\(k)'") }
+        lines.append("tensors:     \(s.tensorCount) (\(s.storageCount) storages)")
+        let shared = s.uniqueParameterCount == s.parameterCount ? "" : ", \(grouped(s.uniqueParameterCount)) distinct (shared storages counted once)"
+        lines.append("parameters:  \(grouped(s.parameterCount))\(shared)")
+        lines.append("dtypes:      " + s.dtypes.keys.sorted().map { "\($0) ×\(s.dtypes[$0] ?? 0)" }.joined(separator: ", "))
+        if !s.config.isEmpty {
+            lines.append("config:")
+            for k in s.config.keys.sorted() { lines.append("  \(k) = \(s.config[k]?.description ?? "")") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func grouped(_ n: Int) -> String {
+        let s = String(n)
+        var out = ""
+        for (i, c) in s.reversed().enumerated() {
+            if i > 0, i % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return String(out.reversed())
+    }
+}
+
+/// An error whose message is printed as is (with a non-zero exit status).
+struct ValidationFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
