@@ -293,6 +293,11 @@ struct Unpickler {
             guard !o else { throw corrupt("tensor size \(shape) overflows") }
             count = r
         }
+        // A view may not address more elements than its storage holds (no broadcast stride-0 views):
+        // this bounds what converting it can allocate by the file size.
+        guard count <= s.count else {
+            throw corrupt("tensor \(shape) has \(count) elements but its storage '\(s.key)' only \(s.count)")
+        }
         if count > 0 {
             var last = offset
             for (d, st) in zip(shape, strides) {
