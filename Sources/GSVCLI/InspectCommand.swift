@@ -51,7 +51,8 @@ struct InspectCommand: ParsableCommand {
         if !s.identity.evidence.isEmpty { lines.append("evidence:    \(s.identity.evidence.joined(separator: "; "))") }
         if let info = s.info { lines.append("info:        \(info)") }
         if let k = s.stateDictKey { lines.append("state dict:  '\(k)'") }
-        lines.append("tensors:     \(s.tensorCount) (\(s.storageCount) storages)")
+        let storages = s.format == .safetensors ? "" : " (\(s.storageCount) storage records)"
+        lines.append("tensors:     \(s.tensorCount)\(storages)")
         let shared = s.uniqueParameterCount == s.parameterCount ? "" : ", \(grouped(s.uniqueParameterCount)) distinct (shared storages counted once)"
         lines.append("parameters:  \(grouped(s.parameterCount))\(shared)")
         lines.append("dtypes:      " + s.dtypes.keys.sorted().map { "\($0) ×\(s.dtypes[$0] ?? 0)" }.joined(separator: ", "))

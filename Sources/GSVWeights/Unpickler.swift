@@ -112,7 +112,8 @@ struct Unpickler {
     let path: String
     let resolveStorage: StorageResolver
 
-    private var pos = 0
+    /// Bytes consumed so far (after ``load()``: the length of the pickle including its STOP).
+    private(set) var pos = 0
     private var stack: [Node] = []
     private var marks: [Int] = []
     private var memo: [Int: Node] = [:]
@@ -381,6 +382,11 @@ struct Unpickler {
             throw corrupt("persistent id does not name a torch storage type")
         }
         guard case let .string(key) = items[2] else { throw corrupt("storage key is not a string") }
+        if items.count >= 6 {
+            guard case .none = items[5] else {
+                throw corrupt("legacy storage views (view_metadata) are not supported")
+            }
+        }
         let count = try intArg(items[4], "storage size")
         guard count >= 0 else { throw corrupt("storage '\(key)' has negative size \(count)") }
         if let s = storages[key] {

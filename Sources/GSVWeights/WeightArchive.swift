@@ -7,6 +7,8 @@ public enum WeightFormat: String, Sendable, Codable {
     case safetensors
     /// A PyTorch zip checkpoint (`torch.save`).
     case pytorchZip = "pytorch-zip"
+    /// A legacy (pre-1.6, non-zip) `torch.save` stream.
+    case pytorchLegacy = "pytorch-legacy"
     /// A Hugging Face model folder (`config.json` + `model.safetensors` / `pytorch_model.bin`,
     /// possibly sharded with an index JSON).
     case huggingFaceFolder = "huggingface-folder"
@@ -57,10 +59,10 @@ public struct WeightArchive: Sendable {
     /// Opens a single weight file.
     public static func openFile(_ path: String) throws -> WeightArchive {
         let file = try MappedFile(path: path)
-        if ZipArchive.looksLikeZip(file) {
+        if ZipArchive.looksLikeZip(file) || TorchCheckpoint.looksLikeLegacy(file) {
             let ckpt = try TorchCheckpoint(file: file)
             let config = ckpt.object["config"].map(ConfigValue.init(pickle:))
-            return WeightArchive(path: path, format: .pytorchZip, tensors: try ckpt.stateDict(), config: config,
+            return WeightArchive(path: path, format: ckpt.isLegacy ? .pytorchLegacy : .pytorchZip, tensors: try ckpt.stateDict(), config: config,
                                  object: ckpt.object, stateDictKey: ckpt.stateDictKey, headerMarker: ckpt.headerMarker,
                                  storageCount: ckpt.storages.count, metadata: [:], files: [path])
         }
@@ -72,7 +74,7 @@ public struct WeightArchive: Sendable {
         }
         if file.size >= 2, let b = try? file.bytes(0..<2), b[0] == 0x80, b[1] <= 5 {
             throw WeightsError.unknownFormat(path: path,
-                reason: "a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current PyTorch")
+                reason: "a bare pickle without torch.save's zip container or legacy magic number")
         }
         throw WeightsError.unknownFormat(path: path, reason: "neither a PyTorch zip checkpoint nor safetensors")
     }

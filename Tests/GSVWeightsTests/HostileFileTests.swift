@@ -192,14 +192,10 @@ import GSVTestSupport
         let eocd = bytes.count - 22
         bytes.replaceSubrange((eocd + 10)..<(eocd + 20), with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F])
         #expect(throws: WeightsError.self) { try open(bytes, in: dir) }
-        // Legacy (pre-zip) torch.save stream: a clear error.
+        // A legacy torch.save stream cut after its magic number, and a bare pickle.
         let legacy: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
-        do {
-            _ = try open(legacy, in: dir, name: "legacy.pth")
-            Issue.record("legacy file accepted")
-        } catch let WeightsError.unknownFormat(_, reason) {
-            #expect(reason.contains("legacy"))
-        }
+        #expect(throws: WeightsError.self) { try open(legacy, in: dir, name: "legacy.pth") }
+        #expect(throws: WeightsError.self) { try open([0x80, 0x02, 0x7D, 0x2E], in: dir, name: "bare.pkl") }
         // Not found / a directory without weights.
         #expect(throws: WeightsError.self) { try WeightArchive.open(dir.path("nope.ckpt")) }
     }
@@ -215,11 +211,13 @@ import GSVTestSupport
                             TensorSpec(key: "b", storage: "0", type: "FloatStorage", numel: 6, offset: 1, shape: [2, 2], stride: [1, 2]),
                             TensorSpec(key: "c", storage: "1", numel: 3, shape: [3])],
                            storages: ["0": float32Bytes([1, 2, 3, 4, 5, 6]), "1": uint16Bytes([1, 2, 3])], zip64: true),
+            makeLegacyCheckpoint([TensorSpec(key: "a", storage: "9", type: "FloatStorage", numel: 4, shape: [2, 2])],
+                                 storages: [(key: "9", elementSize: 4, bytes: float32Bytes([1, 2, 3, 4]))]),
         ]
         var rng = SplitMix64(seed: 0x5EED)
         var loaded = 0, rejected = 0
         let start = Date()
-        for iteration in 0..<400 {
+        for iteration in 0..<450 {
             let src = sources[iteration % sources.count]
             var b = src
             // Aim most mutations at the structure: the pickle (start) and the central directory (end).
@@ -258,7 +256,7 @@ import GSVTestSupport
                 Issue.record("iteration \(iteration): non-WeightsError \(error)")
             }
         }
-        #expect(loaded + rejected == 400)
+        #expect(loaded + rejected == 450)
         // With seed 0x5EED: 68 load, 332 are rejected — both paths are exercised.
         #expect(rejected > 50, "mutations should break many files (rejected \(rejected))")
         #expect(loaded > 10, "some mutations (in tensor data) should still load (loaded \(loaded))")

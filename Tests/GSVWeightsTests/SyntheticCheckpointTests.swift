@@ -71,6 +71,30 @@ import GSVTensor
         #expect(try ck.stateDict()["w"]?.floatTensor() == Tensor([1, 2]))
     }
 
+    @Test func legacyStreamFormat() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let specs = [
+            TensorSpec(key: "w", storage: "140", type: "FloatStorage", numel: 4, shape: [2, 2]),
+            TensorSpec(key: "wT", storage: "140", type: "FloatStorage", numel: 4, shape: [2, 2], stride: [1, 2]),
+            TensorSpec(key: "h", storage: "77", numel: 3, offset: 1, shape: [2]),
+        ]
+        let storages = [(key: "140", elementSize: 4, bytes: float32Bytes([1, 2, 3, 4])),
+                        (key: "77", elementSize: 2, bytes: uint16Bytes([0x3C00, 0x4000, 0x4200]))]
+        let bytes = makeLegacyCheckpoint(specs, storages: storages)
+        let a = try WeightArchive.open(try dir.write(bytes, to: "legacy.bin"))
+        #expect(a.format == .pytorchLegacy)
+        #expect(a.tensors.count == 3)
+        #expect(try a.tensors["w"]?.floatTensor() == Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]))
+        #expect(try a.tensors["wT"]?.floatTensor() == Tensor(shape: [2, 2], scalars: [1, 3, 2, 4]))
+        #expect(try a.tensors["h"]?.floatTensor() == Tensor([2, 3]))
+        #expect(try TorchCheckpoint(path: dir.path("legacy.bin")).isLegacy)
+        // Every truncation fails cleanly.
+        for cut in stride(from: 0, to: bytes.count, by: 7) {
+            #expect(throws: WeightsError.self) { try WeightArchive.open(try dir.write(Array(bytes.prefix(cut)), to: "cut.bin")) }
+        }
+    }
+
     @Test func refusesCompressedEntries() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }

@@ -113,11 +113,14 @@ struct PickleWriter {
         op(0x74)
     }
     /// `_rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict())`.
+    /// `legacy` adds the sixth persistent-id field (`view_metadata = None`) of the pre-zip format.
     mutating func tensor(storage key: String, type: String = "HalfStorage", numel: Int, offset: Int = 0,
-                         shape: [Int], stride: [Int]? = nil) {
+                         shape: [Int], stride: [Int]? = nil, legacy: Bool = false) {
         global("torch._utils", "_rebuild_tensor_v2")
         op(0x28) // MARK args
-        op(0x28); string("storage"); global("torch", type); string(key); string("cpu"); int(numel); op(0x74)
+        op(0x28); string("storage"); global("torch", type); string(key); string("cpu"); int(numel)
+        if legacy { op(0x4E) }
+        op(0x74)
         op(0x51) // BINPERSID
         int(offset)
         intTuple(shape)
@@ -176,3 +179,36 @@ func makeCheckpoint(_ tensors: [TensorSpec], storages: [String: [UInt8]], wrappe
 func float32Bytes(_ v: [Float]) -> [UInt8] { v.flatMap { f in (0..<4).map { UInt8((f.bitPattern >> (8 * $0)) & 0xFF) } } }
 /// Little-endian bytes of 16-bit patterns.
 func uint16Bytes(_ v: [UInt16]) -> [UInt8] { v.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] } }
+
+/// A legacy (pre-zip) `torch.save` stream of a bare state dict: magic, protocol 1001, system info,
+/// the object, the storage keys, then each storage as an 8-byte element count and its bytes.
+func makeLegacyCheckpoint(_ tensors: [TensorSpec], storages: [(key: String, elementSize: Int, bytes: [UInt8])]) -> [UInt8] {
+    var out: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+    out += [0x80, 0x02, 0x4D, 0xE9, 0x03, 0x2E]
+    var info = PickleWriter()
+    info.op(0x7D); info.op(0x28)
+    info.string("protocol_version"); info.int(1001)
+    info.string("little_endian"); info.op(0x88)
+    info.op(0x75); info.stop()
+    out += info.bytes
+    var p = PickleWriter()
+    p.global("collections", "OrderedDict"); p.op(0x29); p.op(0x52)
+    p.op(0x28)
+    for t in tensors {
+        p.string(t.key)
+        p.tensor(storage: t.storage, type: t.type, numel: t.numel, offset: t.offset, shape: t.shape, stride: t.stride, legacy: true)
+    }
+    p.op(0x75); p.stop()
+    out += p.bytes
+    var keys = PickleWriter()
+    keys.op(0x5D); keys.op(0x28)
+    for s in storages { keys.string(s.key) }
+    keys.op(0x65); keys.stop()
+    out += keys.bytes
+    for s in storages {
+        let n = s.bytes.count / s.elementSize
+        out += (0..<8).map { UInt8((n >> (8 * $0)) & 0xFF) }
+        out += s.bytes
+    }
+    return out
+}
