@@ -25,7 +25,7 @@ struct InspectCommand: ParsableCommand {
         do {
             summary = try WeightSummary(archive: WeightArchive.open(path))
         } catch let e as WeightsError {
-            throw ValidationFailure(message: e.errorDescription ?? "\(e)")
+            throw InspectFailure(message: e.errorDescription ?? "\(e)")
         }
         if json {
             let enc = JSONEncoder()
@@ -47,7 +47,9 @@ struct InspectCommand: ParsableCommand {
         lines.append("format:      \(s.format.rawValue)")
         lines.append("kind:        \(kind)")
         if let sym = s.identity.symbolVersion { lines.append("symbols:     \(sym)") }
-        if let h = s.headerMarker { lines.append("header:      \(h) (in place of PK)") }
+        if let h = s.headerMarker, let m = SoVITSHeaderMarker(rawValue: h) {
+            lines.append("header:      \(h) in place of PK (\(m.modelVersion.rawValue)\(m.isLoRA ? " LoRA" : ""))")
+        }
         if !s.identity.evidence.isEmpty { lines.append("evidence:    \(s.identity.evidence.joined(separator: "; "))") }
         if let info = s.info { lines.append("info:        \(info)") }
         if let k = s.stateDictKey { lines.append("state dict:  '\(k)'") }
@@ -75,7 +77,7 @@ struct InspectCommand: ParsableCommand {
 }
 
 /// An error whose message is printed as is (with a non-zero exit status).
-struct ValidationFailure: Error, CustomStringConvertible {
+private struct InspectFailure: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }

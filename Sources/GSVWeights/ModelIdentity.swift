@@ -87,7 +87,7 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
             } else {
                 symbolVersion = "v2"
             }
-            if hasInfix("lora_A") || hasInfix("lora_B") {
+            if hasInfix("lora_A") || hasInfix("lora_B") || archive.object?["lora_rank"] != nil {
                 isLoRA = true
                 evidence.append("LoRA keys")
             }

@@ -176,7 +176,9 @@ public indirect enum ConfigValue: Sendable, Equatable, Codable, CustomStringConv
         case .null: try c.encodeNil()
         case let .bool(b): try c.encode(b)
         case let .int(i): try c.encode(i)
-        case let .double(d): try c.encode(d.isFinite ? d : 0)
+        case let .double(d):
+            // JSON has no NaN or infinity: those are written as strings ("nan", "inf", "-inf").
+            if d.isFinite { try c.encode(d) } else { try c.encode(d.isNaN ? "nan" : (d > 0 ? "inf" : "-inf")) }
         case let .string(s): try c.encode(s)
         case let .array(a): try c.encode(a)
         case let .object(o): try c.encode(o)

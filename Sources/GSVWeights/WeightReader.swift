@@ -78,13 +78,14 @@ public struct WeightReader: Sendable {
         return t
     }
 
-    /// The tensor `name` as Float32 (fp16/bf16/fp64/integers are converted), shape-checked.
+    /// The tensor `name` as Float32 (fp16/bf16/fp64/integers/bool are converted), shape-checked.
     public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
-        let t = try data(name, shape: shape)
-        guard t.dtype.isFloatingPoint || t.dtype == .int64 || t.dtype == .int32 else {
-            throw WeightsError.unsupportedDType(key: prefix + name, dtype: t.dtype.rawValue)
-        }
-        return try t.floatTensor()
+        try data(name, shape: shape).floatTensor()
+    }
+
+    /// The integer tensor `name` as Int64 values (row-major), shape-checked; float tensors are refused.
+    public func int64Values(_ name: String, shape: [Int]? = nil) throws -> [Int64] {
+        try data(name, shape: shape).int64Values()
     }
 
     /// The tensor `name` as Float32 when present, else nil (for optional weights such as biases).

@@ -205,6 +205,41 @@ import GSVTensor
         #expect(throws: WeightsError.self) { try WeightArchive.open(empty.url.path) }
     }
 
+    @Test func configValues() throws {
+        let json = #"{"a": {"b": [1, 2.5, "x", null, true]}, "n": 3, "d": 1e-12}"#
+        let v = try JSONDecoder().decode(ConfigValue.self, from: Data(json.utf8))
+        #expect(v.value(at: "a.b") == .array([.int(1), .double(2.5), .string("x"), .null, .bool(true)]))
+        #expect(v["n"]?.intValue == 3)
+        #expect(v["d"]?.doubleValue == 1e-12)
+        #expect(v.value(at: "a.c") == nil)
+        let back = try JSONDecoder().decode(ConfigValue.self, from: JSONEncoder().encode(v))
+        #expect(back == v)
+        let nan = try JSONEncoder().encode(ConfigValue.array([.double(.nan), .double(-.infinity)]))
+        #expect(String(decoding: nan, as: UTF8.self) == #"["nan","-inf"]"#)
+        // Pickled configs: HParams objects read as their attribute dicts.
+        let p = PickleValue.object(className: "utils.HParams", state: .dict([
+            PickleDictEntry(key: .string("model"), value: .object(className: "utils.HParams", state: .dict([
+                PickleDictEntry(key: .string("gin_channels"), value: .int(1024))]))),
+            PickleDictEntry(key: .int(3), value: .tuple([.float(0.5), .none])),
+        ]))
+        let c = ConfigValue(pickle: p)
+        #expect(c.value(at: "model.gin_channels") == .int(1024))
+        #expect(c["3"] == .array([.double(0.5), .null]))
+        #expect(p["model"]?["gin_channels"] == .int(1024))
+    }
+
+    @Test func integerTensorsThroughTheReader() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let ids: [Int64] = [5, -1, 1 << 33]
+        let bytes = makeCheckpoint([TensorSpec(key: "ids", storage: "0", type: "LongStorage", numel: 3, shape: [3])],
+                                   storages: ["0": ids.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * Int64($0))) } }])
+        let r = WeightReader(try WeightArchive.open(try dir.write(bytes, to: "i.ckpt")))
+        #expect(try r.int64Values("ids", shape: [3]) == ids)
+        #expect(try r.tensor("ids") == Tensor([5, -1, Float(1 << 33)]))
+        #expect(throws: WeightsError.self) { try r.halfBits("ids") }
+    }
+
     @Test func singleSafetensorsFile() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
