@@ -20,20 +20,69 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(name: .long, help: "Also read every tensor (widened to Float32) and count non-finite values.")
+    var readAll = false
+
     func run() throws {
+        let archive: WeightArchive
         let summary: WeightSummary
         do {
-            summary = try WeightSummary(archive: WeightArchive.open(path))
+            archive = try WeightArchive.open(path)
+            summary = WeightSummary(archive: archive)
         } catch let e as WeightsError {
             throw InspectFailure(message: e.errorDescription ?? "\(e)")
         }
+        var check: ReadCheck?
+        if readAll {
+            do {
+                check = try ReadCheck(archive)
+            } catch let e as WeightsError {
+                throw InspectFailure(message: e.errorDescription ?? "\(e)")
+            }
+        }
         if json {
+            struct Output: Encodable {
+                let summary: WeightSummary
+                let readCheck: ReadCheck?
+                func encode(to encoder: Encoder) throws {
+                    try summary.encode(to: encoder)
+                    if let readCheck {
+                        var c = encoder.container(keyedBy: Key.self)
+                        try c.encode(readCheck, forKey: .readCheck)
+                    }
+                }
+                enum Key: String, CodingKey { case readCheck }
+            }
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let data = try enc.encode(summary)
+            let data = try enc.encode(Output(summary: summary, readCheck: check))
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(Self.text(summary))
+            if let check {
+                print("read check:  \(check.values) values in \(String(format: "%.1f", check.seconds * 1000)) ms, "
+                      + "\(check.nonFinite) non-finite\(check.nonFiniteTensors.isEmpty ? "" : " in " + check.nonFiniteTensors.prefix(5).joined(separator: ", "))")
+            }
+        }
+    }
+
+    /// The result of reading every tensor.
+    struct ReadCheck: Encodable {
+        var values = 0
+        var nonFinite = 0
+        var nonFiniteTensors: [String] = []
+        var seconds = 0.0
+
+        init(_ archive: WeightArchive) throws {
+            let start = Date()
+            for key in archive.tensors.keys.sorted() {
+                guard let t = archive.tensors[key] else { continue }
+                let v = try t.floatTensor()
+                values += v.count
+                let bad = v.scalars.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+                if bad > 0 { nonFinite += bad; nonFiniteTensors.append(key) }
+            }
+            seconds = Date().timeIntervalSince(start)
         }
     }
 

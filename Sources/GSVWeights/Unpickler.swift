@@ -104,7 +104,9 @@ struct Unpickler {
     /// Resolves a storage from its persistent id (dtype, record key, declared element count).
     typealias StorageResolver = (_ dtype: DType, _ key: String, _ count: Int) throws -> TorchStorage
 
-    static let maxDepth = 200
+    /// Deepest nesting accepted (checkpoints need fewer than 10 levels; kept small so that the
+    /// recursive conversion stays far from the stack limit of any thread).
+    static let maxDepth = 64
     static let maxMemo = 1 << 22
     static let maxStack = 1 << 24
 
