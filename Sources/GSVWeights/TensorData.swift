@@ -45,9 +45,10 @@ public struct TensorData: Sendable {
                 guard !o, !o2 else { throw WeightsError.corrupt(path: file.path, reason: "tensor '\(name)' strides overflow") }
                 last = a
             }
-            let (bytes, o1) = (last + 1).multipliedReportingOverflow(by: dtype.byteSize)
+            let (elements, o0) = last.addingReportingOverflow(1)
+            let (bytes, o1) = elements.multipliedReportingOverflow(by: dtype.byteSize)
             let (end, o2) = offset.addingReportingOverflow(bytes)
-            guard !o1, !o2, offset >= 0, end <= file.size else {
+            guard !o0, !o1, !o2, offset >= 0, end <= file.size else {
                 throw WeightsError.corrupt(path: file.path,
                     reason: "tensor '\(name)' \(shape) \(dtype) needs bytes \(offset)..<\(end) but the file has \(file.size)")
             }

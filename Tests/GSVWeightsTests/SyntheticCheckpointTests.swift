@@ -143,6 +143,23 @@ import GSVTensor
         }
     }
 
+    @Test func tensorViewsAreBoundsChecked() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let f = try MappedFile(path: try dir.write([UInt8](repeating: 0, count: 64), to: "z.bin"))
+        #expect(throws: WeightsError.self) { try TensorData(name: "a", dtype: .float16, shape: [2], file: f, offset: 0, strides: [Int.max]) }
+        #expect(throws: WeightsError.self) { try TensorData(name: "b", dtype: .float32, shape: [17], file: f, offset: 0) }
+        #expect(throws: WeightsError.self) { try TensorData(name: "c", dtype: .float32, shape: [4], file: f, offset: Int.max - 2) }
+        #expect(throws: WeightsError.self) { try TensorData(name: "d", dtype: .float32, shape: [4], file: f, offset: -4) }
+        #expect(throws: WeightsError.self) { try TensorData(name: "e", dtype: .float32, shape: [2, 2], file: f, offset: 0, strides: [1]) }
+        #expect(throws: WeightsError.self) { try TensorData(name: "f", dtype: .int8, shape: [-1], file: f, offset: 0) }
+        let ok = try TensorData(name: "g", dtype: .float32, shape: [16], file: f, offset: 0)
+        #expect(try ok.floatTensor() == Tensor.zeros([16]))
+        let empty = try TensorData(name: "h", dtype: .float32, shape: [0, 5], file: f, offset: 64)
+        #expect(try empty.floatTensor().count == 0)
+        #expect(try empty.halfBits().isEmpty)
+    }
+
     @Test func weightReaderChecksShapesKeysAndUsage() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
