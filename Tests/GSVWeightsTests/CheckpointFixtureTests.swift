@@ -145,9 +145,10 @@ import GSVTestSupport
         }
     }
 
+    /// The emotion classifier of the role fixture (roles/README.md): a BertForSequenceClassification
+    /// folder with `model.safetensors`.
     @Test func roleBertSafetensorsFolder() throws {
-        let path = "/work/shared/fixtures/roles/role/小明/BERT"
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        let path = Fixtures.url("roles/role/小明/BERT").path
         let a = try WeightArchive.open(path)
         #expect(a.format == .huggingFaceFolder)
         #expect(a.tensors.values.allSatisfy { $0.dtype == .float32 })
@@ -155,6 +156,13 @@ import GSVTestSupport
         #expect(ModelIdentity(archive: a).kind == .bert)
         let st = try SafeTensorsFile(path: path + "/model.safetensors")
         #expect(st.tensors.count == a.tensors.count)
+        #expect(a.tensors.count == 41)
+        #expect(a.parameterCount == 84_751)
+        #expect(a.config?["num_labels"] == nil)
+        #expect(a.config?["id2label"]?["6"]?.stringValue == "中性")
+        let r = WeightReader(a)
+        #expect(try r.data("classifier.weight").shape == [15, 64])
+        #expect(try r.data("bert.embeddings.word_embeddings.weight").shape == [66, 64])
     }
 
     @Test func halfBitsAreTheStoredBits() throws {
