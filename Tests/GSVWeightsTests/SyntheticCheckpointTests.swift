@@ -58,6 +58,25 @@ import GSVTensor
         #expect(a.uniqueParameterCount == a.parameterCount)
     }
 
+    @Test func hparamsConfigIsReadAsData() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let bytes = makeCheckpoint([TensorSpec(key: "enc_p.text_embedding.weight", storage: "0", numel: 2, shape: [2, 1])],
+                                   storages: ["0": uint16Bytes([0x3C00, 0x4000])], hparams: true)
+        let a = try WeightArchive.open(try dir.write(bytes, to: "h.pth"))
+        #expect(a.stateDictKey == "weight")
+        guard case let .object(cls, _)? = a.object?["config"] else {
+            Issue.record("config is not an object"); return
+        }
+        #expect(cls == "utils.HParams")
+        #expect(a.config?.value(at: "model.gin_channels") == .int(1024))
+        #expect(a.config?.value(at: "model.rates") == .array([.int(10), .int(8)]))
+        #expect(a.config?.value(at: "model.p") == .double(0.1))
+        #expect(a.config?.value(at: "model.sv") == .bool(true))
+        #expect(a.config?.value(at: "model.x") == .null)
+        #expect(a.object?["info"] == .string("test"))
+    }
+
     @Test func zip64ArchiveAndBareStateDict() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }

@@ -154,9 +154,27 @@ struct TensorSpec {
 /// A complete `torch.save`-style zip: `{"weight": {key: tensor…}, "info": info}` (or the bare state
 /// dict when `wrapped` is false) plus the storage records.
 func makeCheckpoint(_ tensors: [TensorSpec], storages: [String: [UInt8]], wrapped: Bool = true,
-                    zip64: Bool = false, archive: String = "archive") -> [UInt8] {
+                    zip64: Bool = false, archive: String = "archive", hparams: Bool = false) -> [UInt8] {
     var p = PickleWriter()
-    if wrapped { p.op(0x7D); p.op(0x28); p.string("weight") }
+    if hparams {
+        // {"config": HParams(model=HParams(gin_channels=1024, rates=[10, 8], p=0.1, sv=True, x=None)), ...}
+        p.op(0x7D); p.op(0x28); p.string("config")
+        p.global("utils", "HParams"); p.op(0x71); p.op(0x00) // BINPUT 0
+        p.op(0x29); p.op(0x81) // EMPTY_TUPLE NEWOBJ
+        p.op(0x7D); p.op(0x28); p.string("model")
+        p.op(0x68); p.op(0x00); p.op(0x29); p.op(0x81) // BINGET 0, NEWOBJ
+        p.op(0x7D); p.op(0x28)
+        p.string("gin_channels"); p.int(1024)
+        p.string("rates"); p.op(0x5D); p.op(0x28); p.int(10); p.int(8); p.op(0x65)
+        p.string("p"); p.op(0x47); p.raw([0x3F, 0xB9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9A])
+        p.string("sv"); p.op(0x88)
+        p.string("x"); p.op(0x4E)
+        p.op(0x75); p.op(0x62) // SETITEMS BUILD
+        p.op(0x75); p.op(0x62)
+        p.string("weight")
+    } else if wrapped {
+        p.op(0x7D); p.op(0x28); p.string("weight")
+    }
     p.op(0x7D) // EMPTY_DICT
     p.op(0x28) // MARK
     for t in tensors {
@@ -164,7 +182,7 @@ func makeCheckpoint(_ tensors: [TensorSpec], storages: [String: [UInt8]], wrappe
         p.tensor(storage: t.storage, type: t.type, numel: t.numel, offset: t.offset, shape: t.shape, stride: t.stride)
     }
     p.op(0x75) // SETITEMS
-    if wrapped { p.string("info"); p.string("test"); p.op(0x75) }
+    if wrapped || hparams { p.string("info"); p.string("test"); p.op(0x75) }
     p.stop()
     var z = ZipBuilder()
     z.zip64 = zip64
