@@ -196,8 +196,12 @@ import GSVTestSupport
         let legacy: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
         #expect(throws: WeightsError.self) { try open(legacy, in: dir, name: "legacy.pth") }
         #expect(throws: WeightsError.self) { try open([0x80, 0x02, 0x7D, 0x2E], in: dir, name: "bare.pkl") }
-        // Not found / a directory without weights.
+        // Not found, a device, a FIFO (must not block waiting for a writer).
         #expect(throws: WeightsError.self) { try WeightArchive.open(dir.path("nope.ckpt")) }
+        #expect(throws: WeightsError.self) { try WeightArchive.open("/dev/zero") }
+        let fifo = dir.path("fifo.pth")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: WeightsError.self) { try WeightArchive.open(fifo) }
     }
 
     /// Mutates real checkpoint bytes (byte flips, truncations, insertions, deletions) with a fixed
