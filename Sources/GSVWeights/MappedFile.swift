@@ -18,7 +18,8 @@ public final class MappedFile: @unchecked Sendable {
     /// Maps `path` read-only.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
             throw WeightsError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
@@ -29,6 +30,9 @@ public final class MappedFile: @unchecked Sendable {
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             throw WeightsError.unreadable(path: path, reason: "is a directory")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw WeightsError.unreadable(path: path, reason: "not a regular file")
         }
         size = Int(st.st_size)
         if size == 0 {

@@ -65,7 +65,7 @@ public struct SafeTensorsFile: Sendable {
                 return n
             }
             guard let b = (offsAny[0] as? NSNumber)?.intValue, let e = (offsAny[1] as? NSNumber)?.intValue,
-                  b >= 0, e >= b, dataStart + e <= file.size else {
+                  b >= 0, e >= b, e <= file.size - dataStart else {
                 throw WeightsError.corrupt(path: path, reason: "tensor '\(name)' has data offsets outside the file")
             }
             let t = try TensorData(name: name, dtype: dtype, shape: shape, file: file, offset: dataStart + b)

@@ -41,11 +41,14 @@ public struct TensorData: Sendable {
             var last = 0
             for (d, s) in zip(shape, st) {
                 let (r, o) = (d - 1).multipliedReportingOverflow(by: s)
-                guard !o else { throw WeightsError.corrupt(path: file.path, reason: "tensor '\(name)' strides overflow") }
-                last += r
+                let (a, o2) = last.addingReportingOverflow(r)
+                guard !o, !o2 else { throw WeightsError.corrupt(path: file.path, reason: "tensor '\(name)' strides overflow") }
+                last = a
             }
-            let end = offset + (last + 1) * dtype.byteSize
-            guard offset >= 0, end <= file.size else {
+            let (elements, o0) = last.addingReportingOverflow(1)
+            let (bytes, o1) = elements.multipliedReportingOverflow(by: dtype.byteSize)
+            let (end, o2) = offset.addingReportingOverflow(bytes)
+            guard !o0, !o1, !o2, offset >= 0, end <= file.size else {
                 throw WeightsError.corrupt(path: file.path,
                     reason: "tensor '\(name)' \(shape) \(dtype) needs bytes \(offset)..<\(end) but the file has \(file.size)")
             }
@@ -64,10 +67,47 @@ public struct TensorData: Sendable {
     /// Whether the elements are stored contiguously in row-major order.
     public var isContiguous: Bool { count <= 1 || strides == Tensor.strides(for: shape) }
 
-    /// The stored bytes of a contiguous tensor.
+    /// The stored bytes of a contiguous tensor (throws for a strided view).
     public func rawBytes() throws -> UnsafeRawBufferPointer {
-        precondition(isContiguous, "rawBytes() on a strided tensor")
+        guard isContiguous else {
+            throw WeightsError.unsupportedDType(key: name, dtype: "\(dtype) strided view \(strides) (raw bytes need a contiguous tensor)")
+        }
         return try file.bytes(offset..<(offset + count * dtype.byteSize))
+    }
+
+    /// The values as IEEE half-precision bit patterns in row-major order: float16 is copied as
+    /// stored (bit-exact), float32/float64/bfloat16 are rounded to nearest half. For fp16 kernels that
+    /// keep weights at two bytes per element.
+    public func halfBits() throws -> [UInt16] {
+        let n = count
+        guard n > 0, let base = file.base else { return [] }
+        let raw = base + offset
+        switch dtype {
+        case .float16:
+            if isContiguous {
+                return [UInt16](unsafeUninitializedCapacity: n) { buf, done in
+                    memcpy(buf.baseAddress!, raw, n * 2)
+                    done = n
+                }
+            }
+            return (0..<n).map { raw.loadUnaligned(fromByteOffset: storageIndex($0) * 2, as: UInt16.self) }
+        case .float32, .float64, .bfloat16:
+            return (0..<n).map { HalfConversion.half(fromFloat: element(raw, isContiguous ? $0 : storageIndex($0))) }
+        default:
+            throw WeightsError.unsupportedDType(key: name, dtype: "\(dtype) (half bits need a floating-point tensor)")
+        }
+    }
+
+    /// Calls `body` with the stored half-precision elements in place (no copy). Requires a
+    /// contiguous float16 tensor whose bytes are 2-byte aligned in the mapping, as PyTorch (64-byte)
+    /// and safetensors writers lay them out.
+    public func withUnsafeHalfBits<R>(_ body: (UnsafeBufferPointer<UInt16>) throws -> R) throws -> R {
+        guard dtype == .float16 else { throw WeightsError.unsupportedDType(key: name, dtype: dtype.rawValue) }
+        let raw = try rawBytes()
+        guard raw.isEmpty || Int(bitPattern: raw.baseAddress) % 2 == 0 else {
+            throw WeightsError.corrupt(path: file.path, reason: "tensor '\(name)' is not 2-byte aligned")
+        }
+        return try body(raw.bindMemory(to: UInt16.self))
     }
 
     /// Element `i` (row-major logical order) converted to Float.

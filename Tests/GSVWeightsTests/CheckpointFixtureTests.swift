@@ -1,0 +1,227 @@
+import Foundation
+import Testing
+import GSVTensor
+import GSVTestSupport
+@testable import GSVWeights
+
+/// Reads the official-format fixture models (written by the official GPT-SoVITS tools, see
+/// Tests/Fixtures/README.md §2).
+///
+/// Reference sums were computed offline with Python's `zipfile` + a stub `pickle.Unpickler` +
+/// numpy over the raw fp16 storage bytes (no torch), summing in float64:
+/// `np.lib.stride_tricks.as_strided(np.frombuffer(raw, np.float16)[off:], size, stride).astype(np.float64).sum()`.
+@Suite struct CheckpointFixtureTests {
+    static let gptPath = Fixtures.url("v2/models/gpt_v2_tiny.ckpt").path
+    static let sovitsPath = Fixtures.url("v2/models/sovits_v2_tiny.pth").path
+    static let hubertPath = Fixtures.url("v2/models/chinese-hubert-base-tiny").path
+    static let bertPath = Fixtures.url("v2/models/chinese-roberta-wwm-ext-large-tiny").path
+
+    /// Float64 sum and absolute sum of a tensor's values.
+    func sums(_ t: Tensor) -> (Double, Double) {
+        var s = 0.0, a = 0.0
+        for x in t.scalars { s += Double(x); a += Double(abs(x)) }
+        return (s, a)
+    }
+
+    func expectSums(_ t: Tensor, _ sum: Double, _ absSum: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+        let (s, a) = sums(t)
+        #expect(abs(s - sum) <= 1e-9 * max(1, abs(absSum)), "sum \(s) ≠ \(sum)", sourceLocation: sourceLocation)
+        #expect(abs(a - absSum) <= 1e-9 * max(1, absSum), "abs sum \(a) ≠ \(absSum)", sourceLocation: sourceLocation)
+    }
+
+    @Test func gptCheckpoint() throws {
+        let a = try WeightArchive.open(Self.gptPath)
+        #expect(a.format == .pytorchZip)
+        #expect(a.stateDictKey == "weight")
+        #expect(a.headerMarker == nil)
+        #expect(a.tensors.count == 43)
+        #expect(a.tensors.keys.allSatisfy { $0.hasPrefix("model.") })
+        #expect(a.tensors.values.allSatisfy { $0.dtype == .float16 })
+        #expect(a.parameterCount == 700_994)
+        #expect(a.object?["info"] == .string("GPT-e1"))
+        let cfg = try #require(a.config)
+        #expect(cfg.value(at: "model.phoneme_vocab_size")?.intValue == 732)
+        #expect(cfg.value(at: "model.hidden_dim")?.intValue == 96)
+        #expect(cfg.value(at: "data.max_sec")?.intValue == 2)
+        #expect(cfg.value(at: "train.gradient_clip")?.doubleValue == 1.0)
+
+        let id = ModelIdentity(archive: a)
+        #expect(id.kind == .t2sGPT)
+        #expect(id.symbolVersion == "v2")
+
+        let r = WeightReader(a, prefix: "model.")
+        let w = try r.tensor("bert_proj.weight", shape: [96, 1024])
+        expectSums(w, 13.490694463253021, 2451.009600818157)
+        #expect(Array(w.scalars.prefix(3)) == [-0.00725555419921875, -0.027191162109375, 0.08795166015625])
+        expectSums(try r.tensor("bert_proj.bias", shape: [96]), 0.5348849296569824, 3.8251004219055176)
+        expectSums(try r.tensor("ar_predict_layer.weight", shape: [1025, 96]), 0.05764639377593994, 8010.010327935219)
+        let layer = r.scoped("h.layers.0")
+        _ = try layer.tensor("linear1.weight", shape: [4 * 96, 96])
+        _ = try layer.tensor("self_attn.in_proj_weight", shape: [3 * 96, 96])
+    }
+
+    @Test func sovitsCheckpoint() throws {
+        let a = try WeightArchive.open(Self.sovitsPath)
+        #expect(a.tensors.count == 529)
+        #expect(a.tensors.values.allSatisfy { $0.dtype == .float16 })
+        #expect(!a.tensors.keys.contains { $0.contains("enc_q") })
+        #expect(a.parameterCount == 17_976_225)
+        #expect(a.object?["info"] == .string("1epoch_100iteration"))
+        // The config is a utils.HParams object, read as the dict of its attributes.
+        if case let .object(className, _)? = a.object?["config"] {
+            #expect(className == "utils.HParams")
+        } else {
+            Issue.record("config is not an HParams object")
+        }
+        let cfg = try #require(a.config)
+        #expect(cfg.value(at: "model.hidden_channels")?.intValue == 192)
+        #expect(cfg.value(at: "model.gin_channels")?.intValue == 512)
+        #expect(cfg.value(at: "model.upsample_rates") == .array([10, 8, 2, 2, 2].map(ConfigValue.int)))
+        #expect(cfg.value(at: "data.sampling_rate")?.intValue == 32000)
+        #expect(cfg.value(at: "data.hop_length")?.intValue == 640)
+        #expect(cfg["version"]?.stringValue == "v2")
+
+        let id = ModelIdentity(archive: a)
+        #expect(id.kind == .sovits)
+        #expect(id.sovitsVersion == .v2)
+        #expect(id.symbolVersion == "v2")
+        #expect(!id.isLoRA)
+
+        let r = WeightReader(a)
+        expectSums(try r.tensor("enc_p.ssl_proj.weight", shape: [192, 768, 1]), -2.305061161518097, 4235.94074434042)
+        expectSums(try r.tensor("enc_p.ssl_proj.bias"), -1.7262473106384277, 7.127502918243408)
+        expectSums(try r.tensor("quantizer.vq.layers.0._codebook.embed_avg", shape: [1024, 768]),
+                   -285506.063781023, 3875658.1378747225)
+        #expect(try r.data("enc_p.text_embedding.weight").shape == [732, 192])
+        // Weight-norm pairs are stored as weight_g / weight_v.
+        #expect(r.contains("dec.ups.0.weight_g") && r.contains("dec.ups.0.weight_v"))
+    }
+
+    @Test func hubertFolder() throws {
+        let a = try WeightArchive.open(Self.hubertPath)
+        #expect(a.format == .huggingFaceFolder)
+        #expect(a.tensors.count == 51)
+        #expect(a.storageCount == 51)
+        #expect(a.parameterCount == 5_760_976)
+        #expect(a.tensors.values.allSatisfy { $0.dtype == .float16 })
+        #expect(a.config?["model_type"]?.stringValue == "hubert")
+        #expect(ModelIdentity(archive: a).kind == .cnHubert)
+        let r = WeightReader(a)
+        // Old-style weight norm on the positional conv (weight_norm dim=2): g [1,1,K], v [768, 768/16, K].
+        let g = try r.data("encoder.pos_conv_embed.conv.weight_g")
+        let v = try r.data("encoder.pos_conv_embed.conv.weight_v")
+        #expect(g.shape == [1, 1, 16])
+        #expect(v.shape == [768, 48, 16])
+        #expect(!r.contains("encoder.pos_conv_embed.conv.weight"))
+        expectSums(try r.tensor("masked_spec_embed", shape: [768]), 395.5703229904175, 395.5703229904175)
+        expectSums(try r.tensor("feature_extractor.conv_layers.0.conv.weight", shape: [32, 1, 10]),
+                   -7.097983360290527, 76.80979251861572)
+        expectSums(try r.tensor("encoder.layers.1.final_layer_norm.bias"), 1.1190005540847778, 29.65383279323578)
+    }
+
+    @Test func bertFolderWithSharedStorages() throws {
+        let a = try WeightArchive.open(Self.bertPath)
+        #expect(a.tensors.count == 60)
+        #expect(a.storageCount == 26)
+        #expect(a.parameterCount == 15_838_408)
+        // Distinct views: the shared layers and the tied decoder count once.
+        #expect(a.uniqueParameterCount == 6_476_324)
+        #expect(ModelIdentity(archive: a).kind == .bert)
+        let r = WeightReader(a)
+        let emb = try r.tensor("bert.embeddings.word_embeddings.weight", shape: [420, 1024])
+        expectSums(emb, 747.0018798708916, 171655.68608897924)
+        expectSums(try r.tensor("bert.embeddings.position_embeddings.weight", shape: [512, 1024]),
+                   76.4716876745224, 209180.13946068287)
+        // Tied decoder: same storage and values as the word embeddings.
+        #expect(try r.tensor("cls.predictions.decoder.weight") == emb)
+        // Layers 1 and 2 reference layer 0's storages.
+        for name in ["attention.self.query.weight", "intermediate.dense.weight", "output.LayerNorm.bias"] {
+            let l0 = try r.data("bert.encoder.layer.0.\(name)")
+            for j in 1...2 {
+                let lj = try r.data("bert.encoder.layer.\(j).\(name)")
+                #expect(lj.offset == l0.offset)
+                #expect(try lj.floatTensor() == l0.floatTensor())
+            }
+        }
+    }
+
+    /// The emotion classifier of the role fixture (roles/README.md): a BertForSequenceClassification
+    /// folder with `model.safetensors`.
+    @Test func roleBertSafetensorsFolder() throws {
+        let path = Fixtures.url("roles/role/小明/BERT").path
+        let a = try WeightArchive.open(path)
+        #expect(a.format == .huggingFaceFolder)
+        #expect(a.tensors.values.allSatisfy { $0.dtype == .float32 })
+        #expect(a.config?["architectures"] == .array([.string("BertForSequenceClassification")]))
+        #expect(ModelIdentity(archive: a).kind == .bert)
+        let st = try SafeTensorsFile(path: path + "/model.safetensors")
+        #expect(st.tensors.count == a.tensors.count)
+        #expect(a.tensors.count == 41)
+        #expect(a.parameterCount == 84_751)
+        #expect(a.config?["num_labels"] == nil)
+        #expect(a.config?["id2label"]?["6"]?.stringValue == "中性")
+        let r = WeightReader(a)
+        #expect(try r.data("classifier.weight").shape == [15, 64])
+        #expect(try r.data("bert.embeddings.word_embeddings.weight").shape == [66, 64])
+    }
+
+    @Test func halfBitsAreTheStoredBits() throws {
+        let a = try WeightArchive.open(Self.gptPath)
+        let t = try #require(a.tensors["model.bert_proj.bias"])
+        let bits = try t.halfBits()
+        #expect(bits.count == 96)
+        let widened = bits.map(HalfConversion.float(fromHalf:))
+        #expect(widened == (try t.floatTensor().scalars))
+        let inPlace = try t.withUnsafeHalfBits { Array($0) }
+        #expect(inPlace == bits)
+        let r = WeightReader(a, prefix: "model.")
+        #expect(try r.halfBits("bert_proj.bias", shape: [96]) == bits)
+        // Every fp16 storage of a torch zip is at least 2-byte aligned.
+        #expect(a.tensors.values.allSatisfy { $0.offset % 2 == 0 })
+    }
+
+    /// Header-variant copies written as the official `my_save2` does (bytes 0–1 replaced by two
+    /// ASCII digits) load like the original and report their version.
+    @Test(arguments: SoVITSHeaderMarker.allCases)
+    func headerVariants(marker: SoVITSHeaderMarker) throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.gptPath)))
+        bytes[0] = marker.bytes[0]
+        bytes[1] = marker.bytes[1]
+        let path = try dir.write(bytes, to: "variant.pth")
+        let a = try WeightArchive.open(path)
+        #expect(a.headerMarker == marker)
+        #expect(a.tensors.count == 43)
+        let original = try WeightArchive.open(Self.gptPath)
+        for key in ["model.bert_proj.weight", "model.h.layers.2.norm2.bias"] {
+            #expect(try a.tensors[key]?.floatTensor() == original.tensors[key]?.floatTensor())
+        }
+        let id = ModelIdentity(archive: a)
+        #expect(id.kind == .sovits)
+        #expect(id.sovitsVersion == marker.modelVersion)
+        #expect(id.isLoRA == (marker == .v3LoRA || marker == .v4LoRA))
+        #expect(WeightSummary(archive: a).headerMarker == marker.rawValue)
+    }
+
+    @Test func unknownHeaderBytesAreRejected() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.gptPath)))
+        bytes[0] = UInt8(ascii: "0"); bytes[1] = UInt8(ascii: "9")
+        let path = try dir.write(bytes, to: "bad.pth")
+        #expect(throws: WeightsError.self) { try WeightArchive.open(path) }
+    }
+
+    @Test func summaryMatchesArchive() throws {
+        let s = try WeightSummary(archive: WeightArchive.open(Self.sovitsPath))
+        #expect(s.tensorCount == 529)
+        #expect(s.dtypes == ["float16": 529])
+        #expect(s.identity.sovitsVersion == .v2)
+        #expect(s.config["model.gin_channels"] == .int(512))
+        #expect(s.info == "1epoch_100iteration")
+        let json = try JSONEncoder().encode(s)
+        let back = try JSONDecoder().decode(WeightSummary.self, from: json)
+        #expect(back == s)
+    }
+}
