@@ -14,9 +14,14 @@ func gcd(_ a: Int, _ b: Int) -> Int {
 /// the row is phase `(j·down) mod up` and the window starts at `⌊j·down/up⌋ − left` (one kernel per
 /// fractional position); with `blockwise == true` (torchaudio's layout) the row is `j mod up` and the
 /// window starts at `⌊j/up⌋·down − left` (each row already holds its own offset).
+///
+/// The blockwise layout turns the whole filter into one matrix product — block `b` of `up` outputs
+/// reads the input window starting at `b·down` — which `apply` runs through BLAS `sgemm`
+/// (the window is split into column slices of at most `down` so every leading dimension is legal).
+/// Per-phase filters are converted to that layout when the block matrix stays small.
 struct PolyphaseFilter: Sendable {
     /// Window placement (see the type's documentation).
-    var blockwise: Bool = false
+    let blockwise: Bool
     let up: Int
     let down: Int
     let taps: Int
@@ -25,14 +30,43 @@ struct PolyphaseFilter: Sendable {
     /// `up` rows of `taps` coefficients.
     let coefficients: [Float]
 
+    /// The largest blockwise matrix (coefficients) a per-phase filter is converted into.
+    static let maxBlockCoefficients = 1 << 22
+
+    init(blockwise: Bool, up: Int, down: Int, taps: Int, left: Int, coefficients: [Float]) {
+        precondition(coefficients.count == up * taps)
+        var isBlockwise = blockwise, rowTaps = taps, rows = coefficients
+        // Convert a per-phase filter to the blockwise layout when that stays small.
+        if !blockwise {
+            let blockTaps = taps + ((up - 1) * down) / up
+            if up * blockTaps <= Self.maxBlockCoefficients {
+                var block = [Float](repeating: 0, count: up * blockTaps)
+                for j in 0..<up {
+                    let offset = (j * down) / up
+                    let phase = (j * down) % up
+                    for i in 0..<taps { block[j * blockTaps + offset + i] = coefficients[phase * taps + i] }
+                }
+                isBlockwise = true
+                rowTaps = blockTaps
+                rows = block
+            }
+        }
+        self.blockwise = isBlockwise
+        self.up = up
+        self.down = down
+        self.taps = rowTaps
+        self.left = left
+        self.coefficients = rows
+    }
+
     /// Runs the filter, producing `outputCount` samples.
     func apply(_ x: [Float], outputCount: Int) -> [Float] {
         guard outputCount > 0 else { return [] }
-        var out = [Float](repeating: 0, count: outputCount)
+        let taps = self.taps, up = self.up, down = self.down
         let n = x.count
-        // Pad once so every dot product reads in range.
-        let blockwise = self.blockwise
-        let lastStart = blockwise ? ((outputCount - 1) / up) * down : ((outputCount - 1) * down) / up
+        let blocks = (outputCount + up - 1) / up
+        // Pad once so every window reads in range.
+        let lastStart = blockwise ? (blocks - 1) * down : ((outputCount - 1) * down) / up
         let padRight = max(0, lastStart + taps - left - n)
         var padded = [Float](repeating: 0, count: left + n + padRight)
         padded.withUnsafeMutableBufferPointer { p in
@@ -40,27 +74,41 @@ struct PolyphaseFilter: Sendable {
                 if n > 0 { (p.baseAddress! + left).update(from: src.baseAddress!, count: n) }
             }
         }
-        let taps = self.taps, up = self.up, down = self.down
+        if blockwise {
+            var out = [Float](repeating: 0, count: blocks * up)
+            padded.withUnsafeBufferPointer { xp in
+                coefficients.withUnsafeBufferPointer { cp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        var c0 = 0
+                        while c0 < taps {
+                            let width = min(down, taps - c0)
+                            // out[b, j] (+)= Σ_i xp[b·down + c0 + i] · coeff[j, c0 + i]
+                            BLAS.sgemm(transB: true, m: blocks, n: up, k: width,
+                                       a: xp.baseAddress! + c0, lda: down,
+                                       b: cp.baseAddress! + c0, ldb: taps,
+                                       beta: c0 == 0 ? 0 : 1,
+                                       c: op.baseAddress!, ldc: up)
+                            c0 += width
+                        }
+                    }
+                }
+            }
+            if out.count > outputCount { out.removeLast(out.count - outputCount) }
+            return out
+        }
+        var out = [Float](repeating: 0, count: outputCount)
         padded.withUnsafeBufferPointer { xp in
             coefficients.withUnsafeBufferPointer { cp in
                 out.withUnsafeMutableBufferPointer { op in
                     let outBase = op.baseAddress!
-                    let work = { (range: Range<Int>) in
+                    Parallel.forRanges(outputCount, grain: 16_384) { range in
                         for j in range {
-                            let start: Int, phase: Int
-                            if blockwise {
-                                let block = j / up
-                                start = block * down
-                                phase = j - block * up
-                            } else {
-                                let num = j * down
-                                start = num / up
-                                phase = num - start * up
-                            }
+                            let num = j * down
+                            let start = num / up
+                            let phase = num - start * up
                             outBase[j] = dot(xp.baseAddress! + start, cp.baseAddress! + phase * taps, taps)
                         }
                     }
-                    Parallel.forRanges(outputCount, grain: 16_384, work)
                 }
             }
         }
@@ -119,7 +167,7 @@ public struct SincResampler: Sendable {
         if orig == new { filter = nil; return }
         let width = Int((Double(lowpassFilterWidth) * Double(orig) / (Double(min(orig, new)) * rolloff)).rounded(.up))
         let taps = 2 * width + orig
-        guard new * taps <= 1 << 26 else {
+        guard new * taps <= 1 << 24 else {
             throw AudioError.invalidArgument("resample kernel for \(sourceRate) → \(targetRate) Hz would need \(new) × \(taps) coefficients; reduce the rates' ratio")
         }
         let baseFreq = Double(min(orig, new)) * rolloff
@@ -204,7 +252,7 @@ public struct KaiserResampler: Sendable {
         let cut = cutoff * ratio
         let half = Int((Double(halfLength) / ratio).rounded(.up))  // input samples each side
         let taps = 2 * half
-        guard up * taps <= 1 << 26 else {
+        guard up * taps <= 1 << 24 else {
             throw AudioError.invalidArgument("resample filter for \(sourceRate) → \(targetRate) Hz would need \(up) × \(taps) coefficients; the reduced rate ratio \(up)/\(down) is too fine")
         }
         let i0Beta = besselI0(beta)
@@ -223,7 +271,7 @@ public struct KaiserResampler: Sendable {
             }
             for i in 0..<taps { coeffs[phase * taps + i] = Float(row[i]) }
         }
-        filter = PolyphaseFilter(up: up, down: down, taps: taps, left: half - 1, coefficients: coeffs)
+        filter = PolyphaseFilter(blockwise: false, up: up, down: down, taps: taps, left: half - 1, coefficients: coeffs)
     }
 
     /// Number of output samples for `inputCount` input samples: `ceil(n·to/from)`.

@@ -140,7 +140,7 @@ struct WAVTests {
         let cut = WAVBuilder(chunks: [("fmt ", fmt16)]).bytes().prefix(30)
         #expect(reason(Data(cut))?.contains("truncated") == true)
         // A missing file is `unreadable`, not a crash.
-        #expect(throws: AudioError.self) { try WAV.read(path: "/nonexistent/definitely.wav") }
+        #expect(throws: AudioError.self) { _ = try WAV.read(path: "/nonexistent/definitely.wav") }
     }
 
     @Test("PCM16 round trip, float32 round trip and INFO metadata")
@@ -159,8 +159,8 @@ struct WAVTests {
         let riff = odd.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }
         #expect(Int(UInt32(littleEndian: riff)) == odd.count - 8)
         // Bad metadata keys and rates are rejected.
-        #expect(throws: AudioError.self) { try WAV.encode(samples, sampleRate: 32000, metadata: ["comment": "x"]) }
-        #expect(throws: AudioError.self) { try WAV.encode(samples, sampleRate: 0) }
+        #expect(throws: AudioError.self) { _ = try WAV.encode(samples, sampleRate: 32000, metadata: ["comment": "x"]) }
+        #expect(throws: AudioError.self) { _ = try WAV.encode(samples, sampleRate: 0) }
     }
 
     @Test("PCM16 conversions: the official truncation, its 1.0 wrap, and the clamped variants")
