@@ -62,7 +62,11 @@ public enum FFmpeg {
 
     /// The ffmpeg executable, or nil when it cannot be found.
     public static func executable() -> URL? {
-        let env = ProcessInfo.processInfo.environment
+        executable(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The ffmpeg executable named by `environment` (`GSV_FFMPEG`, else a `PATH` search), or nil.
+    public static func executable(environment env: [String: String]) -> URL? {
         let fm = FileManager.default
         if let custom = env["GSV_FFMPEG"], !custom.isEmpty {
             return fm.isExecutableFile(atPath: custom) ? URL(fileURLWithPath: custom) : nil
@@ -76,6 +80,12 @@ public enum FFmpeg {
 
     /// Whether ffmpeg can be used.
     public static var isAvailable: Bool { executable() != nil }
+
+    /// The ffmpeg executable, or `AudioError.ffmpegMissing(path: name)` when there is none.
+    public static func requireExecutable(for name: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        guard let exe = executable(environment: environment) else { throw AudioError.ffmpegMissing(path: name) }
+        return exe
+    }
 
     /// Decodes the first audio stream of any file ffmpeg understands (audio or video) to mono
     /// float samples: channels are averaged by us (not by ffmpeg's downmix matrix), and when
@@ -98,7 +108,7 @@ public enum FFmpeg {
         if let sampleRate, sampleRate <= 0 || sampleRate > 10_000_000 {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
-        guard let exe = executable() else { throw AudioError.ffmpegMissing(path: name) }
+        let exe = try requireExecutable(for: name)
         var args = ["-nostdin", "-hide_banner", "-loglevel", "error"]
         let stdin: Data?
         switch input {
@@ -134,7 +144,7 @@ public enum FFmpeg {
         _ samples: [Float], sampleRate: Int, format: EncodedAudioFormat, bitrate: Int? = nil,
         metadata: [String: String] = [:]
     ) throws -> Data {
-        guard let exe = executable() else { throw AudioError.ffmpegMissing(path: "<\(format.rawValue) encoder>") }
+        let exe = try requireExecutable(for: "<\(format.rawValue) encoder>")
         let args = try encoderArguments(sampleRate: sampleRate, format: format, bitrate: bitrate, metadata: metadata)
         let result = try run(exe, args, stdin: floatBytes(samples), name: "<\(format.rawValue) encoder>")
         guard result.status == 0 else {
@@ -264,7 +274,7 @@ public final class FFmpegEncoder: @unchecked Sendable {
     /// Starts ffmpeg for mono `sampleRate` input.
     public init(sampleRate: Int, format: EncodedAudioFormat, bitrate: Int? = nil, metadata: [String: String] = [:]) throws {
         let name = "<\(format.rawValue) encoder>"
-        guard let exe = FFmpeg.executable() else { throw AudioError.ffmpegMissing(path: name) }
+        let exe = try FFmpeg.requireExecutable(for: name)
         let args = try FFmpeg.encoderArguments(sampleRate: sampleRate, format: format, bitrate: bitrate, metadata: metadata)
         _ = FFmpeg.ignoreSIGPIPE
         self.format = format
