@@ -301,17 +301,57 @@ func besselI0(_ x: Double) -> Double {
     return sum
 }
 
+/// Built resamplers by rate pair, so repeated conversions (every reference clip goes
+/// 22.05/44.1/48 kHz → 16 kHz and → 32 kHz) build their kernels once. Holds at most 16 of each kind.
+final class ResamplerCache: @unchecked Sendable {
+    // @unchecked: both dictionaries are only touched while `lock` is held.
+    private let lock = NSLock()
+    private var kaiser: [Int: KaiserResampler] = [:]
+    private var sinc: [Int: SincResampler] = [:]
+    static let shared = ResamplerCache()
+    private static let limit = 16
+
+    private static func key(_ from: Int, _ to: Int) -> Int { from &* 1_000_003 &+ to }
+
+    func kaiser(from: Int, to: Int) throws -> KaiserResampler {
+        let k = Self.key(from, to)
+        lock.lock()
+        if let r = kaiser[k], r.sourceRate == from, r.targetRate == to { lock.unlock(); return r }
+        lock.unlock()
+        let r = try KaiserResampler(from: from, to: to)
+        lock.lock()
+        if kaiser.count >= Self.limit { kaiser.removeAll() }
+        kaiser[k] = r
+        lock.unlock()
+        return r
+    }
+
+    func sinc(from: Int, to: Int) throws -> SincResampler {
+        let k = Self.key(from, to)
+        lock.lock()
+        if let r = sinc[k], r.sourceRate == from, r.targetRate == to { lock.unlock(); return r }
+        lock.unlock()
+        let r = try SincResampler(from: from, to: to)
+        lock.lock()
+        if sinc.count >= Self.limit { sinc.removeAll() }
+        sinc[k] = r
+        lock.unlock()
+        return r
+    }
+}
+
 extension AudioBuffer {
     /// This audio at `rate` Hz through the high-quality `KaiserResampler` (unchanged if equal).
+    /// Kernels are cached per rate pair.
     public func resampled(to rate: Int) throws -> AudioBuffer {
         if rate == sampleRate { return self }
-        return AudioBuffer(samples: try KaiserResampler(from: sampleRate, to: rate)(samples), sampleRate: rate)
+        return AudioBuffer(samples: try ResamplerCache.shared.kaiser(from: sampleRate, to: rate)(samples), sampleRate: rate)
     }
 
     /// This audio at `rate` Hz through torchaudio's default resampler (`SincResampler`), as the
-    /// official 32 kHz reference path does (unchanged if equal).
+    /// official 32 kHz reference path does (unchanged if equal). Kernels are cached per rate pair.
     public func resampledLikeTorchaudio(to rate: Int) throws -> AudioBuffer {
         if rate == sampleRate { return self }
-        return AudioBuffer(samples: try SincResampler(from: sampleRate, to: rate)(samples), sampleRate: rate)
+        return AudioBuffer(samples: try ResamplerCache.shared.sinc(from: sampleRate, to: rate)(samples), sampleRate: rate)
     }
 }
