@@ -39,32 +39,36 @@ public struct RealFFT: Sendable {
     }
 
     /// Transforms `input` (exactly `n` values) into `re`/`im` (each `binCount` values).
+    /// Allocation-free apart from stack scratch, so it can run per frame in hot loops.
     public func forward(_ input: UnsafeBufferPointer<Float>, re: UnsafeMutableBufferPointer<Float>, im: UnsafeMutableBufferPointer<Float>) {
         precondition(input.count == n && re.count >= binCount && im.count >= binCount, "RealFFT buffer sizes")
-        if n % 2 == 1 {
-            var zr = Array(input), zi = [Float](repeating: 0, count: n)
-            complex.forward(&zr, &zi)
-            for k in 0..<binCount { re[k] = zr[k]; im[k] = zi[k] }
-            return
-        }
-        let h = n / 2
-        var zr = [Float](repeating: 0, count: h), zi = zr
-        for j in 0..<h { zr[j] = input[2 * j]; zi[j] = input[2 * j + 1] }
-        complex.forward(&zr, &zi)
-        // X[k] = E[k] + W^k O[k], E = (Z[k] + conj Z[h-k]) / 2, O = (Z[k] - conj Z[h-k]) / (2i)
-        untangleRe.withUnsafeBufferPointer { wr in
-            untangleIm.withUnsafeBufferPointer { wi in
-                for k in 0...h {
-                    let a = k % h, b = (h - k) % h
-                    let zkr = zr[a], zki = zi[a], zmr = zr[b], zmi = -zi[b]
-                    let er = 0.5 * (zkr + zmr), ei = 0.5 * (zki + zmi)
-                    // (Z - conj Z_m) / (2i) = (dr + i di) / (2i) = (di - i dr) / 2
-                    let dr = zkr - zmr, di = zki - zmi
-                    let or_ = 0.5 * di, oi = -0.5 * dr
-                    let cr: Float, ci: Float
-                    if k < h { cr = wr[k]; ci = wi[k] } else { cr = -1; ci = 0 }
-                    re[k] = er + cr * or_ - ci * oi
-                    im[k] = ei + cr * oi + ci * or_
+        let m = complex.n
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * m) { scratch in
+            let zr = scratch.baseAddress!, zi = zr + m, yr = zi + m, yi = yr + m
+            if n % 2 == 1 {
+                for j in 0..<n { zr[j] = input[j]; zi[j] = 0 }
+                complex.transform(zr, zi, yr, yi)
+                for k in 0..<binCount { re[k] = yr[k]; im[k] = yi[k] }
+                return
+            }
+            let h = m
+            for j in 0..<h { zr[j] = input[2 * j]; zi[j] = input[2 * j + 1] }
+            complex.transform(zr, zi, yr, yi)
+            // X[k] = E[k] + W^k O[k], E = (Z[k] + conj Z[h-k]) / 2, O = (Z[k] - conj Z[h-k]) / (2i)
+            untangleRe.withUnsafeBufferPointer { wr in
+                untangleIm.withUnsafeBufferPointer { wi in
+                    for k in 0...h {
+                        let a = k == h ? 0 : k, b = k == 0 ? 0 : h - k
+                        let zkr = yr[a], zki = yi[a], zmr = yr[b], zmi = -yi[b]
+                        let er = 0.5 * (zkr + zmr), ei = 0.5 * (zki + zmi)
+                        // (Z - conj Z_m) / (2i) = (dr + i di) / (2i) = (di - i dr) / 2
+                        let dr = zkr - zmr, di = zki - zmi
+                        let or_ = 0.5 * di, oi = -0.5 * dr
+                        let cr: Float, ci: Float
+                        if k < h { cr = wr[k]; ci = wi[k] } else { cr = -1; ci = 0 }
+                        re[k] = er + cr * or_ - ci * oi
+                        im[k] = ei + cr * oi + ci * or_
+                    }
                 }
             }
         }
@@ -113,25 +117,14 @@ struct ComplexFFT: Sendable {
         twRe = re; twIm = im
     }
 
-    /// In-place forward transform of `re`/`im` (each `n` values).
-    func forward(_ re: inout [Float], _ im: inout [Float]) {
-        guard n > 1 else { return }
-        var outRe = [Float](repeating: 0, count: n), outIm = outRe
+    /// Forward transform of `xr`/`xi` into `yr`/`yi` (each `n` values, not overlapping).
+    func transform(_ xr: UnsafePointer<Float>, _ xi: UnsafePointer<Float>, _ yr: UnsafeMutablePointer<Float>, _ yi: UnsafeMutablePointer<Float>) {
+        if n == 1 { yr[0] = xr[0]; yi[0] = xi[0]; return }
         twRe.withUnsafeBufferPointer { wr in
             twIm.withUnsafeBufferPointer { wi in
-                re.withUnsafeBufferPointer { xr in
-                    im.withUnsafeBufferPointer { xi in
-                        outRe.withUnsafeMutableBufferPointer { yr in
-                            outIm.withUnsafeMutableBufferPointer { yi in
-                                recurse(xr.baseAddress!, xi.baseAddress!, stride: 1, n: n, level: 0,
-                                        yr.baseAddress!, yi.baseAddress!, wr.baseAddress!, wi.baseAddress!)
-                            }
-                        }
-                    }
-                }
+                recurse(xr, xi, stride: 1, n: n, level: 0, yr, yi, wr.baseAddress!, wi.baseAddress!)
             }
         }
-        re = outRe; im = outIm
     }
 
     /// Decimation in time: out[0..<len] = DFT of in[0], in[stride], … (len values).
@@ -140,13 +133,16 @@ struct ComplexFFT: Sendable {
         _ yr: UnsafeMutablePointer<Float>, _ yi: UnsafeMutablePointer<Float>,
         _ wr: UnsafePointer<Float>, _ wi: UnsafePointer<Float>
     ) {
-        if len == 1 { yr[0] = xr[0]; yi[0] = xi[0]; return }
         let p = factors[level]
         let m = len / p
         // Sub-transforms q = 0..<p, each of length m, stored at y[q*m ..< (q+1)*m].
-        for q in 0..<p {
-            recurse(xr + q * stride, xi + q * stride, stride: stride * p, n: m, level: level + 1,
-                    yr + q * m, yi + q * m, wr, wi)
+        if m == 1 {
+            for q in 0..<p { yr[q] = xr[q * stride]; yi[q] = xi[q * stride] }
+        } else {
+            for q in 0..<p {
+                recurse(xr + q * stride, xi + q * stride, stride: stride * p, n: m, level: level + 1,
+                        yr + q * m, yi + q * m, wr, wi)
+            }
         }
         // Twiddle step: twiddle index unit for length `len` is n/len.
         let unit = n / len
@@ -179,23 +175,25 @@ struct ComplexFFT: Sendable {
                 yr[k + 3 * m] = s1r - s3i; yi[k + 3 * m] = s1i + s3r
             }
         default:
-            var tr = [Float](repeating: 0, count: p), ti = tr
-            for k in 0..<m {
-                for q in 0..<p {
-                    let t = (q * k * unit) % n
-                    let vr = yr[k + q * m], vi = yi[k + q * m]
-                    tr[q] = vr * wr[t] - vi * wi[t]
-                    ti[q] = vr * wi[t] + vi * wr[t]
-                }
-                for j in 0..<p {
-                    var sr: Float = 0, si: Float = 0
-                    let step = (j * m * unit) % n  // e^{-2πi j/p} per q
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * p) { scratch in
+                let tr = scratch.baseAddress!, ti = tr + p
+                for k in 0..<m {
                     for q in 0..<p {
-                        let t = (q * step) % n
-                        sr += tr[q] * wr[t] - ti[q] * wi[t]
-                        si += tr[q] * wi[t] + ti[q] * wr[t]
+                        let t = (q * k * unit) % n
+                        let vr = yr[k + q * m], vi = yi[k + q * m]
+                        tr[q] = vr * wr[t] - vi * wi[t]
+                        ti[q] = vr * wi[t] + vi * wr[t]
                     }
-                    yr[k + j * m] = sr; yi[k + j * m] = si
+                    for j in 0..<p {
+                        var sr: Float = 0, si: Float = 0
+                        let step = (j * m * unit) % n  // e^{-2πi j/p} per q
+                        for q in 0..<p {
+                            let t = (q * step) % n
+                            sr += tr[q] * wr[t] - ti[q] * wi[t]
+                            si += tr[q] * wi[t] + ti[q] * wr[t]
+                        }
+                        yr[k + j * m] = sr; yi[k + j * m] = si
+                    }
                 }
             }
         }

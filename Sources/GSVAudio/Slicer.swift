@@ -16,6 +16,13 @@ public struct SilenceSlicer: Sendable {
         /// End sample as the official tool reports it (`frames × hop`; may exceed the input length
         /// by less than one hop for the last clip).
         public var endSample: Int
+
+        /// Creates a chunk.
+        public init(samples: [Float], startSample: Int, endSample: Int) {
+            self.samples = samples
+            self.startSample = startSample
+            self.endSample = endSample
+        }
     }
 
     /// Sample rate of the audio to slice.
