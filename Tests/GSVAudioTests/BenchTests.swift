@@ -1,0 +1,41 @@
+import Foundation
+import GSVAudio
+import Testing
+
+/// Opt-in timings (`GSV_BENCH=1 swift test -c release --filter AudioBench`): a 10 s clip through
+/// the reference-audio front end. Prints the median of several runs; asserts only correctness of shapes.
+@Suite("AudioBench", .enabled(if: ProcessInfo.processInfo.environment["GSV_BENCH"] == "1", "set GSV_BENCH=1 to run"))
+struct AudioBench {
+    static func median(_ runs: Int = 7, _ body: () throws -> Void) rethrows -> Double {
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        return times.sorted()[runs / 2]
+    }
+
+    @Test("10 s clip: resamplers, spectrogram, mel, WAV")
+    func frontEnd() throws {
+        var rng = TestRNG(state: 7)
+        let clip22k = (0..<220_500).map { i in 0.3 * sinf(Float(i) * 0.05) + 0.05 * rng.next() }
+        let hq = try KaiserResampler(from: 22050, to: 16000)
+        let ta = try SincResampler(from: 22050, to: 32000)
+        let spec = try Spectrogram(config: .sovitsV2)
+        let mel = try MelFilterbank(sampleRate: 32000, nFFT: 2048, nMels: 128)
+        let a32 = ta(clip22k)
+        var report: [(String, Double)] = []
+        report.append(("KaiserResampler 22.05k→16k (build + run)", try Self.median { _ = try KaiserResampler(from: 22050, to: 16000)(clip22k) }))
+        report.append(("KaiserResampler 22.05k→16k (run)", Self.median { _ = hq(clip22k) }))
+        report.append(("SincResampler 22.05k→32k (build + run)", try Self.median { _ = try SincResampler(from: 22050, to: 32000)(clip22k) }))
+        report.append(("SincResampler 22.05k→32k (run)", Self.median { _ = ta(clip22k) }))
+        report.append(("spectrogram 2048/640 of 10 s @32k", try Self.median { _ = try spec.magnitude(a32) }))
+        report.append(("log-mel 128 of 10 s @32k", try Self.median { _ = try spec.logMel(a32, filterbank: mel) }))
+        let wav = try WAV.encode(clip22k, sampleRate: 22050)
+        report.append(("WAV encode 10 s pcm16", try Self.median { _ = try WAV.encode(clip22k, sampleRate: 22050) }))
+        report.append(("WAV decode 10 s pcm16", try Self.median { _ = try WAV.decode(wav) }))
+        for (name, ms) in report { print("GSVAudio bench: \(name): \(String(format: "%.2f", ms)) ms") }
+        #expect(try spec.magnitude(a32).shape == [1025, 500])
+    }
+}

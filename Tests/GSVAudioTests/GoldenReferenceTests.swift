@@ -1,0 +1,91 @@
+import Foundation
+import GSVAudio
+import GSVTensor
+import GSVTestSupport
+import GSVWeights
+import Testing
+
+/// Parity with the official reference-audio path (`TTS.set_ref_audio` on `v2/ref/ref.wav`).
+@Suite("Golden reference audio")
+struct GoldenReferenceTests {
+    static let golden = Fixtures.url("v2/golden/reference.safetensors").path
+    static let refWAV = Fixtures.url("v2/ref/ref.wav").path
+
+    /// Loads ref.wav the way torchaudio.load does (int16 / 32768).
+    static func reference() throws -> AudioBuffer {
+        let wav = try WAV.read(path: refWAV)
+        #expect(wav.format == .pcm(bits: 16))
+        #expect(wav.channels == 1)
+        return wav.mono
+    }
+
+    static func maxAbs(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    @Test("ref.wav decodes to the documented 106549 samples at 22050 Hz")
+    func readsReference() throws {
+        let ref = try Self.reference()
+        #expect(ref.sampleRate == 22050)
+        #expect(ref.samples.count == 106_549)
+        #expect(ref.peak > 0.1 && ref.peak <= 1)
+    }
+
+    @Test("torchaudio Resample(22050 → 32000) matches resample_32k_torchaudio (max abs ≤ 1e-6)")
+    func torchaudioResample() throws {
+        let ref = try Self.reference()
+        let golden = try SafeTensorsFile(path: Self.golden).tensor("resample_32k_torchaudio").scalars
+        let ours = try SincResampler(from: 22050, to: 32000)(ref.samples)
+        try #require(ours.count == golden.count)
+        let err = Self.maxAbs(ours, golden)
+        print("GSVAudio: torchaudio resample max abs error = \(err)")
+        #expect(err <= 1e-6, "max abs error \(err)")
+    }
+
+    @Test("spectrogram_torch of the golden 32 kHz audio matches refer_spec (max rel ≤ 1e-4)")
+    func referenceSpectrogram() throws {
+        let file = try SafeTensorsFile(path: Self.golden)
+        let audio = try file.tensor("resample_32k_torchaudio").scalars
+        let golden = try file.tensor("refer_spec")
+        let spec = try Spectrogram(config: .sovitsV2).magnitude(AudioLevel.referenceGuard(audio))
+        try #require(spec.shape == golden.shape)
+        let scale = golden.scalars.reduce(0) { max($0, abs($1)) }
+        let rel = Self.maxAbs(spec.scalars, golden.scalars) / scale
+        print("GSVAudio: refer_spec from golden audio, max relative error = \(rel)")
+        #expect(rel <= 1e-4, "max relative error \(rel)")
+    }
+
+    @Test("our full 32 kHz path (wav → resample → spectrogram) matches refer_spec (max rel ≤ 1e-4)")
+    func endToEndSpectrogram() throws {
+        let ref = try Self.reference()
+        let golden = try SafeTensorsFile(path: Self.golden).tensor("refer_spec")
+        let audio = try ref.resampledLikeTorchaudio(to: 32000)
+        let spec = try Spectrogram(config: .sovitsV2).magnitude(AudioLevel.referenceGuard(audio.samples))
+        try #require(spec.shape == golden.shape)
+        let scale = golden.scalars.reduce(0) { max($0, abs($1)) }
+        let rel = Self.maxAbs(spec.scalars, golden.scalars) / scale
+        print("GSVAudio: refer_spec from ref.wav end to end, max relative error = \(rel)")
+        #expect(rel <= 1e-4, "max relative error \(rel)")
+    }
+
+    @Test("high-quality 16 kHz resample vs librosa soxr_hq (hubert_input_16k): SNR ≥ 40 dB")
+    func hubertInput() throws {
+        let ref = try Self.reference()
+        let golden = try SafeTensorsFile(path: Self.golden).tensor("hubert_input_16k").scalars
+        let num16k = 77_315  // reference.json: hubert_input_16k.num_16k
+        let ours = try ref.resampled(to: 16000).samples
+        #expect(ours.count == num16k)
+        // The official input continues with int(32000 * 0.3) = 9600 zeros.
+        #expect(golden.count == num16k + 9600)
+        #expect(golden[num16k...].allSatisfy { $0 == 0 })
+        var signal = 0.0, noise = 0.0
+        for i in 0..<num16k {
+            let g = Double(golden[i]), d = Double(ours[i]) - g
+            signal += g * g
+            noise += d * d
+        }
+        let snr = 10 * log10(signal / noise)
+        print("GSVAudio: 16 kHz resample SNR vs soxr_hq golden = \(String(format: "%.2f", snr)) dB")
+        #expect(snr >= 40, "SNR \(snr) dB")
+    }
+}
