@@ -1,0 +1,116 @@
+// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS.run (request parameters and mode resolution)
+// and api_v2.py (request defaults).
+import Foundation
+
+/// How the target text is split into sentences before synthesis (official `text_split_method`).
+public enum TextSplitMethod: String, Sendable, Codable, CaseIterable {
+    /// No split.
+    case cut0
+    /// Groups of four sentences.
+    case cut1
+    /// About fifty characters per piece.
+    case cut2
+    /// At Chinese full stops `。`.
+    case cut3
+    /// At English full stops `.`.
+    case cut4
+    /// At every punctuation mark.
+    case cut5
+}
+
+/// Token-level streaming (official api_v2 `streaming_mode` 0–3).
+public enum StreamingMode: Int, Sendable, Codable, CaseIterable {
+    /// Whole audio at once.
+    case off = 0
+    /// One audio blob per sentence group ("return_fragment").
+    case fragments = 1
+    /// Token streaming, chunks cut at near-silent tokens.
+    case tokenChunks = 2
+    /// Token streaming, chunks of exactly `minChunkLength` tokens.
+    case fixedTokenChunks = 3
+}
+
+/// Every official synthesis request parameter, with the official api_v2 defaults.
+public struct SynthesisOptions: Sendable, Codable, Equatable {
+    /// Language of the target text (`zh`, `en`, `all_zh`, `auto`, …).
+    public var textLanguage: String = "zh"
+    /// Top-k sampling (api_v2 default 15).
+    public var topK: Int = 15
+    /// Nucleus sampling (default 1 = off).
+    public var topP: Float = 1
+    /// Sampling temperature (default 1).
+    public var temperature: Float = 1
+    /// Penalty for repeated semantic tokens (default 1.35).
+    public var repetitionPenalty: Float = 1.35
+    /// Text split method (api_v2 default cut5).
+    public var textSplitMethod: TextSplitMethod = .cut5
+    /// Sentences per GPT batch (default 1).
+    public var batchSize: Int = 1
+    /// Bucketing threshold (default 0.75).
+    public var batchThreshold: Float = 0.75
+    /// Sort sentences into length buckets (default true).
+    public var splitBucket: Bool = true
+    /// Duration factor applied inside SoVITS (default 1; > 1 is faster speech).
+    public var speedFactor: Float = 1
+    /// Seconds of silence after every sentence (default 0.3).
+    public var fragmentInterval: Float = 0.3
+    /// Random seed; -1 draws a random one (default -1).
+    public var seed: Int64 = -1
+    /// Batched GPT decoding (default true).
+    public var parallelInfer: Bool = true
+    /// Streaming mode (default off).
+    public var streamingMode: StreamingMode = .off
+    /// Semantic tokens of overlap between streamed chunks (default 2).
+    public var overlapLength: Int = 2
+    /// Minimum tokens per streamed chunk (default 16).
+    public var minChunkLength: Int = 16
+    /// SoVITS noise scale (official hard-coded 0.5).
+    public var noiseScale: Float = 0.5
+    /// CFM steps for v3/v4 (default 32; unused by v1/v2).
+    public var sampleSteps: Int = 32
+
+    /// Options with every official default.
+    public init() {}
+
+    /// Problems with the values, each naming the parameter; empty when valid.
+    public func validationErrors() -> [String] {
+        var e: [String] = []
+        if topK < 1 { e.append("top_k must be ≥ 1 (got \(topK))") }
+        if !(topP > 0 && topP <= 1) { e.append("top_p must be in (0, 1] (got \(topP))") }
+        if !(temperature > 0) || !temperature.isFinite { e.append("temperature must be > 0 (got \(temperature))") }
+        if !(repetitionPenalty > 0) || !repetitionPenalty.isFinite { e.append("repetition_penalty must be > 0 (got \(repetitionPenalty))") }
+        if batchSize < 1 || batchSize > 200 { e.append("batch_size must be in 1…200 (got \(batchSize))") }
+        if !(batchThreshold >= 0 && batchThreshold <= 1) { e.append("batch_threshold must be in [0, 1] (got \(batchThreshold))") }
+        if !(speedFactor >= 0.25 && speedFactor <= 4) { e.append("speed_factor must be in [0.25, 4] (got \(speedFactor))") }
+        if !(fragmentInterval >= 0 && fragmentInterval <= 10) { e.append("fragment_interval must be in [0, 10] seconds (got \(fragmentInterval))") }
+        if overlapLength < 0 || overlapLength > 64 { e.append("overlap_length must be in 0…64 (got \(overlapLength))") }
+        if minChunkLength < 1 || minChunkLength > 1500 { e.append("min_chunk_length must be in 1…1500 (got \(minChunkLength))") }
+        if !(noiseScale >= 0 && noiseScale <= 2) { e.append("noise_scale must be in [0, 2] (got \(noiseScale))") }
+        return e
+    }
+
+    /// The GPT driver and post-processing the official `TTS.run` chooses for these options.
+    public var resolvedMode: ResolvedMode {
+        var parallel = parallelInfer
+        let streaming = streamingMode == .tokenChunks || streamingMode == .fixedTokenChunks
+        let returnFragment = streamingMode == .fragments
+        if parallel && streaming { parallel = false }
+        var bucket = splitBucket
+        if returnFragment || streaming { bucket = false }
+        if speedFactor != 1 { bucket = false }
+        return ResolvedMode(batchedGPT: parallel && !streaming, tokenStreaming: streaming,
+                            fragments: returnFragment, splitBucket: bucket)
+    }
+
+    /// The mode `TTS.run` ends up in after its parameter interplay.
+    public struct ResolvedMode: Sendable, Equatable {
+        /// Batched GPT decoding (`infer_panel_batch_infer`) rather than one sequence at a time.
+        public let batchedGPT: Bool
+        /// Token streaming (chunks within a sentence).
+        public let tokenStreaming: Bool
+        /// One audio blob per sentence group.
+        public let fragments: Bool
+        /// Sentences sorted into length buckets.
+        public let splitBucket: Bool
+    }
+}
