@@ -20,6 +20,14 @@ import Foundation
         #expect(maxAbsDiff(y.variance(axis: -1, correction: 0).scalars, [Float](repeating: 1, count: 15)) < 1e-3)
     }
 
+    @Test func channelFirstLayerNormEqualsTransposedLastAxis() {
+        let x = randomTensor([2, 5, 7], seed: 12)
+        let w = randomTensor([5], seed: 13), b = randomTensor([5], seed: 14)
+        let want = layerNorm(x.transposed(1, 2), weight: w, bias: b).transposed(1, 2)
+        #expect(maxAbsDiff(layerNorm(x, weight: w, bias: b, axis: 1).scalars, want.scalars) < 1e-6)
+        #expect(layerNorm(x, weight: nil, bias: nil, axis: -1) == layerNorm(x, weight: nil, bias: nil))
+    }
+
     @Test func groupNormMatchesNumpy() {
         // g = np.arange(12).reshape(1,4,3)**1.3, groups=2, w=[1,-1,0.5,2], b=[0,1,2,3]
         // gg = g.reshape(1,2,6); ((gg-gg.mean(-1,keepdims=True))/np.sqrt(gg.var(-1,keepdims=True)+1e-5))
