@@ -129,7 +129,8 @@ public struct KVCache: Sendable {
 ///
 /// Weights: `in_proj_weight [3E, E]` (q, k, v stacked), `in_proj_bias [3E]`,
 /// `out_proj.weight [E, E]`, `out_proj.bias [E]`. Scores are `q·kᵀ / √(E / heads)`.
-/// A query whose keys are all masked gets NaN outputs, as in torch.
+/// A query whose keys are all masked gets NaN outputs, as in torch, unless `zeroMaskedWeights` is
+/// set (the official T2S helper's behaviour: masked weights are zeroed after the softmax).
 public struct MultiHeadAttention: Sendable {
     public let embedDim: Int
     public let numHeads: Int
@@ -179,7 +180,7 @@ public struct MultiHeadAttention: Sendable {
     ///   - keyPaddingMask: `[B, S]`, `true` = padding (ignored key).
     ///   - attnMask: `[L, S]` or `[B·heads, L, S]` (or anything broadcasting to `[B, heads, L, S]`).
     public func callAsFunction(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Mask? = nil,
-                               attnMask: AttentionMask? = nil) -> Tensor {
+                               attnMask: AttentionMask? = nil, zeroMaskedWeights: Bool = false) -> Tensor {
         precondition(query.rank == 3 && query.shape[2] == embedDim, "MHA query must be [B, L, \(embedDim)], got \(query.shape)")
         precondition(key.rank == 3 && key.shape == value.shape && key.shape[0] == query.shape[0] && key.shape[2] == embedDim,
                      "MHA key/value must be [B, S, \(embedDim)] matching the query batch, got \(key.shape) / \(value.shape)")
@@ -188,13 +189,15 @@ public struct MultiHeadAttention: Sendable {
         return k.scalars.withUnsafeBufferPointer { kp in
             v.scalars.withUnsafeBufferPointer { vp in
                 attend(q, keys: kp.baseAddress, values: vp.baseAddress, batchStride: s * embedDim, headStride: headDim,
-                       rowStride: embedDim, length: s, batch: b, keyPaddingMask: keyPaddingMask, attnMask: attnMask)
+                       rowStride: embedDim, length: s, batch: b, keyPaddingMask: keyPaddingMask, attnMask: attnMask,
+                       zeroMaskedWeights: zeroMaskedWeights)
             }
         }
     }
 
     /// Self-attention (`query = key = value = x`), with one packed projection.
-    public func callAsFunction(_ x: Tensor, keyPaddingMask: Mask? = nil, attnMask: AttentionMask? = nil) -> Tensor {
+    public func callAsFunction(_ x: Tensor, keyPaddingMask: Mask? = nil, attnMask: AttentionMask? = nil,
+                               zeroMaskedWeights: Bool = false) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == embedDim, "MHA input must be [B, L, \(embedDim)], got \(x.shape)")
         let parts = linear(x, weight: inProjWeight, bias: inProjBias).split(sizes: [embedDim, embedDim, embedDim], axis: 2)
         let (b, l) = (x.shape[0], x.shape[1])
@@ -202,7 +205,7 @@ public struct MultiHeadAttention: Sendable {
             parts[2].scalars.withUnsafeBufferPointer { vp in
                 attend(parts[0], keys: kp.baseAddress, values: vp.baseAddress, batchStride: l * embedDim,
                        headStride: headDim, rowStride: embedDim, length: l, batch: b,
-                       keyPaddingMask: keyPaddingMask, attnMask: attnMask)
+                       keyPaddingMask: keyPaddingMask, attnMask: attnMask, zeroMaskedWeights: zeroMaskedWeights)
             }
         }
     }
@@ -217,7 +220,7 @@ public struct MultiHeadAttention: Sendable {
     ///   - attnMask: `[n, S]`, `[B·heads, n, S]`, or broadcasting to `[B, heads, n, S]`.
     /// - Throws: ``NNError`` when the cache is full or was built for other dimensions.
     public func callAsFunction(_ x: Tensor, cache: inout KVCache, layer: Int, keyPaddingMask: Mask? = nil,
-                               attnMask: AttentionMask? = nil) throws -> Tensor {
+                               attnMask: AttentionMask? = nil, zeroMaskedWeights: Bool = false) throws -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == embedDim, "MHA input must be [B, n, \(embedDim)], got \(x.shape)")
         guard cache.heads == numHeads, cache.headDim == headDim, cache.batch == x.shape[0] else {
             throw NNError.invalidParameter(layer: "MultiHeadAttention", message:
@@ -228,7 +231,8 @@ public struct MultiHeadAttention: Sendable {
         let s = cache.lengths[layer], hs = cache.headStride
         return cache.withLayer(layer) { kp, vp in
             attend(parts[0], keys: kp, values: vp, batchStride: numHeads * hs, headStride: hs, rowStride: headDim,
-                   length: s, batch: x.shape[0], keyPaddingMask: keyPaddingMask, attnMask: attnMask)
+                   length: s, batch: x.shape[0], keyPaddingMask: keyPaddingMask, attnMask: attnMask,
+                   zeroMaskedWeights: zeroMaskedWeights)
         }
     }
 
@@ -237,7 +241,7 @@ public struct MultiHeadAttention: Sendable {
     /// `rowStride` apart. Returns `out_proj` of the merged heads, `[B, L, E]`.
     private func attend(_ q: Tensor, keys: UnsafePointer<Float>?, values: UnsafePointer<Float>?, batchStride: Int,
                         headStride: Int, rowStride: Int, length s: Int, batch b: Int,
-                        keyPaddingMask: Mask?, attnMask: AttentionMask?) -> Tensor {
+                        keyPaddingMask: Mask?, attnMask: AttentionMask?, zeroMaskedWeights: Bool) -> Tensor {
         let (l, h, d, e) = (q.shape[1], numHeads, headDim, embedDim)
         var scores = [Float](repeating: 0, count: b * h * l * s)
         let scale = 1 / Float(d).squareRoot()
@@ -265,7 +269,15 @@ public struct MultiHeadAttention: Sendable {
             precondition(kpm.shape == [b, s], "key padding mask must be [\(b), \(s)], got \(kpm.shape)")
             logits = logits.maskedFill(kpm.reshaped([b, 1, 1, s]), -.infinity)
         }
-        let probs = softmax(logits, axis: -1)
+        var probs = softmax(logits, axis: -1)
+        if zeroMaskedWeights {
+            // Official T2S helper: masked weights → 0, so fully masked (padding) queries give zeros.
+            logits.scalars.withUnsafeBufferPointer { lp in
+                probs.scalars.withUnsafeMutableBufferPointer { pp in
+                    for i in 0..<pp.count where lp[i] == -.infinity { pp[i] = 0 }
+                }
+            }
+        }
         var merged = [Float](repeating: 0, count: b * l * e)
         probs.scalars.withUnsafeBufferPointer { pp in
             merged.withUnsafeMutableBufferPointer { mp in

@@ -25,6 +25,12 @@ public struct LayerNorm: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         layerNorm(x, weight: weight, bias: bias, eps: eps)
     }
+
+    /// Normalises over `axis` instead — `axis: 1` on `[B, C, T]` is the channel-first
+    /// `modules.LayerNorm` of VITS/SoVITS (`gamma`/`beta` as weight/bias).
+    public func callAsFunction(_ x: Tensor, axis: Int) -> Tensor {
+        layerNorm(x, weight: weight, bias: bias, eps: eps, axis: axis)
+    }
 }
 
 /// Group normalisation of `[B, C, *]`, as `torch.nn.GroupNorm(groups, C)`.

@@ -32,8 +32,9 @@ public enum Broadcast {
         return s
     }
 
-    /// Visits `target` in row-major order as runs along the innermost dimension, passing for each
-    /// run the output offset and the offsets of every input (read with `strides`).
+    /// Visits `target` as runs along the innermost dimension, passing for each run the output
+    /// offset and the offsets of every input (read with `strides`). Runs of large tensors are
+    /// visited concurrently, so `body` must only write the output range it is given.
     /// Adjacent dimensions that are contiguous for every operand are merged first, so that common
     /// cases (`[B,C,T] + [1,C,1]`) become long inner runs.
     @inline(__always)
@@ -68,23 +69,32 @@ public enum Broadcast {
         let inner = dims[dims.count - 1]
         let innerStrides = sts.map { $0[$0.count - 1] }
         let outerDims = Array(dims.dropLast())
-        var counter = [Int](repeating: 0, count: outerDims.count)
-        var offsets = [Int](repeating: 0, count: strides.count)
-        var out = 0
-        while true {
-            body(out, offsets, innerStrides, inner)
-            out += inner
-            // Increment the odometer.
-            var d = outerDims.count - 1
-            while d >= 0 {
-                counter[d] += 1
-                for k in 0..<offsets.count { offsets[k] += sts[k][d] }
-                if counter[d] < outerDims[d] { break }
-                for k in 0..<offsets.count { offsets[k] -= sts[k][d] * outerDims[d] }
-                counter[d] = 0
-                d -= 1
+        let runs = total / inner
+        // Runs write disjoint output ranges, so they may be split across threads.
+        Parallel.forRanges(runs, grain: max(1, 65_536 / inner)) { range in
+            // Position the odometer at the first run of this chunk.
+            var counter = [Int](repeating: 0, count: outerDims.count)
+            var offsets = [Int](repeating: 0, count: strides.count)
+            var rem = range.lowerBound
+            for d in stride(from: outerDims.count - 1, through: 0, by: -1) {
+                counter[d] = rem % outerDims[d]
+                rem /= outerDims[d]
+                for k in 0..<offsets.count { offsets[k] += counter[d] * sts[k][d] }
             }
-            if d < 0 { return }
+            var out = range.lowerBound * inner
+            for _ in range {
+                body(out, offsets, innerStrides, inner)
+                out += inner
+                var d = outerDims.count - 1
+                while d >= 0 {
+                    counter[d] += 1
+                    for k in 0..<offsets.count { offsets[k] += sts[k][d] }
+                    if counter[d] < outerDims[d] { break }
+                    for k in 0..<offsets.count { offsets[k] -= sts[k][d] * outerDims[d] }
+                    counter[d] = 0
+                    d -= 1
+                }
+            }
         }
     }
 }

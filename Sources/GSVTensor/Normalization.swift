@@ -1,6 +1,51 @@
 // Normalisation layers' arithmetic, as torch: `F.layer_norm` (over the last dimension) and
 // `F.group_norm`. Statistics use the biased variance and accumulate in Double.
 
+/// Layer normalisation over dimension `axis` of any tensor: with `axis = 1` on `[B, C, T]` this is
+/// the channel-first `LayerNorm` of VITS/SoVITS (`modules.LayerNorm`: transpose, `F.layer_norm`
+/// over channels, transpose back), computed without the transposes.
+/// - Precondition: `weight`/`bias`, when given, are `[shape[axis]]`.
+public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5, axis: Int) -> Tensor {
+    let ax = x.axis(axis)
+    if ax == x.rank - 1 { return layerNorm(x, weight: weight, bias: bias, eps: eps) }
+    let (outer, n, inner) = x.split3(ax)
+    if let w = weight { precondition(w.shape == [n], "layerNorm weight \(w.shape) != [\(n)]") }
+    if let b = bias { precondition(b.shape == [n], "layerNorm bias \(b.shape) != [\(n)]") }
+    var out = [Float](repeating: 0, count: x.count)
+    let ones = [Float](repeating: 1, count: n), zeros = [Float](repeating: 0, count: n)
+    x.scalars.withUnsafeBufferPointer { xp in
+        (weight?.scalars ?? ones).withUnsafeBufferPointer { wp in
+            (bias?.scalars ?? zeros).withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { op in
+                    Parallel.forRanges(outer, grain: max(1, 32768 / max(n * inner, 1))) { r in
+                        var mean = [Double](repeating: 0, count: inner), ss = mean
+                        for o in r {
+                            let base = o * n * inner
+                            for j in 0..<inner { mean[j] = 0; ss[j] = 0 }
+                            for c in 0..<n { for j in 0..<inner { mean[j] += Double(xp[base + c * inner + j]) } }
+                            for j in 0..<inner { mean[j] /= Double(n) }
+                            for c in 0..<n { for j in 0..<inner {
+                                let v = Double(xp[base + c * inner + j]) - mean[j]
+                                ss[j] += v * v
+                            } }
+                            let rs = (0..<inner).map { Float(1 / (ss[$0] / Double(n) + Double(eps)).squareRoot()) }
+                            let m = mean.map { Float($0) }
+                            for c in 0..<n {
+                                let w = wp[c], bb = bp[c]
+                                for j in 0..<inner {
+                                    let i = base + c * inner + j
+                                    op[i] = (xp[i] - m[j]) * rs[j] * w + bb
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return Tensor(shape: x.shape, scalars: out)
+}
+
 /// `F.layer_norm(x, (D,), weight, bias, eps)`: normalises each row over the last dimension `D`.
 /// - Precondition: `weight`/`bias`, when given, are `[D]`.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {

@@ -286,3 +286,65 @@ public func embedding(ids: [Int], table: Tensor) -> Tensor {
     for id in ids { precondition(id >= 0 && id < v, "embedding id \(id) out of range 0..<\(v)") }
     return table.indexSelect(ids, axis: 0)
 }
+
+extension Tensor {
+    /// Reverses the order along `axis`, as `torch.flip(x, [axis])` (SoVITS flows' `Flip`).
+    public func flipped(axis a: Int) -> Tensor {
+        let n = shape[axis(a)]
+        return indexSelect(Array((0..<n).reversed()), axis: a)
+    }
+
+    /// Running sum along `axis`, as `torch.cumsum` (accumulated in Double).
+    public func cumsum(axis a: Int) -> Tensor {
+        let (outer, n, inner) = split3(a)
+        var out = scalars
+        out.withUnsafeMutableBufferPointer { o in
+            for r in 0..<outer { for j in 0..<inner {
+                var acc = 0.0
+                for i in 0..<n {
+                    let idx = (r * n + i) * inner + j
+                    acc += Double(o[idx])
+                    o[idx] = Float(acc)
+                }
+            } }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+
+    /// `torch.where(condition, a, b)` with broadcasting of all three: `a` where the mask is true.
+    public static func select(_ condition: Mask, _ a: Tensor, _ b: Tensor) -> Tensor {
+        guard let ab = Broadcast.shape(a.shape, b.shape), let outShape = Broadcast.shape(ab, condition.shape) else {
+            preconditionFailure("where: shapes \(condition.shape), \(a.shape), \(b.shape) do not broadcast")
+        }
+        let sc = Broadcast.strides(of: condition.shape, broadcastTo: outShape)
+        let sa = Broadcast.strides(of: a.shape, broadcastTo: outShape)
+        let sb = Broadcast.strides(of: b.shape, broadcastTo: outShape)
+        var out = [Float](repeating: 0, count: outShape.reduce(1, *))
+        condition.values.withUnsafeBufferPointer { cp in
+            a.scalars.withUnsafeBufferPointer { ap in
+                b.scalars.withUnsafeBufferPointer { bp in
+                    out.withUnsafeMutableBufferPointer { o in
+                        Broadcast.forEachRun(target: outShape, strides: [sc, sa, sb]) { oo, offs, inner, n in
+                            for j in 0..<n {
+                                o[oo + j] = cp[offs[0] + j * inner[0]] ? ap[offs[1] + j * inner[1]] : bp[offs[2] + j * inner[2]]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, scalars: out)
+    }
+}
+
+extension Mask {
+    /// `commons.sequence_mask`-style padding mask `[lengths.count, maxLength]`: `true` marks
+    /// positions at or beyond each sequence's length (i.e. padding to exclude).
+    public static func padding(lengths: [Int], maxLength: Int) -> Mask {
+        var v = [Bool](repeating: false, count: lengths.count * maxLength)
+        for (b, len) in lengths.enumerated() {
+            for t in 0..<maxLength where t >= len { v[b * maxLength + t] = true }
+        }
+        return Mask(shape: [lengths.count, maxLength], values: v)
+    }
+}

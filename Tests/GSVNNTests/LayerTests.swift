@@ -164,3 +164,21 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 import Foundation
+
+@Suite struct AttentionMaskingTests {
+    @Test func zeroMaskedWeightsGivesFiniteRowsForPaddedQueries() throws {
+        let e = 4
+        let m = try MultiHeadAttention(inProjWeight: randomTensor([3 * e, e], seed: 1), inProjBias: nil,
+                                       outProjWeight: randomTensor([e, e], seed: 2), outProjBias: nil, numHeads: 2)
+        let x = randomTensor([1, 3, e], seed: 3)
+        var blocked = [Bool](repeating: false, count: 9)
+        for j in 0..<3 { blocked[j] = true }  // query 0 sees nothing
+        let mask = AttentionMask.blocked(Mask(shape: [3, 3], values: blocked))
+        let nan = m(x, attnMask: mask)
+        #expect(nan.scalars[0..<e].allSatisfy { $0.isNaN })
+        let zeroed = m(x, attnMask: mask, zeroMaskedWeights: true)
+        // Row 0 attends to nothing: merged heads are 0, so the output is out_proj's bias (none) = 0.
+        #expect(zeroed.scalars[0..<e].allSatisfy { $0 == 0 })
+        #expect(maxAbsDiff(Array(zeroed.scalars[e...]), Array(nan.scalars[e...])) == 0)
+    }
+}

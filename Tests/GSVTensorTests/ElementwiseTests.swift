@@ -39,6 +39,20 @@ import Testing
         }
     }
 
+    @Test func largeBroadcastSplitAcrossThreads() {
+        // 192 runs of 1000: the run loop is split over threads; check every element.
+        let a = randomTensor([3, 64, 1000], seed: 5), b = randomTensor([64, 1], seed: 6)
+        let y = a * b
+        var worst: Float = 0
+        for i in 0..<3 { for c in 0..<64 { for t in 0..<1000 {
+            let idx = (i * 64 + c) * 1000 + t
+            worst = max(worst, abs(y.scalars[idx] - a.scalars[idx] * b.scalars[c]))
+        } } }
+        #expect(worst == 0)
+        let p = a.permuted([2, 0, 1])
+        #expect(p.shape == [1000, 3, 64] && p[999, 2, 63] == a[2, 63, 999] && p[17, 1, 5] == a[1, 5, 17])
+    }
+
     @Test func broadcastShapes() {
         #expect(Broadcast.shape([2, 1, 4], [3, 1]) == [2, 3, 4])
         #expect(Broadcast.shape([2, 3], [4]) == nil)

@@ -75,3 +75,17 @@ import Testing
         #expect(embedding(ids: [], table: table).shape == [0, 2])
     }
 }
+
+@Suite struct MoreShapingTests {
+    @Test func flipCumsumSelect() {
+        let x = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(x.flipped(axis: 1).scalars == [3, 2, 1, 6, 5, 4])
+        #expect(x.flipped(axis: 0).scalars == [4, 5, 6, 1, 2, 3])
+        #expect(x.cumsum(axis: 1).scalars == [1, 3, 6, 4, 9, 15])
+        #expect(x.cumsum(axis: 0).scalars == [1, 2, 3, 5, 7, 9])
+        let m = Mask(shape: [1, 3], values: [true, false, true])
+        #expect(Tensor.select(m, x, Tensor([0])).scalars == [1, 0, 3, 4, 0, 6])
+        let p = Mask.padding(lengths: [2, 0, 3], maxLength: 3)
+        #expect(p.values == [false, false, true, true, true, true, false, false, false])
+    }
+}
