@@ -6,6 +6,18 @@ public enum SoVITSVersion: String, Sendable, Codable, CaseIterable {
     case v1, v2, v2Pro, v2ProPlus, v3, v4
 }
 
+/// The official pretrained SoVITS generators, by MD5 of their first 8192 bytes.
+///
+/// Follows GPT_SoVITS/process_ckpt.py: `hash_pretrained_dict` (data: hashes and versions).
+let officialPretrainedSoVITS: [String: (file: String, version: SoVITSVersion)] = [
+    "dc3c97e17592963677a4a1681f30c653": ("s2G488k.pth", .v1),
+    "6642b37f3dbb1f76882b69937c95a5f3": ("s2G2333k.pth", .v2),
+    "43797be674a37c1c83ee81081941ed0f": ("s2Gv3.pth", .v3),
+    "4f26b9476d0c5033e04162c486074374": ("s2Gv4.pth", .v4),
+    "c7e9fce2223f3db685cdfa1e6368728a": ("s2Gv2Pro.pth", .v2Pro),
+    "66b313e39455b57ab1b0bc0b239c9d0a": ("s2Gv2ProPlus.pth", .v2ProPlus),
+]
+
 /// What a weight file holds.
 public enum ModelKind: String, Sendable, Codable {
     /// Text-to-semantic GPT (`.ckpt`, keys `model.…`).
@@ -37,14 +49,14 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
 
     /// Identifies `archive` from its header marker, keys, shapes and config.
     ///
-    /// Follows GPT_SoVITS/process_ckpt.py: `get_sovits_version_from_path_fast` (header bytes) and
+    /// Follows GPT_SoVITS/process_ckpt.py: `get_sovits_version_from_path_fast` (MD5 of the first
+    /// 8192 bytes for the official pretrained files, then the header bytes) and
     /// GPT_SoVITS/TTS_infer_pack/TTS.py: `init_vits_weights` (symbol count of
     /// `enc_p.text_embedding`; LoRA files have none). Where the official loader falls back to the
     /// file size (plain `PK` files) this reads the structure instead: `cfm.*` keys → v3/v4, `sv_emb`
     /// → v2Pro, and a v2Pro decoder with the ProPlus shape (first upsampling kernel 20 or width ≥ 768)
-    /// → v2ProPlus. A full v3 and v4 file cannot be told apart by structure; like the official loader
-    /// it is called v3 unless its stored config says v4. The MD5 table of official pretrained files
-    /// is not consulted.
+    /// → v2ProPlus. Other full v3 and v4 files cannot be told apart by structure; like the official
+    /// loader they are called v3 unless the stored config says v4.
     public init(archive: WeightArchive) {
         let keys = archive.tensors.keys
         func has(_ prefix: String) -> Bool { keys.contains { $0.hasPrefix(prefix) } }
@@ -55,7 +67,12 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
         let modelType = archive.config?["model_type"]?.stringValue
         let architectures = archive.config?["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? []
 
-        if let marker = archive.headerMarker {
+        let pretrained = archive.leadingMD5.flatMap { officialPretrainedSoVITS[$0] }
+        if let pretrained {
+            kind = .sovits
+            sovitsVersion = pretrained.version
+            evidence.append("MD5 of the first 8192 bytes matches the official \(pretrained.file)")
+        } else if let marker = archive.headerMarker {
             kind = .sovits
             sovitsVersion = marker.modelVersion
             isLoRA = marker.isLoRA
@@ -90,6 +107,10 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
             if hasInfix("lora_A") || hasInfix("lora_B") || archive.object?["lora_rank"] != nil {
                 isLoRA = true
                 evidence.append("LoRA keys")
+            }
+            if pretrained != nil, sovitsVersion == .v1 || sovitsVersion == .v2 {
+                // As TTS.init_vits_weights: for v1/v2 the symbol table decides (s2G488k is hashed as v2).
+                sovitsVersion = symbolVersion == "v1" ? .v1 : .v2
             }
             if sovitsVersion == nil {
                 if has("cfm.") {
