@@ -8,7 +8,8 @@ public enum SoVITSVersion: String, Sendable, Codable, CaseIterable {
 
 /// The official pretrained SoVITS generators, by MD5 of their first 8192 bytes.
 ///
-/// Follows GPT_SoVITS/process_ckpt.py: `hash_pretrained_dict` (data: hashes and versions).
+/// Follows GPT_SoVITS/process_ckpt.py: `hash_pretrained_dict` (data: the hashes and versions, from
+/// GPT-SoVITS, MIT licence).
 let officialPretrainedSoVITS: [String: (file: String, version: SoVITSVersion)] = [
     "dc3c97e17592963677a4a1681f30c653": ("s2G488k.pth", .v1),
     "6642b37f3dbb1f76882b69937c95a5f3": ("s2G2333k.pth", .v2),
