@@ -277,6 +277,22 @@ import GSVTestSupport
         #expect(throws: WeightsError.self) { try r.halfBits("ids") }
     }
 
+    @Test func unalignedHalfSafetensors() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        // An odd-length header puts the fp16 data at an odd offset: converted through the unaligned path.
+        var header = Array(#"{"a":{"dtype":"F16","shape":[3],"data_offsets":[0,6]}}"#.utf8)
+        if header.count % 2 == 0 { header.append(0x20) }
+        var bytes = (0..<8).map { UInt8((header.count >> (8 * $0)) & 0xFF) } + header
+        bytes += uint16Bytes([0x3C00, 0xC400, 0x3555])
+        let a = try WeightArchive.open(try dir.write(bytes, to: "u.safetensors"))
+        let t = try #require(a.tensors["a"])
+        #expect(t.offset % 2 == 1)
+        #expect(try t.floatTensor().scalars == [1, -4, HalfConversion.float(fromHalf: 0x3555)])
+        #expect(try t.halfBits() == [0x3C00, 0xC400, 0x3555])
+        #expect(throws: WeightsError.self) { try t.withUnsafeHalfBits { $0.count } }
+    }
+
     @Test func singleSafetensorsFile() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
