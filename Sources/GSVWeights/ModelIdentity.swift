@@ -3,7 +3,18 @@ import GSVTensor
 
 /// A SoVITS model version, as the official loader names them.
 public enum SoVITSVersion: String, Sendable, Codable, CaseIterable {
-    case v1, v2, v2Pro, v2ProPlus, v3, v4
+    /// 322 symbols, full 1025-bin style encoder.
+    case v1
+    /// 732 symbols, style encoder on the first 704 bins.
+    case v2
+    /// v2 + speaker-verification embedding (`sv_emb`), gin 1024.
+    case v2Pro
+    /// v2Pro with the wider decoder (768 channels, first kernel 20).
+    case v2ProPlus
+    /// CFM (DiT) + BigVGAN, 24 kHz.
+    case v3
+    /// CFM (DiT) + 48 kHz HiFi-GAN vocoder.
+    case v4
 }
 
 /// The official pretrained SoVITS generators, by MD5 of their first 8192 bytes.
@@ -145,8 +156,11 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
 
 /// Everything `gpt-sovits inspect` reports about a weight archive.
 public struct WeightSummary: Sendable, Codable, Equatable {
+    /// The path that was opened.
     public var path: String
+    /// The container format.
     public var format: WeightFormat
+    /// Kind, version and evidence.
     public var identity: ModelIdentity
     /// The GPT-SoVITS two-byte header marker, if present (`"05"` …).
     public var headerMarker: String?
