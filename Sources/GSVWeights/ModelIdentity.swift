@@ -3,8 +3,32 @@ import GSVTensor
 
 /// A SoVITS model version, as the official loader names them.
 public enum SoVITSVersion: String, Sendable, Codable, CaseIterable {
-    case v1, v2, v2Pro, v2ProPlus, v3, v4
+    /// 322 symbols, full 1025-bin style encoder.
+    case v1
+    /// 732 symbols, style encoder on the first 704 bins.
+    case v2
+    /// v2 + speaker-verification embedding (`sv_emb`), gin 1024.
+    case v2Pro
+    /// v2Pro with the wider decoder (768 channels, first kernel 20).
+    case v2ProPlus
+    /// CFM (DiT) + BigVGAN, 24 kHz.
+    case v3
+    /// CFM (DiT) + 48 kHz HiFi-GAN vocoder.
+    case v4
 }
+
+/// The official pretrained SoVITS generators, by MD5 of their first 8192 bytes.
+///
+/// Follows GPT_SoVITS/process_ckpt.py: `hash_pretrained_dict` (data: the hashes and versions, from
+/// GPT-SoVITS, MIT licence).
+let officialPretrainedSoVITS: [String: (file: String, version: SoVITSVersion)] = [
+    "dc3c97e17592963677a4a1681f30c653": ("s2G488k.pth", .v1),
+    "6642b37f3dbb1f76882b69937c95a5f3": ("s2G2333k.pth", .v2),
+    "43797be674a37c1c83ee81081941ed0f": ("s2Gv3.pth", .v3),
+    "4f26b9476d0c5033e04162c486074374": ("s2Gv4.pth", .v4),
+    "c7e9fce2223f3db685cdfa1e6368728a": ("s2Gv2Pro.pth", .v2Pro),
+    "66b313e39455b57ab1b0bc0b239c9d0a": ("s2Gv2ProPlus.pth", .v2ProPlus),
+]
 
 /// What a weight file holds.
 public enum ModelKind: String, Sendable, Codable {
@@ -37,14 +61,14 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
 
     /// Identifies `archive` from its header marker, keys, shapes and config.
     ///
-    /// Follows GPT_SoVITS/process_ckpt.py: `get_sovits_version_from_path_fast` (header bytes) and
+    /// Follows GPT_SoVITS/process_ckpt.py: `get_sovits_version_from_path_fast` (MD5 of the first
+    /// 8192 bytes for the official pretrained files, then the header bytes) and
     /// GPT_SoVITS/TTS_infer_pack/TTS.py: `init_vits_weights` (symbol count of
     /// `enc_p.text_embedding`; LoRA files have none). Where the official loader falls back to the
     /// file size (plain `PK` files) this reads the structure instead: `cfm.*` keys → v3/v4, `sv_emb`
     /// → v2Pro, and a v2Pro decoder with the ProPlus shape (first upsampling kernel 20 or width ≥ 768)
-    /// → v2ProPlus. A full v3 and v4 file cannot be told apart by structure; like the official loader
-    /// it is called v3 unless its stored config says v4. The MD5 table of official pretrained files
-    /// is not consulted.
+    /// → v2ProPlus. Other full v3 and v4 files cannot be told apart by structure; like the official
+    /// loader they are called v3 unless the stored config says v4.
     public init(archive: WeightArchive) {
         let keys = archive.tensors.keys
         func has(_ prefix: String) -> Bool { keys.contains { $0.hasPrefix(prefix) } }
@@ -55,7 +79,12 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
         let modelType = archive.config?["model_type"]?.stringValue
         let architectures = archive.config?["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? []
 
-        if let marker = archive.headerMarker {
+        let pretrained = archive.leadingMD5.flatMap { officialPretrainedSoVITS[$0] }
+        if let pretrained {
+            kind = .sovits
+            sovitsVersion = pretrained.version
+            evidence.append("MD5 of the first 8192 bytes matches the official \(pretrained.file)")
+        } else if let marker = archive.headerMarker {
             kind = .sovits
             sovitsVersion = marker.modelVersion
             isLoRA = marker.isLoRA
@@ -91,6 +120,10 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
                 isLoRA = true
                 evidence.append("LoRA keys")
             }
+            if pretrained != nil, sovitsVersion == .v1 || sovitsVersion == .v2 {
+                // As TTS.init_vits_weights: for v1/v2 the symbol table decides (s2G488k is hashed as v2).
+                sovitsVersion = symbolVersion == "v1" ? .v1 : .v2
+            }
             if sovitsVersion == nil {
                 if has("cfm.") {
                     let stored = archive.config?.value(at: "model.version")?.stringValue
@@ -123,8 +156,11 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
 
 /// Everything `gpt-sovits inspect` reports about a weight archive.
 public struct WeightSummary: Sendable, Codable, Equatable {
+    /// The path that was opened.
     public var path: String
+    /// The container format.
     public var format: WeightFormat
+    /// Kind, version and evidence.
     public var identity: ModelIdentity
     /// The GPT-SoVITS two-byte header marker, if present (`"05"` …).
     public var headerMarker: String?

@@ -33,20 +33,30 @@ public struct TorchTensorRef: Sendable, Hashable {
 /// plain data: `dict`/`OrderedDict` → ``dict(_:)`` (insertion order kept), attribute bags such as
 /// `utils.HParams` → ``object(className:state:)``, tensors → ``tensor(_:)``.
 public indirect enum PickleValue: Sendable, Equatable {
+    /// Python `None`.
     case none
+    /// `True` / `False`.
     case bool(Bool)
+    /// An integer that fits 64 bits (larger ones are refused).
     case int(Int)
+    /// A Python float.
     case float(Double)
+    /// A `str`.
     case string(String)
+    /// `bytes` / `bytearray`.
     case bytes([UInt8])
+    /// A tuple (also `torch.Size`).
     case tuple([PickleValue])
+    /// A list (sets are read as lists).
     case list([PickleValue])
     /// A dict or OrderedDict, in insertion order.
     case dict([PickleDictEntry])
     /// An instance of an allowed class, e.g. `utils.HParams`; `state` is what `BUILD` gave it
     /// (its `__dict__`, normally a ``dict(_:)``).
     case object(className: String, state: PickleValue)
+    /// A tensor view rebuilt by `_rebuild_tensor_v2` (or `_rebuild_parameter`).
     case tensor(TorchTensorRef)
+    /// A storage that was pickled on its own, not inside a tensor.
     case storage(TorchStorage)
     /// A class or function reference that was pickled but never called (e.g. a storage type).
     case global(String)
@@ -106,18 +116,26 @@ public indirect enum PickleValue: Sendable, Equatable {
 
 /// One key/value pair of a pickled dict.
 public struct PickleDictEntry: Sendable, Equatable {
+    /// The key (a string in every checkpoint we read).
     public let key: PickleValue
+    /// The value.
     public let value: PickleValue
 }
 
 /// A JSON-like configuration value: the `config` of a checkpoint (GPT YAML dict, SoVITS `HParams`)
 /// or a Hugging Face `config.json`.
 public indirect enum ConfigValue: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// `null` / `None`.
     case null
+    /// A boolean.
     case bool(Bool)
+    /// An integer.
     case int(Int)
+    /// A non-integral number.
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array (also Python tuples and lists).
     case array([ConfigValue])
     /// Keys sorted when encoded; insertion order is not kept.
     case object([String: ConfigValue])
@@ -159,6 +177,7 @@ public indirect enum ConfigValue: Sendable, Equatable, Codable, CustomStringConv
     /// Array payload.
     public var arrayValue: [ConfigValue]? { if case let .array(a) = self { return a } else { return nil } }
 
+    /// Decodes any JSON value.
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
@@ -170,6 +189,7 @@ public indirect enum ConfigValue: Sendable, Equatable, Codable, CustomStringConv
         else { self = .object(try c.decode([String: ConfigValue].self)) }
     }
 
+    /// Encodes as plain JSON.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {

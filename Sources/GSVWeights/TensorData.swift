@@ -149,6 +149,13 @@ public struct TensorData: Sendable {
                 switch dtype {
                 case .float32:
                     memcpy(o.baseAddress!, raw, n * 4)
+                case .float16 where Int(bitPattern: raw) % 2 == 0:
+                    // Aligned (as torch and safetensors lay data out): GSVTensor's widening kernel.
+                    let src = UnsafeRawBufferPointer(start: raw, count: n * 2).bindMemory(to: UInt16.self)
+                    HalfConversion.widenHalf(src, into: o)
+                case .bfloat16 where Int(bitPattern: raw) % 2 == 0:
+                    let src = UnsafeRawBufferPointer(start: raw, count: n * 2).bindMemory(to: UInt16.self)
+                    HalfConversion.widenBFloat16(src, into: o)
                 case .float16:
                     let table = HalfConversion.halfTable
                     table.withUnsafeBufferPointer { t in

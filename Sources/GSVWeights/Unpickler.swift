@@ -74,6 +74,7 @@ struct Unpickler {
             case "CharStorage": return .int8
             case "ByteStorage": return .uint8
             case "BoolStorage": return .bool
+            case "UntypedStorage": return .uint8
             default: return nil
             }
         }
@@ -564,6 +565,10 @@ struct Unpickler {
     }
 
     private func global(_ module: String, _ name: String) throws -> Node {
+        if module == "torch", name.hasSuffix("Storage"), AllowedGlobal.storageDType(name) == nil {
+            // Complex or quantised storages: a legitimate torch type we cannot represent.
+            throw WeightsError.unsupportedDType(key: "storage", dtype: "torch.\(name)")
+        }
         guard let g = AllowedGlobal.resolve(module: module, name: name) else {
             throw forbidden("global '\(module).\(name)' is not on the allow-list of checkpoint types")
         }

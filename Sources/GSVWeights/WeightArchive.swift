@@ -45,6 +45,9 @@ public struct WeightArchive: Sendable {
     public let metadata: [String: String]
     /// The weight files read (one, or the shards of a folder).
     public let files: [String]
+    /// For a single PyTorch file: MD5 (hex) of its first 8192 bytes, the key the official loader
+    /// uses to recognise its pretrained SoVITS files.
+    public var leadingMD5: String? = nil
 
     /// Opens a safetensors file, a PyTorch zip checkpoint or a Hugging Face folder, chosen by content.
     public static func open(_ path: String) throws -> WeightArchive {
@@ -62,9 +65,12 @@ public struct WeightArchive: Sendable {
         if ZipArchive.looksLikeZip(file) || TorchCheckpoint.looksLikeLegacy(file) {
             let ckpt = try TorchCheckpoint(file: file)
             let config = ckpt.object["config"].map(ConfigValue.init(pickle:))
-            return WeightArchive(path: path, format: ckpt.isLegacy ? .pytorchLegacy : .pytorchZip, tensors: try ckpt.stateDict(), config: config,
-                                 object: ckpt.object, stateDictKey: ckpt.stateDictKey, headerMarker: ckpt.headerMarker,
-                                 storageCount: ckpt.storages.count, metadata: [:], files: [path])
+            var archive = WeightArchive(path: path, format: ckpt.isLegacy ? .pytorchLegacy : .pytorchZip,
+                                        tensors: try ckpt.stateDict(), config: config, object: ckpt.object,
+                                        stateDictKey: ckpt.stateDictKey, headerMarker: ckpt.headerMarker,
+                                        storageCount: ckpt.storages.count, metadata: [:], files: [path])
+            archive.leadingMD5 = MD5.hex(try file.bytes(0..<min(file.size, 8192)))
+            return archive
         }
         if file.size >= 10, let b = try? file.bytes(8..<10), b[0] == UInt8(ascii: "{") {
             let st = try SafeTensorsFile(path: path)

@@ -23,10 +23,13 @@ import GSVTestSupport
         return (s, a)
     }
 
-    func expectSums(_ t: Tensor, _ sum: Double, _ absSum: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+    /// Exact fp16 → fp32 values sum to the float64 reference within rounding of the summation
+    /// (1e-9 relative to the absolute sum); computed values get a looser `tolerance`.
+    func expectSums(_ t: Tensor, _ sum: Double, _ absSum: Double, tolerance: Double = 1e-9,
+                    sourceLocation: SourceLocation = #_sourceLocation) {
         let (s, a) = sums(t)
-        #expect(abs(s - sum) <= 1e-9 * max(1, abs(absSum)), "sum \(s) ≠ \(sum)", sourceLocation: sourceLocation)
-        #expect(abs(a - absSum) <= 1e-9 * max(1, absSum), "abs sum \(a) ≠ \(absSum)", sourceLocation: sourceLocation)
+        #expect(abs(s - sum) <= tolerance * max(1, abs(absSum)), "sum \(s) ≠ \(sum)", sourceLocation: sourceLocation)
+        #expect(abs(a - absSum) <= tolerance * max(1, absSum), "abs sum \(a) ≠ \(absSum)", sourceLocation: sourceLocation)
     }
 
     @Test func gptCheckpoint() throws {
@@ -95,6 +98,28 @@ import GSVTestSupport
         #expect(try r.data("enc_p.text_embedding.weight").shape == [732, 192])
         // Weight-norm pairs are stored as weight_g / weight_v.
         #expect(r.contains("dec.ups.0.weight_g") && r.contains("dec.ups.0.weight_v"))
+    }
+
+    /// Folded weights against numpy: `g * v / sqrt((v**2).sum(axis=others, keepdims=True))` in
+    /// float64 from the fp16 file values.
+    @Test func weightNormFolding() throws {
+        let sovits = WeightReader(try WeightArchive.open(Self.sovitsPath))
+        let ups = try sovits.weightNormFolded("dec.ups.0", dim: 0, shape: [128, 64, 16])
+        expectSums(ups, -21.38023892635602, 7408.616628228274, tolerance: 1e-5)
+        let res = try sovits.weightNormFolded("dec.resblocks.0.convs1.0")
+        expectSums(res, 11.265269258080265, 709.4589281103322, tolerance: 1e-5)
+        let left = sovits.unconsumedKeys
+        #expect(!left.contains("dec.ups.0.weight_g") && !left.contains("dec.ups.0.weight_v"))
+        #expect(left.contains("dec.ups.0.bias"))
+        // A plain weight is returned as is.
+        #expect(try sovits.weightNormFolded("dec.conv_pre") == sovits.tensor("dec.conv_pre.weight"))
+
+        let hubert = WeightReader(try WeightArchive.open(Self.hubertPath))
+        let pos = try hubert.weightNormFolded("encoder.pos_conv_embed.conv", dim: 2, shape: [768, 48, 16])
+        expectSums(pos, -46.18948235142958, 16437.435461984736, tolerance: 1e-5)
+        // The wrong dim does not match g's shape.
+        #expect(throws: WeightsError.self) { try hubert.weightNormFolded("encoder.pos_conv_embed.conv", dim: 0) }
+        #expect(throws: WeightsError.self) { try hubert.weightNormFolded("encoder.pos_conv_embed.conv", dim: 3) }
     }
 
     @Test func hubertFolder() throws {

@@ -87,6 +87,12 @@ import GSVTestSupport
             p.stop()
             expectForbidden(p.bytes, naming: "\(module).\(name)", in: dir)
         }
+        // A storage type we cannot represent is a dtype error, not a security one.
+        var cx = PickleWriter()
+        cx.global("torch", "ComplexFloatStorage"); cx.stop()
+        #expect(throws: WeightsError.unsupportedDType(key: "storage", dtype: "torch.ComplexFloatStorage")) {
+            try open(zipped(cx.bytes), in: dir)
+        }
         // STACK_GLOBAL (protocol 4 style) is checked the same way.
         var sg = PickleWriter()
         sg.string("builtins"); sg.string("getattr"); sg.op(0x93); sg.stop()

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import GSVTensor
+import GSVTestSupport
 @testable import GSVWeights
 
 /// Checkpoints assembled opcode by opcode (as `torch.save` lays them out) to cover storage types,
@@ -276,6 +277,22 @@ import GSVTensor
         #expect(throws: WeightsError.self) { try r.halfBits("ids") }
     }
 
+    @Test func unalignedHalfSafetensors() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        // An odd-length header puts the fp16 data at an odd offset: converted through the unaligned path.
+        var header = Array(#"{"a":{"dtype":"F16","shape":[3],"data_offsets":[0,6]}}"#.utf8)
+        if header.count % 2 == 0 { header.append(0x20) }
+        var bytes = (0..<8).map { UInt8((header.count >> (8 * $0)) & 0xFF) } + header
+        bytes += uint16Bytes([0x3C00, 0xC400, 0x3555])
+        let a = try WeightArchive.open(try dir.write(bytes, to: "u.safetensors"))
+        let t = try #require(a.tensors["a"])
+        #expect(t.offset % 2 == 1)
+        #expect(try t.floatTensor().scalars == [1, -4, HalfConversion.float(fromHalf: 0x3555)])
+        #expect(try t.halfBits() == [0x3C00, 0xC400, 0x3555])
+        #expect(throws: WeightsError.self) { try t.withUnsafeHalfBits { $0.count } }
+    }
+
     @Test func singleSafetensorsFile() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
@@ -285,6 +302,36 @@ import GSVTensor
         #expect(a.format == .safetensors)
         let id = ModelIdentity(archive: a)
         #expect(id.kind == .sovits && id.sovitsVersion == .v1 && id.symbolVersion == "v1")
+    }
+
+    @Test func md5MatchesReferenceDigests() throws {
+        func md5(_ b: [UInt8]) -> String { b.withUnsafeBytes { MD5.hex($0) } }
+        #expect(md5([]) == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(md5(Array("abc".utf8)) == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(md5([UInt8](repeating: UInt8(ascii: "a"), count: 1000)) == "cabe45dcc9ae5b66ba86600cca6b8ba8")
+        // hashlib.md5(open(path, 'rb').read(8192)).hexdigest()
+        let a = try WeightArchive.open(Fixtures.url("v2/models/sovits_v2_tiny.pth").path)
+        #expect(a.leadingMD5 == "431497a138f25099f2970766624183ee")
+    }
+
+    @Test func recognisesOfficialPretrainedHashes() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let p = dir.path("v3like.safetensors")
+        try SafeTensorsFile.write(["enc_p.text_embedding.weight": Tensor.zeros([732, 2]),
+                                   "cfm.estimator.proj_out.weight": Tensor.zeros([2, 2])], to: p)
+        var a = try WeightArchive.open(p)
+        #expect(ModelIdentity(archive: a).sovitsVersion == .v3)
+        a.leadingMD5 = "4f26b9476d0c5033e04162c486074374" // s2Gv4.pth
+        let v4 = ModelIdentity(archive: a)
+        #expect(v4.sovitsVersion == .v4)
+        #expect(v4.evidence.contains { $0.contains("s2Gv4.pth") })
+        // s2G488k.pth is hashed as v2 by the official table; its 322-symbol table makes it v1.
+        let q = dir.path("v1like.safetensors")
+        try SafeTensorsFile.write(["enc_p.text_embedding.weight": Tensor.zeros([322, 2])], to: q)
+        var b = try WeightArchive.open(q)
+        b.leadingMD5 = "dc3c97e17592963677a4a1681f30c653"
+        #expect(ModelIdentity(archive: b).sovitsVersion == .v1)
     }
 
     @Test func identifiesSoVITSFamiliesByStructure() throws {
