@@ -52,6 +52,9 @@ public enum EncodedAudioFormat: String, Sendable, CaseIterable, Codable {
 
 /// Decoding and encoding through the `ffmpeg` command-line tool.
 ///
+/// Inputs are opened as plain files (`file:` prefix, protocol whitelist `file`) or read from stdin
+/// (whitelist `pipe`), so a user-supplied name can never make ffmpeg fetch a URL.
+///
 /// ffmpeg is found through the `GSV_FFMPEG` environment variable (a path) or else the `PATH`;
 /// when it is absent every call throws `AudioError.ffmpegMissing`. Audio crosses the pipe as raw
 /// float32, so no quality is lost in transit. Writing to a pipe whose reader has exited would raise
@@ -113,10 +116,13 @@ public enum FFmpeg {
         let stdin: Data?
         switch input {
         case let .file(path):
-            args += ["-i", path]
+            // "file:" keeps ffmpeg from reading the name as a protocol URL (http:, concat:, …),
+            // and the whitelist stops playlists inside the file from reaching out.
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            args += ["-protocol_whitelist", "file", "-i", "file:" + absolute]
             stdin = nil
         case let .bytes(data):
-            args = ["-hide_banner", "-loglevel", "error", "-i", "pipe:0"]
+            args = ["-hide_banner", "-loglevel", "error", "-protocol_whitelist", "pipe", "-i", "pipe:0"]
             stdin = data
         }
         args += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1"]
@@ -158,7 +164,7 @@ public enum FFmpeg {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
         if let bitrate, bitrate <= 0 { throw AudioError.invalidArgument("bitrate must be positive, got \(bitrate)") }
-        var args = ["-hide_banner", "-loglevel", "error", "-f", "f32le", "-ar", String(sampleRate), "-ac", "1", "-i", "pipe:0"]
+        var args = ["-hide_banner", "-loglevel", "error", "-protocol_whitelist", "pipe", "-f", "f32le", "-ar", String(sampleRate), "-ac", "1", "-i", "pipe:0"]
         for key in metadata.keys.sorted() {
             guard !key.isEmpty, !key.contains("="), let value = metadata[key] else {
                 throw AudioError.invalidArgument("metadata key \(key.debugDescription) must be non-empty and contain no '='")

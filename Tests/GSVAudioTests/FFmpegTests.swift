@@ -90,6 +90,7 @@ struct FFmpegTests {
             #expect(path == "junk.bin" && status != 0 && !message.isEmpty)
         }
         #expect(throws: AudioError.self) { _ = try FFmpeg.decode(path: "/nonexistent/file.mp3") }
+        #expect(throws: AudioError.self) { _ = try FFmpeg.decode(path: "http://127.0.0.1:9/remote.mp3") }
         #expect(throws: AudioError.self) { _ = try FFmpeg.encode([0], sampleRate: 0, format: .mp3) }
     }
 
@@ -112,7 +113,8 @@ struct FFmpegTests {
         let ref = try Self.reference()
         let wavPath = Fixtures.url("v2/ref/ref.wav").path
         #expect(try AudioLoader.load(path: wavPath) == ref)
-        let url = Self.tempURL("ogg")
+        // A name ffmpeg could mistake for a protocol ("x:...") is still opened as a plain file.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gsv:\(UUID().uuidString).ogg")
         defer { try? FileManager.default.removeItem(at: url) }
         try FFmpeg.encode(ref.samples, sampleRate: ref.sampleRate, format: .ogg).write(to: url)
         let ogg = try AudioLoader.load(path: url.path, sampleRate: 16000)

@@ -1,5 +1,6 @@
 import Foundation
 import GSVAudio
+import GSVTestSupport
 import Testing
 
 /// Builds WAV bytes by hand so the reader is tested against the format, not against our writer.
@@ -176,5 +177,16 @@ struct WAVTests {
         #expect(PCM16Conversion.truncateClamp.convert(-0.9 / 32768) == 0)
         #expect(PCM16Conversion.truncateClamp.convert(1.9 / 32768) == 1)
         #expect(PCM16Conversion.truncateClamp.convert(-1.9 / 32768) == -1)
+    }
+
+    @Test("re-encoding an official output WAV (soundfile PCM_16) reproduces its bytes exactly")
+    func officialLayout() throws {
+        let path = Fixtures.url("v2/e2e/zh_cut0.wav").path
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let file = try WAV.decode(original, name: path)
+        #expect(file.sampleRate == 32000 && file.channels == 1 && file.frameCount == 137_600)
+        let again = try WAV.encode(file.interleaved, sampleRate: 32000, format: .pcm16(.numpyWrap))
+        #expect(again == original)
+        #expect(try WAV.encode(file.interleaved, sampleRate: 32000, format: .pcm16(.truncateClamp)) == original)
     }
 }

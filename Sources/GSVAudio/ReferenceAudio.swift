@@ -1,0 +1,38 @@
+import Foundation
+import GSVTensor
+
+/// The audio side of preparing a reference voice: the 16 kHz HuBERT input and the linear
+/// spectrogram at the model's rate, exactly as the official inference code computes them.
+public enum ReferenceAudio {
+    /// Shortest reference accepted, in 16 kHz samples (3 s).
+    public static let minimumSamples16k = 48_000
+    /// Longest reference accepted, in 16 kHz samples (10 s).
+    public static let maximumSamples16k = 160_000
+
+    /// The HuBERT input: the audio (mono) resampled to 16 kHz with `KaiserResampler` (standing in
+    /// for librosa's soxr "HQ"), checked to be 3–10 s long, then followed by
+    /// `int(modelSampleRate · 0.3)` zeros — 9600 for the 32 kHz v2 models, although the signal is
+    /// at 16 kHz (the official code uses the model rate for the pad length).
+    ///
+    /// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS._set_prompt_semantic.
+    /// - Throws: `AudioError.invalidArgument` when the reference is outside 3–10 s.
+    public static func hubertInput(_ audio: AudioBuffer, modelSampleRate: Int = 32000) throws -> [Float] {
+        guard modelSampleRate > 0 else { throw AudioError.invalidArgument("model sample rate must be positive, got \(modelSampleRate)") }
+        var wav = try audio.resampled(to: 16000).samples
+        guard wav.count >= minimumSamples16k, wav.count <= maximumSamples16k else {
+            throw AudioError.invalidArgument(String(format: "reference audio is %.2f s long; it must be between 3 and 10 s", Double(wav.count) / 16000))
+        }
+        wav.append(contentsOf: repeatElement(0, count: Int(Double(modelSampleRate) * 0.3)))
+        return wav
+    }
+
+    /// The reference spectrogram `[nFFT/2+1, frames]`: the audio (mono) resampled to
+    /// `modelSampleRate` with torchaudio's default resampler, divided by `min(2, peak)` when its
+    /// peak exceeds 1, then the official linear magnitude spectrogram.
+    ///
+    /// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS._get_ref_spec.
+    public static func spectrogram(_ audio: AudioBuffer, modelSampleRate: Int = 32000, config: STFTConfig = .sovitsV2) throws -> Tensor {
+        let resampled = try audio.resampledLikeTorchaudio(to: modelSampleRate)
+        return try Spectrogram(config: config).magnitude(AudioLevel.referenceGuard(resampled.samples))
+    }
+}
