@@ -45,8 +45,8 @@ public struct WeightArchive: Sendable {
     public let metadata: [String: String]
     /// The weight files read (one, or the shards of a folder).
     public let files: [String]
-    /// For a single PyTorch file: MD5 (hex) of its first 8192 bytes, the key the official loader
-    /// uses to recognise its pretrained SoVITS files.
+    /// For a single PyTorch file (or a folder holding one): MD5 (hex) of its first 8192 bytes, the
+    /// key the official loader uses to recognise its pretrained SoVITS files.
     public var leadingMD5: String? = nil
 
     /// Opens a safetensors file, a PyTorch zip checkpoint or a Hugging Face folder, chosen by content.
@@ -118,6 +118,7 @@ public struct WeightArchive: Sendable {
         var metadata: [String: String] = [:]
         var storages = 0
         var files: [String] = []
+        var leadingMD5: String?
         for f in shardFiles {
             let p = dir.appendingPathComponent(f).path
             let part = try openFile(p)
@@ -130,11 +131,13 @@ public struct WeightArchive: Sendable {
             metadata.merge(part.metadata) { a, _ in a }
             storages += part.storageCount
             files.append(p)
+            leadingMD5 = part.leadingMD5
         }
-        let format: WeightFormat = .huggingFaceFolder
-        return WeightArchive(path: path, format: format, tensors: tensors, config: config, object: nil,
-                             stateDictKey: nil, headerMarker: nil, storageCount: storages, metadata: metadata,
-                             files: files)
+        var archive = WeightArchive(path: path, format: .huggingFaceFolder, tensors: tensors, config: config,
+                                    object: nil, stateDictKey: nil, headerMarker: nil, storageCount: storages,
+                                    metadata: metadata, files: files)
+        if shardFiles.count == 1 { archive.leadingMD5 = leadingMD5 }
+        return archive
     }
 
     /// The shard file names listed in a Hugging Face index JSON (`weight_map` values), in order of
