@@ -108,7 +108,7 @@ public enum FFmpeg {
     private enum Input { case file(String), bytes(Data) }
 
     private static func decode(input: Input, name: String, sampleRate: Int?) throws -> AudioBuffer {
-        if let sampleRate, sampleRate <= 0 || sampleRate > 10_000_000 {
+        if let sampleRate, sampleRate <= 0 || sampleRate > AudioBuffer.maximumSampleRate {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
         let exe = try requireExecutable(for: name)
@@ -160,7 +160,7 @@ public enum FFmpeg {
     }
 
     static func encoderArguments(sampleRate: Int, format: EncodedAudioFormat, bitrate: Int?, metadata: [String: String]) throws -> [String] {
-        guard sampleRate > 0, sampleRate <= 10_000_000 else {
+        guard sampleRate > 0, sampleRate <= AudioBuffer.maximumSampleRate else {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
         if let bitrate, bitrate <= 0 { throw AudioError.invalidArgument("bitrate must be positive, got \(bitrate)") }
