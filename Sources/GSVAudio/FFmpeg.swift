@@ -53,7 +53,9 @@ public enum EncodedAudioFormat: String, Sendable, CaseIterable, Codable {
 /// Decoding and encoding through the `ffmpeg` command-line tool.
 ///
 /// Inputs are opened as plain files (`file:` prefix, protocol whitelist `file`) or read from stdin
-/// (whitelist `pipe`), so a user-supplied name can never make ffmpeg fetch a URL.
+/// (whitelist `pipe`), so a user-supplied name can never make ffmpeg fetch a URL. The synchronous
+/// calls block until ffmpeg exits; from async code the `async` overloads run them off the
+/// cooperative pool.
 ///
 /// ffmpeg is found through the `GSV_FFMPEG` environment variable (a path) or else the `PATH`;
 /// when it is absent every call throws `AudioError.ffmpegMissing`. Audio crosses the pipe as raw
@@ -182,6 +184,35 @@ public enum FFmpeg {
             }
         }
         return data
+    }
+
+    // MARK: - Async forms
+
+    /// `decode(path:sampleRate:)` run on a background queue, so a Swift concurrency caller does not
+    /// block a cooperative thread while ffmpeg runs.
+    public static func decode(path: String, sampleRate: Int? = nil) async throws -> AudioBuffer {
+        try await background { try decode(path: path, sampleRate: sampleRate) }
+    }
+
+    /// `decode(data:name:sampleRate:)` run on a background queue.
+    public static func decode(data: Data, name: String = "<memory>", sampleRate: Int? = nil) async throws -> AudioBuffer {
+        try await background { try decode(data: data, name: name, sampleRate: sampleRate) }
+    }
+
+    /// `encode(_:sampleRate:format:bitrate:metadata:)` run on a background queue.
+    public static func encode(
+        _ samples: [Float], sampleRate: Int, format: EncodedAudioFormat, bitrate: Int? = nil,
+        metadata: [String: String] = [:]
+    ) async throws -> Data {
+        try await background { try encode(samples, sampleRate: sampleRate, format: format, bitrate: bitrate, metadata: metadata) }
+    }
+
+    private static func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
     }
 
     // MARK: - Process plumbing
