@@ -16,6 +16,10 @@ public struct AudioBuffer: Sendable, Equatable {
         self.sampleRate = sampleRate
     }
 
+    /// The highest sample rate this module accepts anywhere (10 MHz); it keeps every size
+    /// computation far from overflow.
+    public static let maximumSampleRate = 10_000_000
+
     /// Length in seconds.
     public var duration: Double { sampleRate > 0 ? Double(samples.count) / Double(sampleRate) : 0 }
 

@@ -95,6 +95,11 @@ struct ComplexFFT: Sendable {
     /// e^{-2πi k / n}, k in 0..<n.
     let twRe: [Float]
     let twIm: [Float]
+    /// Per recursion level, contiguous twiddles W_len^{q·k} for q = 1..<p, k = 0..<m, stored at
+    /// `levelOffset[level] + (q−1)·m + k` (so the butterfly loops read them sequentially).
+    let levelRe: [Float]
+    let levelIm: [Float]
+    let levelOffset: [Int]
 
     init(n: Int) {
         self.n = n
@@ -115,6 +120,20 @@ struct ComplexFFT: Sendable {
             re[k] = Float(cos(a)); im[k] = Float(sin(a))
         }
         twRe = re; twIm = im
+        var lr: [Float] = [], li: [Float] = [], offsets: [Int] = []
+        var len = n
+        for p in f {
+            let m = len / p
+            offsets.append(lr.count)
+            for q in 1..<max(p, 2) {
+                for k in 0..<m {
+                    let a = -2.0 * Double.pi * Double(q * k) / Double(len)
+                    lr.append(Float(cos(a))); li.append(Float(sin(a)))
+                }
+            }
+            len = m
+        }
+        levelRe = lr; levelIm = li; levelOffset = offsets
     }
 
     /// Forward transform of `xr`/`xi` into `yr`/`yi` (each `n` values, not overlapping).
@@ -122,7 +141,12 @@ struct ComplexFFT: Sendable {
         if n == 1 { yr[0] = xr[0]; yi[0] = xi[0]; return }
         twRe.withUnsafeBufferPointer { wr in
             twIm.withUnsafeBufferPointer { wi in
-                recurse(xr, xi, stride: 1, n: n, level: 0, yr, yi, wr.baseAddress!, wi.baseAddress!)
+                levelRe.withUnsafeBufferPointer { lr in
+                    levelIm.withUnsafeBufferPointer { li in
+                        recurse(xr, xi, stride: 1, n: n, level: 0, yr, yi, wr.baseAddress!, wi.baseAddress!,
+                                lr.baseAddress!, li.baseAddress!)
+                    }
+                }
             }
         }
     }
@@ -131,7 +155,8 @@ struct ComplexFFT: Sendable {
     private func recurse(
         _ xr: UnsafePointer<Float>, _ xi: UnsafePointer<Float>, stride: Int, n len: Int, level: Int,
         _ yr: UnsafeMutablePointer<Float>, _ yi: UnsafeMutablePointer<Float>,
-        _ wr: UnsafePointer<Float>, _ wi: UnsafePointer<Float>
+        _ wr: UnsafePointer<Float>, _ wi: UnsafePointer<Float>,
+        _ lr: UnsafePointer<Float>, _ li: UnsafePointer<Float>
     ) {
         let p = factors[level]
         let m = len / p
@@ -141,31 +166,57 @@ struct ComplexFFT: Sendable {
         } else {
             for q in 0..<p {
                 recurse(xr + q * stride, xi + q * stride, stride: stride * p, n: m, level: level + 1,
-                        yr + q * m, yi + q * m, wr, wi)
+                        yr + q * m, yi + q * m, wr, wi, lr, li)
             }
         }
         // Twiddle step: twiddle index unit for length `len` is n/len.
         let unit = n / len
         switch p {
         case 2:
+            let w1r = lr + levelOffset[level], w1i = li + levelOffset[level]
             for k in 0..<m {
-                let t = k * unit
                 let ar = yr[k], ai = yi[k]
                 let br0 = yr[k + m], bi0 = yi[k + m]
-                let br = br0 * wr[t] - bi0 * wi[t], bi = br0 * wi[t] + bi0 * wr[t]
+                let br = br0 * w1r[k] - bi0 * w1i[k], bi = br0 * w1i[k] + bi0 * w1r[k]
                 yr[k] = ar + br; yi[k] = ai + bi
                 yr[k + m] = ar - br; yi[k + m] = ai - bi
             }
         case 4:
-            for k in 0..<m {
-                let t1 = k * unit, t2 = 2 * t1, t3 = 3 * t1
+            let w1r = lr + levelOffset[level], w1i = li + levelOffset[level]
+            let w2r = w1r + m, w2i = w1i + m, w3r = w2r + m, w3i = w2i + m
+            var k = 0
+            if m >= 4 {
+                // Four butterflies at a time; every stream is contiguous in k.
+                typealias V = SIMD4<Float>
+                @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+                @inline(__always) func st(_ p: UnsafeMutablePointer<Float>, _ v: V) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+                while k + 4 <= m {
+                    let ar = ld(yr + k), ai = ld(yi + k)
+                    let b0r = ld(yr + k + m), b0i = ld(yi + k + m)
+                    let c0r = ld(yr + k + 2 * m), c0i = ld(yi + k + 2 * m)
+                    let d0r = ld(yr + k + 3 * m), d0i = ld(yi + k + 3 * m)
+                    let t1r = ld(w1r + k), t1i = ld(w1i + k), t2r = ld(w2r + k), t2i = ld(w2i + k)
+                    let t3r = ld(w3r + k), t3i = ld(w3i + k)
+                    let br = b0r * t1r - b0i * t1i, bi = b0r * t1i + b0i * t1r
+                    let cr = c0r * t2r - c0i * t2i, ci = c0r * t2i + c0i * t2r
+                    let dr = d0r * t3r - d0i * t3i, di = d0r * t3i + d0i * t3r
+                    let s0r = ar + cr, s0i = ai + ci, s1r = ar - cr, s1i = ai - ci
+                    let s2r = br + dr, s2i = bi + di, s3r = br - dr, s3i = bi - di
+                    st(yr + k, s0r + s2r); st(yi + k, s0i + s2i)
+                    st(yr + k + 2 * m, s0r - s2r); st(yi + k + 2 * m, s0i - s2i)
+                    st(yr + k + m, s1r + s3i); st(yi + k + m, s1i - s3r)
+                    st(yr + k + 3 * m, s1r - s3i); st(yi + k + 3 * m, s1i + s3r)
+                    k += 4
+                }
+            }
+            while k < m {
                 let ar = yr[k], ai = yi[k]
                 let b0r = yr[k + m], b0i = yi[k + m]
                 let c0r = yr[k + 2 * m], c0i = yi[k + 2 * m]
                 let d0r = yr[k + 3 * m], d0i = yi[k + 3 * m]
-                let br = b0r * wr[t1] - b0i * wi[t1], bi = b0r * wi[t1] + b0i * wr[t1]
-                let cr = c0r * wr[t2] - c0i * wi[t2], ci = c0r * wi[t2] + c0i * wr[t2]
-                let dr = d0r * wr[t3] - d0i * wi[t3], di = d0r * wi[t3] + d0i * wr[t3]
+                let br = b0r * w1r[k] - b0i * w1i[k], bi = b0r * w1i[k] + b0i * w1r[k]
+                let cr = c0r * w2r[k] - c0i * w2i[k], ci = c0r * w2i[k] + c0i * w2r[k]
+                let dr = d0r * w3r[k] - d0i * w3i[k], di = d0r * w3i[k] + d0i * w3r[k]
                 let s0r = ar + cr, s0i = ai + ci, s1r = ar - cr, s1i = ai - ci
                 let s2r = br + dr, s2i = bi + di, s3r = br - dr, s3i = bi - di
                 yr[k] = s0r + s2r; yi[k] = s0i + s2i
@@ -173,6 +224,7 @@ struct ComplexFFT: Sendable {
                 // -i * s3 = (s3i, -s3r)
                 yr[k + m] = s1r + s3i; yi[k + m] = s1i - s3r
                 yr[k + 3 * m] = s1r - s3i; yi[k + 3 * m] = s1i + s3r
+                k += 1
             }
         default:
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * p) { scratch in

@@ -53,7 +53,9 @@ public enum EncodedAudioFormat: String, Sendable, CaseIterable, Codable {
 /// Decoding and encoding through the `ffmpeg` command-line tool.
 ///
 /// Inputs are opened as plain files (`file:` prefix, protocol whitelist `file`) or read from stdin
-/// (whitelist `pipe`), so a user-supplied name can never make ffmpeg fetch a URL.
+/// (whitelist `pipe`), so a user-supplied name can never make ffmpeg fetch a URL. The synchronous
+/// calls block until ffmpeg exits; from async code the `async` overloads run them off the
+/// cooperative pool.
 ///
 /// ffmpeg is found through the `GSV_FFMPEG` environment variable (a path) or else the `PATH`;
 /// when it is absent every call throws `AudioError.ffmpegMissing`. Audio crosses the pipe as raw
@@ -108,7 +110,7 @@ public enum FFmpeg {
     private enum Input { case file(String), bytes(Data) }
 
     private static func decode(input: Input, name: String, sampleRate: Int?) throws -> AudioBuffer {
-        if let sampleRate, sampleRate <= 0 || sampleRate > 10_000_000 {
+        if let sampleRate, sampleRate <= 0 || sampleRate > AudioBuffer.maximumSampleRate {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
         let exe = try requireExecutable(for: name)
@@ -160,7 +162,7 @@ public enum FFmpeg {
     }
 
     static func encoderArguments(sampleRate: Int, format: EncodedAudioFormat, bitrate: Int?, metadata: [String: String]) throws -> [String] {
-        guard sampleRate > 0, sampleRate <= 10_000_000 else {
+        guard sampleRate > 0, sampleRate <= AudioBuffer.maximumSampleRate else {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
         if let bitrate, bitrate <= 0 { throw AudioError.invalidArgument("bitrate must be positive, got \(bitrate)") }
@@ -182,6 +184,35 @@ public enum FFmpeg {
             }
         }
         return data
+    }
+
+    // MARK: - Async forms
+
+    /// `decode(path:sampleRate:)` run on a background queue, so a Swift concurrency caller does not
+    /// block a cooperative thread while ffmpeg runs.
+    public static func decode(path: String, sampleRate: Int? = nil) async throws -> AudioBuffer {
+        try await background { try decode(path: path, sampleRate: sampleRate) }
+    }
+
+    /// `decode(data:name:sampleRate:)` run on a background queue.
+    public static func decode(data: Data, name: String = "<memory>", sampleRate: Int? = nil) async throws -> AudioBuffer {
+        try await background { try decode(data: data, name: name, sampleRate: sampleRate) }
+    }
+
+    /// `encode(_:sampleRate:format:bitrate:metadata:)` run on a background queue.
+    public static func encode(
+        _ samples: [Float], sampleRate: Int, format: EncodedAudioFormat, bitrate: Int? = nil,
+        metadata: [String: String] = [:]
+    ) async throws -> Data {
+        try await background { try encode(samples, sampleRate: sampleRate, format: format, bitrate: bitrate, metadata: metadata) }
+    }
+
+    private static func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
     }
 
     // MARK: - Process plumbing
@@ -248,7 +279,6 @@ final class DataBox: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
-    func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
     func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }
 

@@ -154,8 +154,8 @@ public struct SincResampler: Sendable {
 
     /// Builds the kernel for `sourceRate → targetRate`.
     public init(from sourceRate: Int, to targetRate: Int, lowpassFilterWidth: Int = 6, rolloff: Double = 0.99) throws {
-        guard sourceRate > 0, targetRate > 0 else {
-            throw AudioError.invalidArgument("resample rates must be positive, got \(sourceRate) → \(targetRate)")
+        guard sourceRate > 0, targetRate > 0, sourceRate <= AudioBuffer.maximumSampleRate, targetRate <= AudioBuffer.maximumSampleRate else {
+            throw AudioError.invalidArgument("resample rates must be in 1…\(AudioBuffer.maximumSampleRate) Hz, got \(sourceRate) → \(targetRate)")
         }
         guard lowpassFilterWidth > 0 else { throw AudioError.invalidArgument("lowpassFilterWidth must be positive, got \(lowpassFilterWidth)") }
         guard rolloff > 0, rolloff <= 1 else { throw AudioError.invalidArgument("rolloff must be in (0, 1], got \(rolloff)") }
@@ -232,8 +232,8 @@ public struct KaiserResampler: Sendable {
 
     /// Builds the filter for `sourceRate → targetRate`.
     public init(from sourceRate: Int, to targetRate: Int, cutoff: Double = 0.957, halfLength: Int = 90, beta: Double = 12) throws {
-        guard sourceRate > 0, targetRate > 0 else {
-            throw AudioError.invalidArgument("resample rates must be positive, got \(sourceRate) → \(targetRate)")
+        guard sourceRate > 0, targetRate > 0, sourceRate <= AudioBuffer.maximumSampleRate, targetRate <= AudioBuffer.maximumSampleRate else {
+            throw AudioError.invalidArgument("resample rates must be in 1…\(AudioBuffer.maximumSampleRate) Hz, got \(sourceRate) → \(targetRate)")
         }
         guard cutoff > 0, cutoff <= 1 else { throw AudioError.invalidArgument("cutoff must be in (0, 1], got \(cutoff)") }
         guard halfLength >= 1, halfLength <= 4096 else { throw AudioError.invalidArgument("halfLength must be in 1…4096, got \(halfLength)") }

@@ -170,8 +170,10 @@ public struct MelFilterbank: Sendable {
 
     /// Builds the filterbank.
     public init(sampleRate: Int, nFFT: Int, nMels: Int, fMin: Double = 0, fMax: Double? = nil) throws {
-        guard sampleRate > 0 else { throw AudioError.invalidArgument("mel sampleRate must be positive, got \(sampleRate)") }
-        guard nFFT >= 2 else { throw AudioError.invalidArgument("mel nFFT must be ≥ 2, got \(nFFT)") }
+        guard sampleRate > 0, sampleRate <= AudioBuffer.maximumSampleRate else {
+            throw AudioError.invalidArgument("mel sampleRate must be in 1…\(AudioBuffer.maximumSampleRate), got \(sampleRate)")
+        }
+        guard nFFT >= 2, nFFT <= 1 << 20 else { throw AudioError.invalidArgument("mel nFFT must be in 2…2^20, got \(nFFT)") }
         guard nMels >= 1, nMels <= 4096 else { throw AudioError.invalidArgument("nMels must be in 1…4096, got \(nMels)") }
         let top = fMax ?? Double(sampleRate) / 2
         guard fMin >= 0, top > fMin else { throw AudioError.invalidArgument("mel range must satisfy 0 ≤ fMin < fMax, got \(fMin)…\(top)") }

@@ -246,7 +246,7 @@ public enum WAV {
         guard fmt.channels > 0 else { throw fail("fmt chunk declares 0 channels") }
         guard fmt.channels <= 1024 else { throw fail("fmt chunk declares \(fmt.channels) channels (more than 1024)") }
         guard fmt.sampleRate > 0 else { throw fail("fmt chunk declares sample rate 0") }
-        guard fmt.sampleRate <= 10_000_000 else { throw fail("fmt chunk declares an absurd sample rate \(fmt.sampleRate)") }
+        guard fmt.sampleRate <= AudioBuffer.maximumSampleRate else { throw fail("fmt chunk declares an absurd sample rate \(fmt.sampleRate)") }
 
         let sampleFormat: WAVSampleFormat
         switch (fmt.tag, fmt.bits) {
@@ -358,7 +358,7 @@ public enum WAV {
     }
 
     private static func header(sampleRate: Int, format: WAVWriteFormat, dataBytes: Int?, infoChunk: Data) throws -> Data {
-        guard sampleRate > 0, sampleRate <= 10_000_000 else {
+        guard sampleRate > 0, sampleRate <= AudioBuffer.maximumSampleRate else {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
         let bytesPerSample = format.bitsPerSample / 8

@@ -104,7 +104,7 @@ struct FFmpegTests {
         }
         let bytes = try await encoder.finishAndCollect()
         #expect(throws: AudioError.self) { try encoder.write([0]) }
-        let back = try FFmpeg.decode(data: bytes, name: "stream.mp3")
+        let back = try await FFmpeg.decode(data: bytes, name: "stream.mp3")  // async overload
         #expect(abs(back.duration - 1.0) < 0.1)
     }
 

@@ -72,6 +72,8 @@ struct ResamplerTests {
         #expect(throws: AudioError.self) { _ = try SincResampler(from: 16000, to: 8000, rolloff: 0) }
         #expect(throws: AudioError.self) { _ = try SincResampler(from: 7, to: 9_999_991) }  // kernel too large
         #expect(throws: AudioError.self) { _ = try KaiserResampler(from: 9_999_991, to: 7_999_993) }
+        #expect(throws: AudioError.self) { _ = try KaiserResampler(from: Int.max, to: 1) }
+        #expect(throws: AudioError.self) { _ = try SincResampler(from: Int.max, to: 3) }
         #expect(throws: AudioError.self) { _ = try AudioBuffer(samples: [0], sampleRate: 0).resampled(to: 16000) }
     }
 
