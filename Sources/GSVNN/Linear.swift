@@ -17,7 +17,9 @@ public struct Linear: Sendable {
         self.bias = bias
     }
 
+    /// Input width.
     public var inFeatures: Int { weight.shape[1] }
+    /// Output width.
     public var outFeatures: Int { weight.shape[0] }
 
     /// Applies the layer over the last dimension of `x`.
