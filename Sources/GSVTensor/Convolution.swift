@@ -40,11 +40,12 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 /// `conv1d` with an explicit column-buffer budget (tests use a tiny one to exercise tiling) and a
 /// switch for the direct depthwise kernel (benchmarks compare it with im2col + sgemm).
 func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (Int, Int), dilation: Int,
-            groups: Int, columnBudget: Int, directDepthwise: Bool = true) -> Tensor {
+            groups: Int, columnBudget: Int, directDepthwise: Bool = true,
+            shiftedGemm: Bool? = nil) -> Tensor {
     if x.rank == 2 {
         let y = conv1d(x.unsqueezed(0), weight: weight, bias: bias, stride: stride, padding: padding,
                        dilation: dilation, groups: groups, columnBudget: columnBudget,
-                       directDepthwise: directDepthwise)
+                       directDepthwise: directDepthwise, shiftedGemm: shiftedGemm)
         return y.squeezed(0)
     }
     precondition(x.rank == 3, "conv1d input must be [B, C, T], got \(x.shape)")
@@ -87,6 +88,11 @@ func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (I
                     } }
                     return
                 }
+                if stride == 1 && (shiftedGemm ?? preferShiftedGemm(cg: cg, k: k)) {
+                    shifted(x0, w0, o0, batch: batch, cin: cin, t: t, cout: cout, cg: cg, k: k, tOut: tOut,
+                            padding: padding, dilation: dilation, groups: groups, chunk: max(1, columnBudget / max(rows, 1)))
+                    return
+                }
                 let chunk = min(tOut, max(1, columnBudget / max(rows, 1)))
                 var col = [Float](repeating: 0, count: rows * chunk)
                 col.withUnsafeMutableBufferPointer { cp in
@@ -119,6 +125,46 @@ func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (I
         }
     }
     return Tensor(shape: [batch, cout, tOut], scalars: out)
+}
+
+/// Whether a stride-1 convolution should use shifted GEMMs rather than im2col (see `shifted`).
+func preferShiftedGemm(cg: Int, k: Int) -> Bool { false }
+
+/// Stride-1 convolution as K accumulated GEMMs over shifted views of the (padded) input:
+/// `y += W[:, :, k] · xpad[:, k·dilation ..< k·dilation + Tout]`, with no im2col copy. Tiled over
+/// time so each output tile stays in cache across the K products.
+private func shifted(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+                     batch: Int, cin: Int, t: Int, cout: Int, cg: Int, k: Int, tOut: Int,
+                     padding: (Int, Int), dilation: Int, groups: Int, chunk: Int) {
+    let coutG = cout / groups
+    let tp = t + padding.0 + padding.1
+    // Weight as [K, Cout, Cin/groups] so each tap is a contiguous matrix.
+    var wk = [Float](repeating: 0, count: k * cout * cg)
+    for co in 0..<cout { for ci in 0..<cg { for kk in 0..<k { wk[(kk * cout + co) * cg + ci] = w[(co * cg + ci) * k + kk] } } }
+    var xpad = [Float](repeating: 0, count: padding == (0, 0) ? 0 : batch * cin * tp)
+    if padding != (0, 0) {
+        for r in 0..<(batch * cin) { for j in 0..<t { xpad[r * tp + padding.0 + j] = x[r * t + j] } }
+    }
+    wk.withUnsafeBufferPointer { wp in
+        xpad.withUnsafeBufferPointer { xp in
+            guard let wk0 = wp.baseAddress else { return }
+            let padded = padding != (0, 0)
+            guard let src = padded ? xp.baseAddress.map({ UnsafePointer($0) }) : x else { return }
+            let tile = max(256, min(tOut, chunk))
+            for n in 0..<batch { for g in 0..<groups {
+                var t0 = 0
+                while t0 < tOut {
+                    let tc = min(tile, tOut - t0)
+                    for kk in 0..<k {
+                        BLAS.sgemm(m: coutG, n: tc, k: cg, a: wk0 + (kk * cout + g * coutG) * cg, lda: cg,
+                                   b: src + (n * cin + g * cg) * tp + kk * dilation + t0, ldb: tp, beta: 1,
+                                   c: o + (n * cout + g * coutG) * tOut + t0, ldc: tOut)
+                    }
+                    t0 += tc
+                }
+            } }
+        }
+    }
 }
 
 /// Direct kernel for convolutions whose groups have one input channel each.
