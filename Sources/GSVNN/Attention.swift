@@ -17,9 +17,13 @@ public enum AttentionMask: Sendable {
 /// (padding is expressed with masks, as in the official batched T2S decoder).
 /// A value type owned by one synthesis (DESIGN habit 4); pass it `inout`.
 public struct KVCache: Sendable {
+    /// Number of layers (independent key/value stores).
     public let layerCount: Int
+    /// Sequences decoded together.
     public let batch: Int
+    /// Attention heads per layer.
     public let heads: Int
+    /// Channels per head.
     public let headDim: Int
     /// Maximum positions per layer.
     public let capacity: Int
@@ -132,13 +136,17 @@ public struct KVCache: Sendable {
 /// A query whose keys are all masked gets NaN outputs, as in torch, unless `zeroMaskedWeights` is
 /// set (the official T2S helper's behaviour: masked weights are zeroed after the softmax).
 public struct MultiHeadAttention: Sendable {
+    /// Model width `E`.
     public let embedDim: Int
+    /// Number of heads; `E` is divisible by it.
     public let numHeads: Int
+    /// Channels per head, `E / heads`.
     public var headDim: Int { embedDim / numHeads }
     /// `[3E, E]`.
     public let inProjWeight: Tensor
     /// `[3E]` or nil.
     public let inProjBias: Tensor?
+    /// `out_proj`, `[E, E]`.
     public let outProj: Linear
     private let qProj: Linear, kProj: Linear, vProj: Linear
 

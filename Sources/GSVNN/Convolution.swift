@@ -9,10 +9,13 @@ public struct Conv1d: Sendable {
     public let weight: Tensor
     /// `[Cout]` or nil.
     public let bias: Tensor?
+    /// Step between output positions.
     public let stride: Int
     /// Zeros added before and after the sequence.
     public let padding: (left: Int, right: Int)
+    /// Spacing between kernel taps.
     public let dilation: Int
+    /// Channel groups (each output group sees only its input group).
     public let groups: Int
 
     /// Creates the layer, checking the weight shapes.
@@ -45,8 +48,11 @@ public struct Conv1d: Sendable {
                       dilation: dilation, groups: groups)
     }
 
+    /// Input channels `Cin`.
     public var inChannels: Int { weight.shape[1] * groups }
+    /// Output channels `Cout`.
     public var outChannels: Int { weight.shape[0] }
+    /// Kernel taps `K`.
     public var kernelSize: Int { weight.shape[2] }
 
     /// `[B, Cin, T] → [B, Cout, Tout]` (a 2-D `[Cin, T]` input gives `[Cout, Tout]`).
@@ -62,10 +68,15 @@ public struct ConvTranspose1d: Sendable {
     public let weight: Tensor
     /// `[Cout]` or nil.
     public let bias: Tensor?
+    /// Upsampling factor.
     public let stride: Int
+    /// Positions cropped from each end of the full output (torch `padding`).
     public let padding: Int
+    /// Extra positions added at the end (torch `output_padding`).
     public let outputPadding: Int
+    /// Channel groups.
     public let groups: Int
+    /// Spacing between kernel taps.
     public let dilation: Int
 
     /// Creates the layer, checking the weight shapes.
@@ -94,7 +105,9 @@ public struct ConvTranspose1d: Sendable {
         self.dilation = dilation
     }
 
+    /// Input channels `Cin`.
     public var inChannels: Int { weight.shape[0] }
+    /// Output channels `Cout`.
     public var outChannels: Int { weight.shape[1] * groups }
 
     /// `[B, Cin, T] → [B, Cout, (T−1)·stride − 2·padding + dilation·(K−1) + outputPadding + 1]`.

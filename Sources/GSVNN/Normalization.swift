@@ -6,6 +6,7 @@ public struct LayerNorm: Sendable {
     public let weight: Tensor?
     /// `[D]` or nil.
     public let bias: Tensor?
+    /// Added to the variance before the square root.
     public let eps: Float
 
     /// - Throws: ``NNError`` if `weight` and `bias` are not matching 1-D tensors.
@@ -35,11 +36,13 @@ public struct LayerNorm: Sendable {
 
 /// Group normalisation of `[B, C, *]`, as `torch.nn.GroupNorm(groups, C)`.
 public struct GroupNorm: Sendable {
+    /// Number of channel groups.
     public let groups: Int
     /// `[C]` or nil.
     public let weight: Tensor?
     /// `[C]` or nil.
     public let bias: Tensor?
+    /// Added to the variance before the square root.
     public let eps: Float
 
     /// - Throws: ``NNError`` if the channel count is not divisible by `groups` or shapes disagree.
@@ -58,6 +61,7 @@ public struct GroupNorm: Sendable {
         self.eps = eps
     }
 
+    /// Normalises `[B, C, *]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
     }
@@ -76,7 +80,9 @@ public struct Embedding: Sendable {
         self.weight = weight
     }
 
+    /// Vocabulary size `V`.
     public var count: Int { weight.shape[0] }
+    /// Embedding width `D`.
     public var dimension: Int { weight.shape[1] }
 
     /// Rows for `ids`: `[ids.count, D]`. Ids come from models; an id outside `0..<count` is a

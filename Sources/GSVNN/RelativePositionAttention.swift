@@ -19,14 +19,18 @@ public struct RelativePositionAttention: Sendable {
     /// The value masked scores are set to (`masked_fill(mask == 0, -1e4)`).
     public static let maskedScore: Float = -1e4
 
+    /// Number of heads.
     public let numHeads: Int
+    /// Relative-position window `w` (SoVITS text encoder: 4), or nil for plain attention.
     public let windowSize: Int?
     /// 1×1 projections (`conv_q`, `conv_k`, `conv_v`: `[C, C, 1]`; `conv_o`: `[Cout, C, 1]`).
     public let convQ: Conv1d, convK: Conv1d, convV: Conv1d, convO: Conv1d
     /// `emb_rel_k` / `emb_rel_v`, `[1 or heads, 2·window + 1, C / heads]`, when a window is used.
     public let embRelK: Tensor?, embRelV: Tensor?
 
+    /// Model width `C`.
     public var channels: Int { convQ.outChannels }
+    /// Channels per head.
     public var headDim: Int { channels / numHeads }
 
     /// - Throws: ``NNError`` if the projections are not 1×1 and consistent, `channels` is not

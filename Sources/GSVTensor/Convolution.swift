@@ -1,8 +1,9 @@
 // 1-D convolution and transposed convolution with PyTorch semantics (`F.conv1d`,
 // `F.conv_transpose1d`): cross-correlation, zero padding, stride, dilation, groups.
 //
-// conv1d: im2col + sgemm per (batch, group), tiled over time so the column buffer stays small;
-// 1×1 convolutions skip im2col; depthwise convolutions (one input channel per group) use a direct
+// conv1d: stride-1 convolutions with narrow inputs (≤ 256 channels per group) run as K shifted
+// GEMMs over the padded input (no im2col copy); the others use im2col + sgemm per (batch, group),
+// tiled over time so the column buffer stays small; 1×1 convolutions skip im2col; depthwise convolutions (one input channel per group) use a direct
 // loop, which is faster than a GEMM with a single-row reduction.
 // convTranspose1d: sgemm (Wᵀ·x) into columns, then col2im scatter-add, also tiled over time.
 
@@ -40,11 +41,12 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 /// `conv1d` with an explicit column-buffer budget (tests use a tiny one to exercise tiling) and a
 /// switch for the direct depthwise kernel (benchmarks compare it with im2col + sgemm).
 func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (Int, Int), dilation: Int,
-            groups: Int, columnBudget: Int, directDepthwise: Bool = true) -> Tensor {
+            groups: Int, columnBudget: Int, directDepthwise: Bool = true,
+            shiftedGemm: Bool? = nil) -> Tensor {
     if x.rank == 2 {
         let y = conv1d(x.unsqueezed(0), weight: weight, bias: bias, stride: stride, padding: padding,
                        dilation: dilation, groups: groups, columnBudget: columnBudget,
-                       directDepthwise: directDepthwise)
+                       directDepthwise: directDepthwise, shiftedGemm: shiftedGemm)
         return y.squeezed(0)
     }
     precondition(x.rank == 3, "conv1d input must be [B, C, T], got \(x.shape)")
@@ -87,6 +89,11 @@ func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (I
                     } }
                     return
                 }
+                if stride == 1 && (shiftedGemm ?? preferShiftedGemm(cg: cg, k: k)) {
+                    shifted(x0, w0, o0, batch: batch, cin: cin, t: t, cout: cout, cg: cg, k: k, tOut: tOut,
+                            padding: padding, dilation: dilation, groups: groups, chunk: max(1, columnBudget / max(rows, 1)))
+                    return
+                }
                 let chunk = min(tOut, max(1, columnBudget / max(rows, 1)))
                 var col = [Float](repeating: 0, count: rows * chunk)
                 col.withUnsafeMutableBufferPointer { cp in
@@ -119,6 +126,49 @@ func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (I
         }
     }
     return Tensor(shape: [batch, cout, tOut], scalars: out)
+}
+
+/// Whether a stride-1 convolution should use shifted GEMMs rather than im2col (see `shifted`).
+/// Measured (`BenchmarkTests.convolutionThroughput`, 2 shared cores): shifted GEMMs win for narrow
+/// inputs over long sequences (Cin 32: 8.8–12.2 vs 6.8–8.0 GFLOP/s; Cin 128: 17–19 vs 13–16) and
+/// are no better at Cin 512 with short sequences, where the im2col GEMM has a deeper reduction.
+func preferShiftedGemm(cg: Int, k: Int) -> Bool { cg <= 256 }
+
+/// Stride-1 convolution as K accumulated GEMMs over shifted views of the (padded) input:
+/// `y += W[:, :, k] · xpad[:, k·dilation ..< k·dilation + Tout]`, with no im2col copy. Tiled over
+/// time so each output tile stays in cache across the K products.
+private func shifted(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+                     batch: Int, cin: Int, t: Int, cout: Int, cg: Int, k: Int, tOut: Int,
+                     padding: (Int, Int), dilation: Int, groups: Int, chunk: Int) {
+    let coutG = cout / groups
+    let tp = t + padding.0 + padding.1
+    // Weight as [K, Cout, Cin/groups] so each tap is a contiguous matrix.
+    var wk = [Float](repeating: 0, count: k * cout * cg)
+    for co in 0..<cout { for ci in 0..<cg { for kk in 0..<k { wk[(kk * cout + co) * cg + ci] = w[(co * cg + ci) * k + kk] } } }
+    var xpad = [Float](repeating: 0, count: padding == (0, 0) ? 0 : batch * cin * tp)
+    if padding != (0, 0) {
+        for r in 0..<(batch * cin) { for j in 0..<t { xpad[r * tp + padding.0 + j] = x[r * t + j] } }
+    }
+    wk.withUnsafeBufferPointer { wp in
+        xpad.withUnsafeBufferPointer { xp in
+            guard let wk0 = wp.baseAddress else { return }
+            let padded = padding != (0, 0)
+            guard let src = padded ? xp.baseAddress.map({ UnsafePointer($0) }) : x else { return }
+            let tile = max(256, min(tOut, chunk))
+            for n in 0..<batch { for g in 0..<groups {
+                var t0 = 0
+                while t0 < tOut {
+                    let tc = min(tile, tOut - t0)
+                    for kk in 0..<k {
+                        BLAS.sgemm(m: coutG, n: tc, k: cg, a: wk0 + (kk * cout + g * coutG) * cg, lda: cg,
+                                   b: src + (n * cin + g * cg) * tp + kk * dilation + t0, ldb: tp, beta: 1,
+                                   c: o + (n * cout + g * coutG) * tOut + t0, ldc: tOut)
+                    }
+                    t0 += tc
+                }
+            } }
+        }
+    }
 }
 
 /// Direct kernel for convolutions whose groups have one input channel each.

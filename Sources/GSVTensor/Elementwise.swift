@@ -175,13 +175,21 @@ extension Tensor {
     /// Element-wise true division with broadcasting, as `torch.div`.
     public static func / (a: Tensor, b: Tensor) -> Tensor { binary(a, b, /) }
 
+    /// Adds a scalar to every element.
     public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
+    /// Subtracts a scalar from every element.
     public static func - (a: Tensor, s: Float) -> Tensor { a.map { $0 - s } }
+    /// Multiplies every element by a scalar.
     public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
+    /// Divides every element by a scalar.
     public static func / (a: Tensor, s: Float) -> Tensor { a.map { $0 / s } }
+    /// Adds a scalar to every element.
     public static func + (s: Float, a: Tensor) -> Tensor { a.map { s + $0 } }
+    /// `s − x` for every element.
     public static func - (s: Float, a: Tensor) -> Tensor { a.map { s - $0 } }
+    /// Multiplies every element by a scalar.
     public static func * (s: Float, a: Tensor) -> Tensor { a.map { s * $0 } }
+    /// `s / x` for every element.
     public static func / (s: Float, a: Tensor) -> Tensor { a.map { s / $0 } }
     /// Negation.
     public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }

@@ -80,6 +80,13 @@ import Testing
             let tiled = conv1d(x, weight: w, bias: bb, stride: c.stride, padding: (c.pl, c.pr),
                                dilation: c.dilation, groups: c.groups, columnBudget: 3 * c.k * c.cin)
             #expect(maxAbsDiff(tiled.scalars, want.scalars) < 1e-5, "tiled \(c.testDescription)")
+            // Both stride-1 algorithms (shifted GEMMs and im2col), whichever `auto` picks.
+            for shifted in [true, false] {
+                let y = conv1d(x, weight: w, bias: bb, stride: c.stride, padding: (c.pl, c.pr), dilation: c.dilation,
+                               groups: c.groups, columnBudget: 2 * c.k * c.cin, directDepthwise: false,
+                               shiftedGemm: shifted)
+                #expect(maxAbsDiff(y.scalars, want.scalars) < 1e-5, "shifted \(shifted) \(c.testDescription)")
+            }
         }
     }
 
