@@ -19,10 +19,12 @@ let package = Package(
         .library(name: "GSVAudio", targets: ["GSVAudio"]),
         .library(name: "GSVText", targets: ["GSVText"]),
         .library(name: "GSVModels", targets: ["GSVModels"]),
+        .library(name: "GSVServer", targets: ["GSVServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -52,10 +54,18 @@ let package = Package(
             name: "GPTSoVITS",
             dependencies: ["GSVModels", "GSVText", "GSVAudio", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "GSVServer",
+            dependencies: [
+                "GPTSoVITS", "GSVModels", "GSVAudio", "GSVText",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
-                "GPTSoVITS", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText",
+                "GPTSoVITS", "GSVServer", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,7 +77,14 @@ let package = Package(
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN"]),
         .testTarget(name: "GSVAudioTests", dependencies: ["GSVAudio", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVTextTests", dependencies: ["GSVText", "GSVTestSupport"]),
-        .testTarget(name: "GPTSoVITSTests", dependencies: ["GPTSoVITS", "GSVTestSupport"]),
+        .testTarget(name: "GPTSoVITSTests", dependencies: ["GPTSoVITS", "GSVTestSupport"], exclude: ["hf_test_server.py"]),
+        .testTarget(
+            name: "GSVServerTests",
+            dependencies: [
+                "GSVServer", "GSVTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVWeights", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
