@@ -1,0 +1,38 @@
+import Foundation
+
+// Follows GPT_SoVITS/text/cleaner.py: clean_text / clean_special for language "zh" (v2 module chinese2).
+
+/// Result of cleaning one Chinese segment.
+public struct CleanedText: Sendable, Equatable {
+    /// Phones (already UNK-mapped for the symbol table).
+    public var phones: [String]
+    /// Phones per normalised character; nil for languages without it (English).
+    public var word2ph: [Int]?
+    /// The normalised text.
+    public var normText: String
+}
+
+/// `clean_text(text, "zh", version)`: normalisation, G2P, the `￥`/`^` special pauses, UNK mapping.
+public struct ChineseFrontend: Sendable {
+    let g2p: ChineseG2P
+    let symbols: SymbolTable?
+
+    /// - Parameters:
+    ///   - g2p: loaded Chinese G2P.
+    ///   - symbols: table used to map unknown phones to UNK (nil: no mapping).
+    public init(g2p: ChineseG2P, symbols: SymbolTable? = nil) { self.g2p = g2p; self.symbols = symbols }
+
+    /// Cleans one zh segment.
+    public func process(_ text: String) throws -> CleanedText {
+        for (special, target) in [("￥", "SP2"), ("^", "SP3")] where text.contains(special) {
+            let t = text.replacingOccurrences(of: special, with: ",")
+            let norm = g2p.normalize(t)
+            let r = try g2p.g2p(normalized: norm)
+            return CleanedText(phones: r.phones.map { $0 == "," ? target : $0 }, word2ph: r.word2ph, normText: norm)
+        }
+        let norm = g2p.normalize(text)
+        let r = try g2p.g2p(normalized: norm)
+        let phones = symbols?.replacingUnknown(r.phones) ?? r.phones
+        return CleanedText(phones: phones, word2ph: r.word2ph, normText: norm)
+    }
+}
