@@ -2,5 +2,5 @@ import ArgumentParser
 
 /// Every subcommand of `gpt-sovits`, in the order `--help` lists them.
 enum CLISubcommands {
-    static let all: [any ParsableCommand.Type] = []
+    static let all: [any ParsableCommand.Type] = [G2PCommand.self]
 }

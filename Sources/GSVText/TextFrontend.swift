@@ -69,6 +69,12 @@ public struct FrontendSegment: Sendable, Equatable, Codable {
     public var phoneIDs: [Int]
     /// Phones per character of `normText` (nil for English).
     public var word2ph: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+        case text, lang, phones, word2ph
+        case normText = "norm_text"
+        case phoneIDs = "phone_ids"
+    }
 }
 
 /// One call of get_phones_and_bert (the official code retries once with "." prepended).
@@ -77,6 +83,11 @@ public struct FrontendAttempt: Sendable, Equatable, Codable {
     public var inputText: String
     /// Its segments.
     public var segments: [FrontendSegment]
+
+    enum CodingKeys: String, CodingKey {
+        case segments
+        case inputText = "input_text"
+    }
 }
 
 /// What synthesis feeds the GPT for one text: the official get_phones_and_bert result minus BERT.
@@ -91,6 +102,12 @@ public struct PhoneSequence: Sendable, Equatable, Codable {
     public var attempts: [FrontendAttempt]
     /// Segments of the final attempt (BERT features are computed per zh segment from these).
     public var segments: [FrontendSegment] { attempts.last?.segments ?? [] }
+
+    enum CodingKeys: String, CodingKey {
+        case phones, attempts
+        case phoneIDs = "phone_ids"
+        case normText = "norm_text"
+    }
 }
 
 /// The text frontend: language segmentation, per-language cleaning, phone ids.
