@@ -48,33 +48,38 @@ struct SortedKeyTable: Sendable {
         keyRange(i).upperBound..<recordStart(i + 1)
     }
 
-    /// Three-way comparison of record `i`'s key with `key`.
-    @inline(__always) private func compare(_ i: Int, _ key: [UInt8]) -> Int {
-        let r = keyRange(i)
-        let n = min(r.count, key.count)
-        var j = 0
-        while j < n {
-            let a = bytes[r.lowerBound + j], b = key[j]
-            if a != b { return a < b ? -1 : 1 }
-            j += 1
-        }
-        return r.count == key.count ? 0 : (r.count < key.count ? -1 : 1)
-    }
-
     /// Index of the first record whose key is ≥ `key`.
     func lowerBound(_ key: [UInt8]) -> Int {
+        bytes.withUnsafeBufferPointer { b in
+            key.withUnsafeBufferPointer { k in lowerBound(b, k) }
+        }
+    }
+
+    @inline(__always) private func lowerBound(_ b: UnsafeBufferPointer<UInt8>, _ k: UnsafeBufferPointer<UInt8>) -> Int {
         var lo = 0, hi = count
         while lo < hi {
             let mid = (lo + hi) >> 1
-            if compare(mid, key) < 0 { lo = mid + 1 } else { hi = mid }
+            let at = offsetsBase + 4 * mid
+            let start = recordsBase + (Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24)
+            let len = Int(b[start])
+            let n = min(len, k.count)
+            var j = 0
+            var c = 0
+            while j < n {
+                let x = b[start + 1 + j], y = k[j]
+                if x != y { c = x < y ? -1 : 1; break }
+                j += 1
+            }
+            if c == 0 { c = len == k.count ? 0 : (len < k.count ? -1 : 1) }
+            if c < 0 { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
 
     /// Index of the record with exactly this key.
     func find(_ key: [UInt8]) -> Int? {
-        let i = lowerBound(key)
-        return i < count && compare(i, key) == 0 ? i : nil
+        if case let .exact(i) = match(key) { return i }
+        return nil
     }
 
     /// Result of a combined exact / prefix lookup.
@@ -82,15 +87,18 @@ struct SortedKeyTable: Sendable {
 
     /// Whether `key` is a key, or a proper prefix of some key.
     func match(_ key: [UInt8]) -> Match {
-        let i = lowerBound(key)
-        guard i < count else { return .none }
-        let r = keyRange(i)
-        if r.count >= key.count {
-            var j = 0
-            while j < key.count, bytes[r.lowerBound + j] == key[j] { j += 1 }
-            if j == key.count { return r.count == key.count ? .exact(i) : .prefixOnly }
+        bytes.withUnsafeBufferPointer { b in
+            key.withUnsafeBufferPointer { k in
+                let i = lowerBound(b, k)
+                guard i < count else { return .none }
+                let at = offsetsBase + 4 * i
+                let start = recordsBase + (Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24)
+                let len = Int(b[start])
+                guard len >= k.count else { return .none }
+                for j in 0..<k.count where b[start + 1 + j] != k[j] { return .none }
+                return len == k.count ? .exact(i) : .prefixOnly
+            }
         }
-        return .none
     }
 
     func u16(at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }

@@ -164,6 +164,30 @@ public struct ChineseNormalizer: Sendable {
             if v == 0x3000 { return " " }
             return c
         }))
+        let scalars = s.unicodeScalars
+        let hasDigit = scalars.contains { $0.properties.numericType == .decimal }
+        let hasLetter = scalars.contains { ("a"..."z").contains($0) || ("A"..."Z").contains($0) }
+        let hasSuperscript = scalars.contains { "⁰¹²³⁴⁵⁶⁷⁸⁹ˣʸⁿ".unicodeScalars.contains($0) }
+        // every rule below needs a digit, a letter or a superscript to match: skip them when there is none
+        if hasDigit { s = digitRules(s) }
+        if hasLetter || hasDigit || hasSuperscript { s = operatorRules(s) }
+        if hasDigit || hasSuperscript { s = numberRules(s) }
+        var post = String.UnicodeScalarView()
+        for c in s.unicodeScalars {
+            if let r = Self.postMap[c] { post.append(contentsOf: r.unicodeScalars) } else { post.append(c) }
+        }
+        return Self.postRemove.sub(String(post), template: "")
+    }
+
+    private static let postMap: [Unicode.Scalar: String] = {
+        var m: [Unicode.Scalar: String] = [:]
+        for (k, v) in postReplacements { if let c = k.unicodeScalars.first, m[c] == nil { m[c] = v } }
+        return m
+    }()
+
+    /// Dates, times, ranges with units, temperatures (need a digit).
+    private func digitRules(_ input: String) -> String {
+        var s = input
         s = Self.dateRe.sub(s) { g in
             var r = ""
             if let y = g[1], !y.isEmpty { r += ChineseNumbers.digitwise(Substring(y)) + "年" }
@@ -183,6 +207,12 @@ public struct ChineseNormalizer: Sendable {
             let unit = g[4] == "摄氏度" ? "摄氏度" : "度"
             return sign + ChineseNumbers.numToString(Substring(g[2] ?? "")) + unit
         }
+        return s
+    }
+
+    /// Measure units, arithmetic, powers (need a letter or a digit).
+    private func operatorRules(_ input: String) -> String {
+        var s = input
         for (k, v) in Self.measures where s.contains(k) { s = s.replacingOccurrences(of: k, with: v) }
         let asmd: [String: String] = ["+": "加", "-": "减", "×": "乘", "÷": "除", "=": "等于"]
         var guardCount = 0
@@ -195,6 +225,12 @@ public struct ChineseNormalizer: Sendable {
                                                "⁷": "7", "⁸": "8", "⁹": "9", "ˣ": "x", "ʸ": "y", "ⁿ": "n"]
             return "的" + String((g[0] ?? "").map { map[$0] ?? $0 }) + "次方"
         }
+        return s
+    }
+
+    /// Fractions, percentages, phone numbers, ranges, signs, versions, decimals, quantities, digit runs.
+    private func numberRules(_ input: String) -> String {
+        var s = input
         s = Self.fracRe.sub(s) { g in
             ((g[1] ?? "").isEmpty ? "" : "负") + ChineseNumbers.numToString(Substring(g[3] ?? "")) + "分之"
                 + ChineseNumbers.numToString(Substring(g[2] ?? ""))
@@ -222,8 +258,7 @@ public struct ChineseNormalizer: Sendable {
         }
         s = Self.defaultNumRe.sub(s) { ChineseNumbers.digitwise(Substring($0[0] ?? ""), altOne: true) }
         s = Self.numberRe.sub(s, Self.replaceNumber)
-        for (k, v) in Self.postReplacements where s.contains(k) { s = s.replacingOccurrences(of: k, with: v) }
-        return Self.postRemove.sub(s, template: "")
+        return s
     }
 
     /// TextNormalizer._split.
