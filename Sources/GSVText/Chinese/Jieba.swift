@@ -109,32 +109,31 @@ public final class Jieba: Sendable {
     private func route(_ s: ArraySlice<Unicode.Scalar>) -> [Int] {
         let n = s.count
         let base = s.startIndex
-        var dag = [[Int]](repeating: [], count: n)
-        var freqs = [[Int]](repeating: [], count: n)
+        var best = [Double](repeating: 0, count: n + 1)
+        var end = [Int](repeating: 0, count: n + 1)
+        var ends: [(Int, Int)] = [] // (end index, freq) of the words starting at k
+        // DAG rows are computed right to left so that each row is consumed at once
+        var k = n - 1
         var buf: [UInt8] = []
-        for k in 0..<n {
+        while k >= 0 {
+            ends.removeAll(keepingCapacity: true)
             buf.removeAll(keepingCapacity: true)
             var i = k
             while i < n {
                 appendUTF8(s[base + i], to: &buf)
                 let (known, f) = lookup(buf)
                 if !known { break }
-                if f > 0 { dag[k].append(i); freqs[k].append(f) }
+                if f > 0 { ends.append((i, f)) }
                 i += 1
             }
-            if dag[k].isEmpty { dag[k].append(k); freqs[k].append(0) }
-        }
-        var best = [Double](repeating: 0, count: n + 1)
-        var end = [Int](repeating: 0, count: n + 1)
-        var idx = n - 1
-        while idx >= 0 {
+            if ends.isEmpty { ends.append((k, 0)) }
             var bp = -Double.infinity, bx = -1
-            for (x, f) in zip(dag[idx], freqs[idx]) {
+            for (x, f) in ends {
                 let p = Foundation.log(Double(f == 0 ? 1 : f)) - logTotal + best[x + 1]
                 if p > bp || (p == bp && x > bx) { bp = p; bx = x }
             }
-            best[idx] = bp; end[idx] = bx
-            idx -= 1
+            best[k] = bp; end[k] = bx
+            k -= 1
         }
         return Array(end[0..<n])
     }
@@ -293,60 +292,67 @@ public final class Jieba: Sendable {
 
     // MARK: posseg
 
-    private struct PosChar {
-        var allowed: [Int]? // nil: not in char_state_tab (all states allowed)
-        var emit: [Int: Double]
-    }
-
-    private func posChar(_ c: Unicode.Scalar) -> PosChar {
+    /// Per character: allowed states (nil when the character is not in char_state_tab) and dense
+    /// emission log-probabilities (MIN_FLOAT where the state never emits it).
+    private func posChar(_ c: Unicode.Scalar) -> (allowed: [Int]?, emit: [Double]) {
+        var emit = [Double](repeating: minFloat, count: posStates.count)
         var b: [UInt8] = []; appendUTF8(c, to: &b)
-        guard let i = posEmit.find(b) else { return PosChar(allowed: nil, emit: [:]) }
+        guard let i = posEmit.find(b) else { return (nil, emit) }
         var p = posEmit.payloadRange(i).lowerBound
         let inTab = posEmit.bytes[p] == 1; p += 1
         let na = Int(posEmit.u16(at: p)); p += 2
         var allowed: [Int] = []
         for _ in 0..<na { allowed.append(Int(posEmit.u16(at: p))); p += 2 }
         let ne = Int(posEmit.u16(at: p)); p += 2
-        var emit: [Int: Double] = [:]
         for _ in 0..<ne { emit[Int(posEmit.u16(at: p))] = posEmit.f64(at: p + 2); p += 10 }
-        return PosChar(allowed: inTab ? allowed : nil, emit: emit)
+        return (inTab ? allowed : nil, emit)
     }
 
-    /// jieba/posseg/viterbi.py.
+    /// jieba/posseg/viterbi.py. Ties of the official `max((prob, state))` go to the larger state,
+    /// i.e. the larger index (states are numbered in sorted order).
     private func posViterbi(_ s: ArraySlice<Unicode.Scalar>) -> [Int] {
         let n = s.count
-        let chars = s.map(posChar)
-        var v: [Int: Double] = [:]
-        var mem: [[Int: Int]] = [[:]]
-        for y in chars[0].allowed ?? posAllStates {
-            v[y] = posStart[y] + (chars[0].emit[y] ?? minFloat)
-            mem[0][y] = -1
+        let ns = posStates.count
+        var v = [Double](repeating: -.infinity, count: ns)
+        var present = [Bool](repeating: false, count: ns)
+        var back = [Int32](repeating: -1, count: n * ns)
+        let c0 = posChar(s[s.startIndex])
+        for y in c0.allowed ?? posAllStates {
+            v[y] = posStart[y] + c0.emit[y]
+            present[y] = true
         }
+        var expect = [Bool](repeating: false, count: ns)
+        var allowedMask = [Bool](repeating: false, count: ns)
+        var nv = [Double](repeating: -.infinity, count: ns)
+        var nPresent = [Bool](repeating: false, count: ns)
         for t in 1..<max(n, 1) where n > 1 {
-            let prevStates = mem[t - 1].keys.filter { !posTrans[$0].isEmpty }.sorted()
-            var expect = Set<Int>()
-            for x in prevStates { for (y, _) in posTrans[x] { expect.insert(y) } }
-            var obs = Set(chars[t].allowed ?? posAllStates).intersection(expect)
-            if obs.isEmpty { obs = expect.isEmpty ? Set(posAllStates) : expect }
-            var nv: [Int: Double] = [:]
-            var m: [Int: Int] = [:]
+            let ch = posChar(s[s.startIndex + t])
+            var prevStates: [Int] = []
+            for x in 0..<ns where present[x] && !posTrans[x].isEmpty { prevStates.append(x) }
+            for i in 0..<ns { expect[i] = false; allowedMask[i] = ch.allowed == nil; nPresent[i] = false }
+            var anyExpect = false
+            for x in prevStates { for (y, _) in posTrans[x] { expect[y] = true; anyExpect = true } }
+            if let a = ch.allowed { for y in a { allowedMask[y] = true } }
+            var obs: [Int] = []
+            for y in 0..<ns where expect[y] && allowedMask[y] { obs.append(y) }
+            if obs.isEmpty { obs = anyExpect ? (0..<ns).filter { expect[$0] } : posAllStates }
             for y in obs {
-                let em = chars[t].emit[y] ?? minFloat
+                let em = ch.emit[y]
                 var bp = -Double.infinity, bs = -1
                 for y0 in prevStates {
-                    let p = (v[y0] ?? -.infinity) + posTransDense[y0][y] + em
-                    if bs < 0 || p > bp || (p == bp && y0 > bs) { bp = p; bs = y0 }
+                    let p = v[y0] + posTransDense[y0][y] + em
+                    if bs < 0 || p >= bp { bp = p; bs = y0 }
                 }
-                nv[y] = bp; m[y] = bs
+                nv[y] = bp; nPresent[y] = true
+                back[t * ns + y] = Int32(bs)
             }
-            v = nv
-            mem.append(m)
+            swap(&v, &nv); swap(&present, &nPresent)
         }
         var state = -1, best = -Double.infinity
-        for (y, p) in v where state < 0 || p > best || (p == best && y > state) { best = p; state = y }
+        for y in 0..<ns where present[y] && (state < 0 || v[y] >= best) { best = v[y]; state = y }
         var path = [Int](repeating: 0, count: n)
         var t = n - 1
-        while t >= 0 { path[t] = state; state = mem[t][state] ?? -1; t -= 1 }
+        while t >= 0 { path[t] = state; state = t > 0 && state >= 0 ? Int(back[t * ns + state]) : -1; t -= 1 }
         return path
     }
 
