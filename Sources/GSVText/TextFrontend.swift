@@ -163,7 +163,7 @@ public final class TextFrontend: Sendable {
         let cleaned: CleanedText
         switch lang {
         case "zh":
-            cleaned = try ChineseFrontend(g2p: chinese, symbols: symbols).process(text)
+            cleaned = try ChineseFrontend(g2p: chinese, symbols: symbols, version: version).process(text)
             if cleaned.word2ph?.isEmpty ?? true {
                 // the official code fails here too (BERT features of an empty text)
                 throw TextError.noValidText

@@ -30,6 +30,15 @@ import Testing
         #expect(j.posCut("我爱北京天安门").map(\.description) == ["我/r", "爱/v", "北京/ns", "天安门/ns"])
     }
 
+    @Test func v1HasNoErhua() throws {
+        let g = try ChineseG2P.shared
+        let v2 = try ChineseFrontend(g2p: g, version: .v2).process("小孩儿在门口儿玩儿。")
+        let v1 = try ChineseFrontend(g2p: g, version: .v1).process("小孩儿在门口儿玩儿。")
+        #expect(v1.normText == v2.normText)
+        #expect(v1.phones != v2.phones)
+        #expect(v1.phones.filter { $0.hasPrefix("er") }.allSatisfy { $0 == "er2" || $0 == "er5" })
+    }
+
     @Test func numbers() {
         #expect(ChineseNumbers.cardinal("12") == "十二")
         #expect(ChineseNumbers.cardinal("100") == "一百")

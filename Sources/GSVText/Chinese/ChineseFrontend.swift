@@ -1,6 +1,7 @@
 import Foundation
 
-// Follows GPT_SoVITS/text/cleaner.py: clean_text / clean_special for language "zh" (v2 module chinese2).
+// Follows GPT_SoVITS/text/cleaner.py: clean_text / clean_special for language "zh" (v2+ module chinese2,
+// v1 module chinese: the same without erhua).
 
 /// Result of cleaning one Chinese segment.
 public struct CleanedText: Sendable, Equatable {
@@ -16,22 +17,26 @@ public struct CleanedText: Sendable, Equatable {
 public struct ChineseFrontend: Sendable {
     let g2p: ChineseG2P
     let symbols: SymbolTable?
+    let erhua: Bool
 
     /// - Parameters:
     ///   - g2p: loaded Chinese G2P.
     ///   - symbols: table used to map unknown phones to UNK (nil: no mapping).
-    public init(g2p: ChineseG2P, symbols: SymbolTable? = nil) { self.g2p = g2p; self.symbols = symbols }
+    ///   - version: v1 uses text/chinese.py (no erhua step), later versions text/chinese2.py.
+    public init(g2p: ChineseG2P, symbols: SymbolTable? = nil, version: ModelVersion = .v2) {
+        self.g2p = g2p; self.symbols = symbols; erhua = version != .v1
+    }
 
     /// Cleans one zh segment.
     public func process(_ text: String) throws -> CleanedText {
         for (special, target) in [("￥", "SP2"), ("^", "SP3")] where text.contains(special) {
             let t = text.replacingOccurrences(of: special, with: ",")
             let norm = g2p.normalize(t)
-            let r = try g2p.g2p(normalized: norm)
+            let r = try g2p.g2p(normalized: norm, erhua: erhua)
             return CleanedText(phones: r.phones.map { $0 == "," ? target : $0 }, word2ph: r.word2ph, normText: norm)
         }
         let norm = g2p.normalize(text)
-        let r = try g2p.g2p(normalized: norm)
+        let r = try g2p.g2p(normalized: norm, erhua: erhua)
         let phones = symbols?.replacingUnknown(r.phones) ?? r.phones
         return CleanedText(phones: phones, word2ph: r.word2ph, normText: norm)
     }

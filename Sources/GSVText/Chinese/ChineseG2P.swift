@@ -75,8 +75,9 @@ public final class ChineseG2P: Sendable {
         return sandhi.preMerge(seg).map { TaggedWord(String(scalars: $0.word), $0.pos) }
     }
 
-    /// chinese2.g2p on already normalised text.
-    public func g2p(normalized text: String) throws -> ChinesePhones {
+    /// chinese2.g2p on already normalised text (`erhua: false` gives the v1 module text/chinese.py,
+    /// which is the same pipeline without the erhua step).
+    public func g2p(normalized text: String, erhua: Bool = true) throws -> ChinesePhones {
         // split after each punctuation mark (and the whitespace following it)
         var sentences: [String] = []
         var cur = String.UnicodeScalarView()
@@ -101,7 +102,7 @@ public final class ChineseG2P: Sendable {
                 if pos == "eng" { continue }
                 let syl = pinyin.syllables(w[...])
                 let f = sandhi.modifiedTone(w, pos, syl.map(\.final))
-                let (i2, f2) = mergeErhua(syl.map(\.initial), f, w, pos)
+                let (i2, f2) = erhua ? mergeErhua(syl.map(\.initial), f, w, pos) : (syl.map(\.initial), f)
                 initials += i2; finals += f2
             }
             for (c, v) in zip(initials, finals) {
