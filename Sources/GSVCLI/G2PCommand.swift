@@ -29,6 +29,9 @@ struct G2PCommand: ParsableCommand {
     @Option(name: .long, help: "Split each line with cut0…cut5 first (as TTS.run does) and show every piece")
     var split: String?
 
+    @Flag(name: .long, help: "Apply the official polyphonic dictionary to Chinese readings (the official code does so only with g2pW)")
+    var polyphonic = false
+
     @Flag(name: .long, help: "Measure throughput: run the frontend over the input repeatedly and print characters/s")
     var bench = false
 
@@ -58,7 +61,7 @@ struct G2PCommand: ParsableCommand {
             throw ValidationError("unknown version '\(version)' (v1, v2, v2Pro, v2ProPlus, v3, v4)")
         }
         let splitMethod = try split.map { try TextSplitMethod(parsing: $0) }
-        let frontend = try TextFrontend(version: modelVersion, english: nil)
+        let frontend = try TextFrontend(version: modelVersion, english: nil, polyphonicDictionary: polyphonic)
         let lines = try inputLines()
         if bench { try runBench(frontend, language, lines); return }
         let encoder = JSONEncoder()

@@ -120,14 +120,18 @@ public final class TextFrontend: Sendable {
     public let segmenter: LanguageSegmenter
     private let english: (any EnglishPhonemizer)?
     private let chinese: ChineseG2P
+    private let polyphonicDictionary: Bool
 
     /// - Parameters:
     ///   - version: model version (phone table).
     ///   - english: English G2P; without it English segments raise `TextError.englishUnavailable`.
     ///   - detector: language labels for segmentation (default: by script).
+    ///   - polyphonicDictionary: apply the official polyphonic dictionary to Chinese readings (off by
+    ///     default, as in the official non-g2pW path the fixtures follow).
     public init(version: ModelVersion = .v2, english: (any EnglishPhonemizer)? = nil,
-                detector: any LanguageDetector = ScriptLanguageDetector()) throws {
+                detector: any LanguageDetector = ScriptLanguageDetector(), polyphonicDictionary: Bool = false) throws {
         self.version = version
+        self.polyphonicDictionary = polyphonicDictionary
         symbols = try SymbolTable.forVersion(version)
         segmenter = LanguageSegmenter(detector: detector)
         self.english = english
@@ -163,7 +167,7 @@ public final class TextFrontend: Sendable {
         let cleaned: CleanedText
         switch lang {
         case "zh":
-            cleaned = try ChineseFrontend(g2p: chinese, symbols: symbols, version: version).process(text)
+            cleaned = try ChineseFrontend(g2p: chinese, symbols: symbols, version: version, polyphonicDictionary: polyphonicDictionary).process(text)
             if cleaned.word2ph?.isEmpty ?? true {
                 // the official code fails here too (BERT features of an empty text)
                 throw TextError.noValidText

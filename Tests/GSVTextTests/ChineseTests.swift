@@ -39,6 +39,18 @@ import Testing
         #expect(v1.phones.filter { $0.hasPrefix("er") }.allSatisfy { $0 == "er2" || $0 == "er5" })
     }
 
+    @Test func polyphonicDictionary() throws {
+        let p = try ChineseG2P.shared.pinyin
+        let e = try #require(p.polyphonicEntry("湖泊"))
+        #expect(e.map(\.final) == ["u2", "o1"])
+        #expect(e.map(\.initial) == ["h", "p"])
+        let g = try ChineseG2P.shared
+        let plain = try g.g2p(normalized: "湖泊")
+        let corrected = try g.g2p(normalized: "湖泊", polyphonicDictionary: true)
+        #expect(corrected.phones == ["h", "u2", "p", "o1"])
+        #expect(plain.word2ph == corrected.word2ph)
+    }
+
     @Test func numbers() {
         #expect(ChineseNumbers.cardinal("12") == "十二")
         #expect(ChineseNumbers.cardinal("100") == "一百")

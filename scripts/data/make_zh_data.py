@@ -15,7 +15,8 @@ Outputs (all little-endian):
   zh/jieba_hmm.json        start / transition tables of both HMMs and the posseg state names
   zh/pinyin_chars.gsvk     char -> syllable id of its first reading (pypinyin pinyin_dict)
   zh/pinyin_phrases.gsvk   phrase -> syllable ids of its first readings (pypinyin phrases_dict)
-  zh/pinyin_syllables.txt  syllable id -> "tone-marked<TAB>initial<TAB>final_tone3" (strict, neutral tone 5)
+  zh/pinyin_syllables.txt  syllable id -> "pinyin<TAB>initial<TAB>final_tone3" (strict, neutral tone 5)
+  zh/polyphonic.gsvk       word -> syllable ids (official g2pw/polyphonic.rep + polyphonic-fix.rep; opt-in)
   zh/opencpop-strict.txt   official pinyin -> phone mapping (copied)
   zh/t2s.txt               traditional -> simplified pairs (official zh_normalization/char_convert.py)
   zh/quantifiers.txt       measure-word alternation of zh_normalization/num.py (COM_QUANTIFIERS)
@@ -150,6 +151,30 @@ def main():
     for w, pys in PHRASES_DICT.items():
         ids = [syl(p[0]) for p in pys]
         ph_items[w] = struct.pack("<%dH" % len(ids), *ids)
+    # official polyphonic dictionary (text/g2pw/polyphonic.rep, then polyphonic-fix.rep overriding it; values
+    # are TONE3 pinyin converted the way chinese2._g2p does: to_initials / to_finals_tone3)
+    from pypinyin.contrib.tone_convert import to_finals_tone3, to_initials
+    import ast as _ast
+    poly = {}
+    for name in ("GPT_SoVITS/text/g2pw/polyphonic.rep", "GPT_SoVITS/text/g2pw/polyphonic-fix.rep"):
+        for line in read_official(a.gsv, name).splitlines():
+            if not line.strip():
+                continue
+            key, value = line.split(":")
+            poly[key.strip()] = _ast.literal_eval(value.strip())
+
+    def syl3(p3):
+        k = "\x01" + p3
+        if k not in syl_ids:
+            syl_ids[k] = len(syl_list)
+            if p3[:1].isalpha():
+                syl_list.append((p3, to_initials(p3), to_finals_tone3(p3, neutral_tone_with_five=True)))
+            else:
+                syl_list.append((p3, p3, p3))
+        return syl_ids[k]
+
+    poly_items = {w: struct.pack("<%dH" % len(v), *[syl3(p) for p in v]) for w, v in poly.items()}
+    write_table(os.path.join(zh, "polyphonic.gsvk"), poly_items)
     assert len(syl_list) < 65536
     write_table(os.path.join(zh, "pinyin_chars.gsvk"), ch_items)
     write_table(os.path.join(zh, "pinyin_phrases.gsvk"), ph_items)

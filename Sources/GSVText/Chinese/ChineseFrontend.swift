@@ -18,13 +18,15 @@ public struct ChineseFrontend: Sendable {
     let g2p: ChineseG2P
     let symbols: SymbolTable?
     let erhua: Bool
+    let polyphonic: Bool
 
     /// - Parameters:
     ///   - g2p: loaded Chinese G2P.
     ///   - symbols: table used to map unknown phones to UNK (nil: no mapping).
     ///   - version: v1 uses text/chinese.py (no erhua step), later versions text/chinese2.py.
-    public init(g2p: ChineseG2P, symbols: SymbolTable? = nil, version: ModelVersion = .v2) {
-        self.g2p = g2p; self.symbols = symbols; erhua = version != .v1
+    ///   - polyphonicDictionary: apply the official polyphonic dictionary (see `ChineseG2P.g2p`).
+    public init(g2p: ChineseG2P, symbols: SymbolTable? = nil, version: ModelVersion = .v2, polyphonicDictionary: Bool = false) {
+        self.g2p = g2p; self.symbols = symbols; erhua = version != .v1; polyphonic = polyphonicDictionary
     }
 
     /// Cleans one zh segment.
@@ -32,11 +34,11 @@ public struct ChineseFrontend: Sendable {
         for (special, target) in [("￥", "SP2"), ("^", "SP3")] where text.contains(special) {
             let t = text.replacingOccurrences(of: special, with: ",")
             let norm = g2p.normalize(t)
-            let r = try g2p.g2p(normalized: norm, erhua: erhua)
+            let r = try g2p.g2p(normalized: norm, erhua: erhua, polyphonicDictionary: polyphonic)
             return CleanedText(phones: r.phones.map { $0 == "," ? target : $0 }, word2ph: r.word2ph, normText: norm)
         }
         let norm = g2p.normalize(text)
-        let r = try g2p.g2p(normalized: norm, erhua: erhua)
+        let r = try g2p.g2p(normalized: norm, erhua: erhua, polyphonicDictionary: polyphonic)
         let phones = symbols?.replacingUnknown(r.phones) ?? r.phones
         return CleanedText(phones: phones, word2ph: r.word2ph, normText: norm)
     }

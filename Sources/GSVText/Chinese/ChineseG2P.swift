@@ -75,9 +75,14 @@ public final class ChineseG2P: Sendable {
         return sandhi.preMerge(seg).map { TaggedWord(String(scalars: $0.word), $0.pos) }
     }
 
-    /// chinese2.g2p on already normalised text (`erhua: false` gives the v1 module text/chinese.py,
-    /// which is the same pipeline without the erhua step).
-    public func g2p(normalized text: String, erhua: Bool = true) throws -> ChinesePhones {
+    /// chinese2.g2p on already normalised text.
+    /// - Parameters:
+    ///   - erhua: false gives the v1 module text/chinese.py (the same pipeline without the erhua step).
+    ///   - polyphonicDictionary: apply the official polyphonic dictionary to pypinyin's readings
+    ///     (`correct_pronunciation`). The official code does this only on the g2pW branch, which the
+    ///     fixtures (and this port) do not run, so it is off by default; turning it on brings whole-word
+    ///     readings closer to a g2pW install.
+    public func g2p(normalized text: String, erhua: Bool = true, polyphonicDictionary: Bool = false) throws -> ChinesePhones {
         // split after each punctuation mark (and the whitespace following it)
         var sentences: [String] = []
         var cur = String.UnicodeScalarView()
@@ -100,7 +105,8 @@ public final class ChineseG2P: Sendable {
             var initials: [String] = [], finals: [String] = []
             for (w, pos) in sandhi.preMerge(jieba.posCut(seg).map { (word: $0.word.scalars, pos: $0.flag) }) {
                 if pos == "eng" { continue }
-                let syl = pinyin.syllables(w[...])
+                var syl = pinyin.syllables(w[...])
+                if polyphonicDictionary { syl = pinyin.correctPronunciation(w[...], syl) }
                 let f = sandhi.modifiedTone(w, pos, syl.map(\.final))
                 let (i2, f2) = erhua ? mergeErhua(syl.map(\.initial), f, w, pos) : (syl.map(\.initial), f)
                 initials += i2; finals += f2

@@ -21,6 +21,7 @@ public final class Pinyin: Sendable {
     private let phrases: SortedKeyTable
     private let syllables: [PinyinSyllable]
     private let toneMarked: [String]
+    private let polyphonic: SortedKeyTable
 
     /// Loads the bundled pypinyin data.
     public init() throws {
@@ -36,6 +37,27 @@ public final class Pinyin: Sendable {
         }
         syllables = syl
         toneMarked = marked
+        polyphonic = try DataFiles.table("zh/polyphonic.gsvk")
+    }
+
+    /// The official polyphonic dictionary (text/g2pw/polyphonic.rep + polyphonic-fix.rep) entry of `word`.
+    public func polyphonicEntry(_ word: String) -> [PinyinSyllable]? { polyphonicEntry(word.scalars[...]) }
+
+    func polyphonicEntry(_ word: ArraySlice<Unicode.Scalar>) -> [PinyinSyllable]? {
+        guard let i = polyphonic.find(Array(word).utf8Bytes) else { return nil }
+        let r = polyphonic.payloadRange(i)
+        return stride(from: r.lowerBound, to: r.upperBound, by: 2).map { syllables[Int(polyphonic.u16(at: $0))] }
+    }
+
+    /// g2pw.correct_pronunciation: the whole word's dictionary entry, else per character the first
+    /// reading of single-character entries.
+    func correctPronunciation(_ word: ArraySlice<Unicode.Scalar>, _ syl: [PinyinSyllable]) -> [PinyinSyllable] {
+        if let whole = polyphonicEntry(word) { return whole }
+        var out = syl
+        for (k, c) in word.enumerated() where k < out.count {
+            if let e = polyphonicEntry([c][...]), let first = e.first { out[k] = first }
+        }
+        return out
     }
 
     /// pypinyin RE_HANS (the UCS-4 build).
