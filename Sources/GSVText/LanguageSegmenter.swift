@@ -18,6 +18,7 @@ public struct LanguageSegment: Sendable, Equatable, Codable {
     public var lang: String
     /// The text of the piece.
     public var text: String
+    /// Creates a segment.
     public init(lang: String, text: String) { self.lang = lang; self.text = text }
 }
 
@@ -31,7 +32,9 @@ public protocol LanguageDetector: Sendable {
 /// Script-based language labels (see the file header for how this deviates from fastText): CJK runs are
 /// zh (ja with kana), Hangul ko, runs with ASCII letters or made only of symbols en, other scripts "x".
 public struct ScriptLanguageDetector: LanguageDetector {
+    /// Creates the detector.
     public init() {}
+    /// Label of one run (see the type documentation).
     public func detect(_ text: String, cjkSection: Bool) -> String {
         let s = text.unicodeScalars
         if cjkSection { return s.contains(where: LanguageSplitter.isKana) ? "ja" : "zh" }

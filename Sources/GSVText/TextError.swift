@@ -19,6 +19,7 @@ public enum TextError: Error, LocalizedError, Sendable, Equatable {
     /// No English phonemizer is configured but the text has English segments.
     case englishUnavailable(String)
 
+    /// A sentence naming the problem and the offending input.
     public var errorDescription: String? {
         switch self {
         case let .unsupportedLanguage(l): return "unsupported language '\(l)'"

@@ -34,7 +34,9 @@ public struct TaggedWord: Sendable, Equatable, CustomStringConvertible {
     public var word: String
     /// jieba's POS flag (`n`, `v`, `x`, `eng`, `m`, …).
     public var flag: String
+    /// Creates a pair.
     public init(_ word: String, _ flag: String) { self.word = word; self.flag = flag }
+    /// `word/flag`, as jieba prints pairs.
     public var description: String { "\(word)/\(flag)" }
 }
 
