@@ -29,6 +29,9 @@ struct G2PCommand: ParsableCommand {
     @Option(name: .long, help: "Split each line with cut0…cut5 first (as TTS.run does) and show every piece")
     var split: String?
 
+    @Flag(name: .long, help: "Only print the language segments get_phones_and_bert would clean (no G2P)")
+    var segmentsOnly = false
+
     @Flag(name: .long, help: "Apply the official polyphonic dictionary to Chinese readings (the official code does so only with g2pW)")
     var polyphonic = false
 
@@ -69,6 +72,17 @@ struct G2PCommand: ParsableCommand {
         for line in lines {
             let pieces = try splitMethod.map { try TextSplitter.segment(line, language: language, method: $0) } ?? [line]
             for piece in pieces {
+                if segmentsOnly {
+                    let segs = frontend.segments(piece, language: language)
+                    if json {
+                        struct Segs: Encodable { let text: String; let lang: String; let segments: [LanguageSegment] }
+                        print(String(decoding: try encoder.encode(Segs(text: piece, lang: language.rawValue, segments: segs)), as: UTF8.self))
+                    } else {
+                        print(piece)
+                        for s in segs { print("  [\(s.lang)] \(s.text)") }
+                    }
+                    continue
+                }
                 do {
                     let r = try frontend.phones(for: piece, language: language)
                     if json {
