@@ -28,6 +28,8 @@ import Testing
         let j = try ChineseG2P.shared.jieba
         #expect(j.cut("我们一起去公园散步") == ["我们", "一起", "去", "公园", "散步"])
         #expect(j.posCut("我爱北京天安门").map(\.description) == ["我/r", "爱/v", "北京/ns", "天安门/ns"])
+        // jieba_fast's C finalseg keeps a run of characters without emission data as one word
+        #expect(j.cutForSearch("阇猠瘇") == ["阇猠瘇"])
     }
 
     @Test func v1HasNoErhua() throws {

@@ -1,8 +1,14 @@
 import Foundation
 
-// Follows jieba 0.42.1 (the algorithm jieba_fast 0.53 accelerates; both ship the same dict.txt and HMM
-// tables): jieba/__init__.py Tokenizer (get_DAG, calc, __cut_DAG, cut, cut_for_search),
-// jieba/finalseg (BMES HMM for unseen words) and jieba/posseg (POSTokenizer, joint BMES×POS HMM).
+// Follows jieba_fast 0.53 (what GPT-SoVITS imports; same dict.txt and HMM tables as jieba 0.42.1):
+// jieba/__init__.py Tokenizer (get_DAG, calc, __cut_DAG, cut, cut_for_search), jieba/finalseg (BMES HMM
+// for unseen words) and jieba/posseg (POSTokenizer, joint BMES×POS HMM).
+//
+// jieba_fast replaces two pieces of Tokenizer.cut with C code whose results differ from jieba's Python in
+// corner cases, and we follow it there: `_get_DAG_and_calc` keeps at most 12 word ends per position and
+// breaks route ties towards the shorter word; finalseg's `_viterbi` clamps scores at MIN_FLOAT, breaks
+// ties towards the first predecessor and prefers E over S at the end (so runs of characters without
+// emission data stay one word). jieba_fast's posseg still runs the Python get_DAG / calc / viterbi.
 
 private let minFloat = -3.14e100
 
@@ -108,7 +114,9 @@ public final class Jieba: Sendable {
     }
 
     /// Best segmentation route: `route[i]` = end index (inclusive) of the word starting at `i`.
-    private func route(_ s: ArraySlice<Unicode.Scalar>) -> [Int] {
+    /// `fast`: jieba_fast's C `_get_DAG_and_calc` (≤ 12 ends per position, ties to the shorter word);
+    /// otherwise jieba's Python get_DAG + calc (ties to the longer word).
+    private func route(_ s: ArraySlice<Unicode.Scalar>, fast: Bool) -> [Int] {
         let n = s.count
         let base = s.startIndex
         var best = [Double](repeating: 0, count: n + 1)
@@ -121,7 +129,7 @@ public final class Jieba: Sendable {
             ends.removeAll(keepingCapacity: true)
             buf.removeAll(keepingCapacity: true)
             var i = k
-            while i < n {
+            while i < n, !fast || ends.count < 12 {
                 appendUTF8(s[base + i], to: &buf)
                 let (known, f) = lookup(buf)
                 if !known { break }
@@ -132,7 +140,7 @@ public final class Jieba: Sendable {
             var bp = -Double.infinity, bx = -1
             for (x, f) in ends {
                 let p = Foundation.log(Double(f == 0 ? 1 : f)) - logTotal + best[x + 1]
-                if p > bp || (p == bp && x > bx) { bp = p; bx = x }
+                if p > bp || (!fast && p == bp && x > bx) { bp = p; bx = x }
             }
             best[k] = bp; end[k] = bx
             k -= 1
@@ -149,32 +157,32 @@ public final class Jieba: Sendable {
         return (0..<4).map { finalsegEmit.f64(at: p + 8 * $0) }
     }
 
-    /// BMES Viterbi over a run of Han characters (jieba/finalseg: viterbi + __cut).
+    /// BMES Viterbi over a run of Han characters as jieba_fast's C `_viterbi`, then finalseg.__cut.
     private func finalsegCutHan(_ s: ArraySlice<Unicode.Scalar>) -> [ArraySlice<Unicode.Scalar>] {
-        // states 0 B, 1 M, 2 E, 3 S; allowed predecessors
+        // states 0 B, 1 M, 2 E, 3 S; predecessors in PrevStatus order (B: ES, M: MB, E: BM, S: SE)
         let prev: [[Int]] = [[2, 3], [1, 0], [0, 1], [3, 2]]
+        let letter: [Int] = [0, 2, 1, 3] // B < E < M < S as characters
         let n = s.count
         let base = s.startIndex
         var v = [Double](repeating: 0, count: 4)
         var back = [[Int]](repeating: [0, 0, 0, 0], count: n)
         let e0 = finalsegEmission(s[base])
-        for y in 0..<4 { v[y] = finalsegStart[y] + e0[y] }
+        for y in 0..<4 { v[y] = e0[y] + finalsegStart[y] }
         for t in 1..<max(n, 1) where n > 1 {
             let em = finalsegEmission(s[base + t])
             var nv = [Double](repeating: 0, count: 4)
             for y in 0..<4 {
-                var bp = -Double.infinity, bs = -1
+                var maxProb = minFloat, best = -1
                 for y0 in prev[y] {
-                    let p = v[y0] + finalsegTrans[y0][y] + em[y]
-                    // tuple max: ties go to the larger state letter (B < E < M < S)
-                    if p > bp || (p == bp && letterRank(y0) > letterRank(bs)) { bp = p; bs = y0 }
+                    let p = em[y] + v[y0] + finalsegTrans[y0][y]
+                    if p > maxProb { maxProb = p; best = y0 }
                 }
-                nv[y] = bp; back[t][y] = bs
+                if best < 0 { best = prev[y].max { letter[$0] < letter[$1] } ?? prev[y][0] }
+                nv[y] = maxProb; back[t][y] = best
             }
             v = nv
         }
-        var state = (v[2] > v[3] || (v[2] == v[3] && false)) ? 2 : 3
-        if v[2] == v[3] { state = 3 }
+        var state = v[3] > v[2] ? 3 : 2
         var path = [Int](repeating: 0, count: n)
         var t = n - 1
         while t >= 0 { path[t] = state; state = back[t][state]; t -= 1 }
@@ -190,10 +198,6 @@ public final class Jieba: Sendable {
         }
         if nexti < n { out.append(s[(base + nexti)...]) }
         return out
-    }
-
-    @inline(__always) private func letterRank(_ y: Int) -> Int {
-        switch y { case 0: 0; case 2: 1; case 1: 2; case 3: 3; default: -1 }
     }
 
     /// jieba/finalseg.cut.
@@ -223,7 +227,7 @@ public final class Jieba: Sendable {
 
     /// Tokenizer.__cut_DAG (HMM on).
     private func cutDAG(_ s: ArraySlice<Unicode.Scalar>) -> [ArraySlice<Unicode.Scalar>] {
-        let r = route(s)
+        let r = route(s, fast: true)
         var out: [ArraySlice<Unicode.Scalar>] = []
         let base = s.startIndex
         var bufStart = -1
@@ -407,7 +411,7 @@ public final class Jieba: Sendable {
     }
 
     private func posCutDAG(_ s: ArraySlice<Unicode.Scalar>) -> [TaggedWord] {
-        let r = route(s)
+        let r = route(s, fast: false)
         var out: [TaggedWord] = []
         let base = s.startIndex
         var bufStart = -1

@@ -154,7 +154,12 @@ struct ToneSandhi: Sendable {
         f.removeLast(); f.append(t)
     }
 
-    private static func isNumeric(_ c: Unicode.Scalar) -> Bool { c.properties.numericType != nil }
+    /// Python 3.11 `str.isnumeric` (Unicode 14) for the characters that reach tone sandhi. Newer Unicode
+    /// data, which Swift ships, also gives these Han characters a numeric value; the official run does not.
+    private static let numericSinceUnicode15: Set<Unicode.Scalar> = ["两", "京", "俩", "倆", "拐", "洞", "皕", "秭", "鈎", "钩"]
+    private static func isNumeric(_ c: Unicode.Scalar) -> Bool {
+        c.properties.numericType != nil && !numericSinceUnicode15.contains(c)
+    }
 
     private func buSandhi(_ w: [Unicode.Scalar], _ finals: inout [String]) {
         if w.count == 3, w[1] == "不" { Self.setTone(&finals[1], "5"); return }
