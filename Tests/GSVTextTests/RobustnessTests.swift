@@ -54,4 +54,24 @@ import Testing
         print("random inputs: \(results) results, \(errors) typed errors \(kinds.sorted { $0.key < $1.key })")
         #expect(results > 0)
     }
+
+    /// One frontend shared by several threads gives the same results as sequential calls.
+    @Test func concurrentUseIsSafe() throws {
+        let frontend = try TextFrontend()
+        let texts = ["今天是2024年3月5日，天气晴朗。", "我们用Python训练模型。", "看一看，想一想。", "他花了$100买了一双鞋。"]
+        let expected = texts.map { try? frontend.phones(for: $0, language: .zh).phones }
+        /// Results written from several threads (NSLock-guarded; Mutex needs macOS 15).
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
+            var values = [[String]?](repeating: nil, count: 4 * 8)
+            func withLock<T>(_ f: (inout [[String]?]) -> T) -> T { lock.lock(); defer { lock.unlock() }; return f(&values) }
+        }
+        let results = Box()
+        DispatchQueue.concurrentPerform(iterations: 4 * 8) { i in
+            let r = try? frontend.phones(for: texts[i % 4], language: .zh).phones
+            results.withLock { $0[i] = r }
+        }
+        let got = results.withLock { $0 }
+        for i in 0..<(4 * 8) { #expect(got[i] == expected[i % 4]) }
+    }
 }
