@@ -70,6 +70,10 @@ public struct FrontendSegment: Sendable, Equatable, Codable {
     /// Phones per character of `normText` (nil for English).
     public var word2ph: [Int]?
 
+    /// Whether synthesis computes BERT features for this segment (official get_bert_inf: language `zh`,
+    /// `all_` stripped); other segments get zeros `[1024, phones.count]`.
+    public var usesBERT: Bool { lang.replacingOccurrences(of: "all_", with: "") == "zh" }
+
     enum CodingKeys: String, CodingKey {
         case text, lang, phones, word2ph
         case normText = "norm_text"
