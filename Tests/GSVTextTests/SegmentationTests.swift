@@ -57,7 +57,7 @@ import Testing
         #expect(r.attempts.count == 2)
         #expect(r.attempts[1].inputText == ".好。")
         #expect(r.phones == [".", "h", "ao3", "."])
-        #expect(r.segments.allSatisfy(\.usesBERT))
+        #expect(r.segments.allSatisfy { $0.usesBERT })
     }
 
     @Test func specialPauseSymbols() throws {
