@@ -1,22 +1,9 @@
 // Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS.run (request parameters and mode resolution)
 // and api_v2.py (request defaults).
 import Foundation
+import GSVText
 
-/// How the target text is split into sentences before synthesis (official `text_split_method`).
-public enum TextSplitMethod: String, Sendable, Codable, CaseIterable {
-    /// No split.
-    case cut0
-    /// Groups of four sentences.
-    case cut1
-    /// About fifty characters per piece.
-    case cut2
-    /// At Chinese full stops `。`.
-    case cut3
-    /// At English full stops `.`.
-    case cut4
-    /// At every punctuation mark.
-    case cut5
-}
+@_exported import enum GSVText.TextSplitMethod
 
 /// Token-level streaming (official api_v2 `streaming_mode` 0–3).
 public enum StreamingMode: Int, Sendable, Codable, CaseIterable {

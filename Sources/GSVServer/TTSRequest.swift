@@ -1,6 +1,7 @@
 // Follows api_v2.py: TTS_Request, check_params, tts_get_endpoint / tts_post_endpoint.
 import Foundation
 import GPTSoVITS
+import GSVText
 
 /// An api_v2 `/tts` request (GET query or POST JSON), with the official defaults.
 public struct TTSRequest: Sendable, Equatable {

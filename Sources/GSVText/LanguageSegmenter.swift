@@ -1,0 +1,360 @@
+import Foundation
+
+// Follows GPT_SoVITS/text/LangSegmenter/langsegmenter.py (LangSegmenter.getTexts, full_en, full_cjk,
+// split_jako, merge_lang) and the parts of split-lang 2.1.1 (split_lang/split/splitter.py: LangSplitter
+// with merge_across_digit=False) that do not depend on its statistical models: pre_split into script
+// sections, punctuation / newline merging, _special_merge_for_zh_ja.
+//
+// Deviation (documented): split-lang labels words with a fastText language-ID model (lid.176) after
+// cutting CJK runs into phrases with budoux. We have neither model; `ScriptLanguageDetector` labels by
+// script instead: kana → ja, other CJK → zh, Hangul → ko, text with ASCII letters → en, anything else
+// unknown ("x"). In the `zh`/`ja`/`ko`/`yue` modes only "English or not" matters, so this differs from the
+// official result only where fastText calls a CJK run something other than zh/ja (e.g. zh-tw → "x", which
+// GPT-SoVITS then filters through full_cjk) or a symbol-only run English.
+
+/// One piece of text with a language label.
+public struct LanguageSegment: Sendable, Equatable, Codable {
+    /// Language code (`zh`, `en`, `ja`, `ko`, `yue`, `x`, `digit`, …).
+    public var lang: String
+    /// The text of the piece.
+    public var text: String
+    /// Creates a segment.
+    public init(lang: String, text: String) { self.lang = lang; self.text = text }
+}
+
+/// Labels a run of text with a language code, as split-lang's detector would.
+public protocol LanguageDetector: Sendable {
+    /// Language of `text`, a run from a CJK section (`cjkSection == true`) or from a section of other
+    /// scripts. Return "x" when unknown.
+    func detect(_ text: String, cjkSection: Bool) -> String
+}
+
+/// Script-based language labels (see the file header for how this deviates from fastText): CJK runs are
+/// zh (ja with kana), Hangul ko, runs with ASCII letters or made only of symbols en, other scripts "x".
+public struct ScriptLanguageDetector: LanguageDetector {
+    /// Creates the detector.
+    public init() {}
+    /// Label of one run (see the type documentation).
+    public func detect(_ text: String, cjkSection: Bool) -> String {
+        let s = text.unicodeScalars
+        if cjkSection { return s.contains(where: LanguageSplitter.isKana) ? "ja" : "zh" }
+        if s.contains(where: LanguageSplitter.isHangul) { return "ko" }
+        if s.contains(where: { ("a"..."z").contains($0) || ("A"..."Z").contains($0) }) { return "en" }
+        // Runs of symbols outside split-lang's punctuation list ("/", "％", "℃", "¥", "〇", …): fastText's lid.176
+        // calls most of them English; letters of other scripts stay unknown.
+        let letters: Set<Unicode.GeneralCategory> = [.uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter]
+        if s.allSatisfy({ !letters.contains($0.properties.generalCategory) }) { return "en" }
+        return "x"
+    }
+}
+
+/// split-lang's LangSplitter, model-free parts.
+struct LanguageSplitter: Sendable {
+    let detector: any LanguageDetector
+
+    enum Kind { case zhJa, ko, punctuation, newline, digit, others }
+    struct Sub { var lang: String; var text: [Unicode.Scalar] }
+    struct Section { var kind: Kind; var subs: [Sub] }
+
+    static let punctuation = Set(#"〜~,.;:!?，。！？；：、·([{<（【《〈「『“‘)]}>）】》〉」』”’"-_——#$%&……￥'*+<=>?@[\]^_`{|}~"#.unicodeScalars)
+    static func isZhJa(_ c: Unicode.Scalar) -> Bool {
+        (0x4E00...0x9FFF).contains(c.value) || (0x3040...0x30FF).contains(c.value) || c == "々"
+    }
+    static func isKana(_ c: Unicode.Scalar) -> Bool { (0x3040...0x30FF).contains(c.value) || c == "々" }
+    static func isHangul(_ c: Unicode.Scalar) -> Bool { (0xAC00...0xD7AF).contains(c.value) }
+    static func isDigit(_ c: Unicode.Scalar) -> Bool {
+        c.properties.numericType == .decimal || c.properties.numericType == .digit
+    }
+
+    /// pre_split.
+    func preSplit(_ text: [Unicode.Scalar]) -> [Section] {
+        var sections: [Section] = []
+        var kind = Kind.others
+        var cur: [Unicode.Scalar] = []
+        func add(_ k: Kind) { if !cur.isEmpty { sections.append(Section(kind: k, subs: [Sub(lang: "", text: cur)])); cur = [] } }
+        for (i, c) in text.enumerated() {
+            if Self.isZhJa(c) {
+                if kind != .zhJa { add(kind); kind = .zhJa }
+            } else if Self.isHangul(c) {
+                if kind != .ko { add(kind); kind = .ko }
+            } else if Self.isDigit(c) {
+                if kind != .digit { add(kind); kind = .digit }
+            } else if Self.punctuation.contains(c) {
+                if !(c == "'" && i > 0 && !text[i - 1].properties.isWhitespace) { add(kind); kind = .punctuation }
+            } else if c.properties.isWhitespace {
+                if c == "\n" || c == "\r" { add(kind); kind = .newline }
+            } else if kind != .others { add(kind); kind = .others }
+            cur.append(c)
+        }
+        add(kind)
+        return sections
+    }
+
+    private func mergeSame(_ subs: [Sub]) -> [Sub] {
+        var out: [Sub] = []
+        for s in subs { if let l = out.last, l.lang == s.lang { out[out.count - 1].text += s.text } else { out.append(s) } }
+        return out
+    }
+
+    /// _split with model labels replaced by `detector`.
+    func label(_ sections: [Section]) -> [Section] {
+        sections.map { sec in
+            var s = sec
+            let text = sec.subs.flatMap(\.text)
+            switch sec.kind {
+            case .punctuation: s.subs = [Sub(lang: "punctuation", text: text)]
+            case .digit: s.subs = [Sub(lang: "digit", text: text)]
+            case .newline: s.subs = [Sub(lang: "newline", text: text)]
+            case .ko: s.subs = [Sub(lang: "ko", text: text)]
+            case .zhJa: s.subs = [Sub(lang: detector.detect(String(scalars: text), cjkSection: true), text: text)]
+            case .others:
+                // _parse_without_zh_ja: words keep their trailing spaces
+                var words: [[Unicode.Scalar]] = []
+                var chars: [Unicode.Scalar] = []
+                var space = false
+                for c in text {
+                    if !c.properties.isWhitespace {
+                        if space { words.append(chars); chars = []; space = false }
+                    } else { space = true }
+                    chars.append(c)
+                }
+                if !chars.isEmpty { words.append(chars) }
+                s.subs = mergeSame(words.map { Sub(lang: detector.detect(String(scalars: $0), cjkSection: false), text: $0) })
+            }
+            return s
+        }
+    }
+
+    /// _merge_substrings_across_punctuation_based_on_sections (and the newline variant, same shape).
+    private func mergeAcross(_ sections: [Section], _ joinKind: Kind, _ joinLang: String) -> [Section] {
+        guard var out = sections.first.map({ [$0] }) else { return [] }
+        for cur in sections.dropFirst() {
+            if out[out.count - 1].kind == joinKind {
+                let n = out.count - 1
+                out[n].kind = cur.kind
+                out[n].subs[out[n].subs.count - 1].text += cur.subs[0].text
+                out[n].subs[out[n].subs.count - 1].lang = cur.subs[0].lang
+                out[n].subs += cur.subs.dropFirst()
+            } else if cur.kind == joinKind {
+                let n = out.count - 1
+                out[n].subs[out[n].subs.count - 1].text += cur.subs[0].text
+                out[n].subs += cur.subs.dropFirst()
+            } else { out.append(cur) }
+        }
+        var merged: [Section] = []
+        for s in out {
+            if let l = merged.last, l.kind == s.kind { merged[merged.count - 1].subs += s.subs } else { merged.append(s) }
+        }
+        for i in merged.indices {
+            var subs: [Sub] = []
+            var last = ""
+            for s in merged[i].subs {
+                if !subs.isEmpty {
+                    if s.lang == joinLang {
+                        subs[subs.count - 1].text += s.text
+                    } else if s.lang == last || last.isEmpty {
+                        subs[subs.count - 1].text += s.text
+                        if subs[subs.count - 1].lang == joinLang { subs[subs.count - 1].lang = s.lang }
+                    } else { subs.append(s) }
+                } else { subs.append(s) }
+                last = s.lang
+            }
+            merged[i].subs = subs
+        }
+        return merged
+    }
+
+    /// _special_merge_for_zh_ja.
+    private func specialMergeZhJa(_ subs: [Sub]) -> [Sub] {
+        if subs.count == 1 { return subs }
+        var lens: [String: Int] = ["zh": 0, "ja": 0, "x": 0, "digit": 0, "punctuation": 0, "newline": 0]
+        var out: [Sub] = []
+        var i = 0
+        while i < subs.count {
+            let cur = subs[i]
+            lens[cur.lang, default: 0] += cur.text.count
+            if i == 0 {
+                if ["zh", "ja"].contains(subs[1].lang), ["zh", "ja", "x"].contains(cur.lang), cur.text.count * 10 < subs[1].text.count {
+                    out.append(Sub(lang: subs[1].lang, text: cur.text + subs[1].text)); i += 1
+                } else { out.append(cur) }
+            } else if i == subs.count - 1 {
+                if let l = out.last, ["zh", "ja"].contains(l.lang), ["zh", "ja", "x"].contains(cur.lang), cur.text.count * 10 < l.text.count {
+                    out[out.count - 1].text += cur.text; i += 1
+                } else { out.append(cur) }
+            } else {
+                if let l = out.last, l.lang == subs[i + 1].lang, ["zh", "ja"].contains(l.lang), cur.lang != "en",
+                   cur.text.count * 10 < l.text.count + subs[i + 1].text.count {
+                    out[out.count - 1].text += cur.text + subs[i + 1].text; i += 1
+                } else { out.append(cur) }
+            }
+            i += 1
+        }
+        if (lens["x"] ?? 0) > 0 {
+            let order = ["zh", "ja", "x", "digit", "punctuation", "newline"]
+            var best = order[0]
+            for k in order where (lens[k] ?? 0) > (lens[best] ?? 0) { best = k }
+            for j in out.indices where out[j].lang == "x" { out[j].lang = best }
+        }
+        if (lens["ja"] ?? 0) >= (lens["zh"] ?? 0) * 10 { for j in out.indices where out[j].lang == "zh" { out[j].lang = "ja" } }
+        return mergeSame(out)
+    }
+
+    /// split_by_lang.
+    func split(_ text: String) -> [LanguageSegment] {
+        let stripped = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var sections = label(preSplit(stripped.scalars))
+        if sections.isEmpty { return [] }
+        sections = mergeAcross(sections, .punctuation, "punctuation")
+        sections = mergeAcross(sections, .newline, "newline")
+        var out: [LanguageSegment] = []
+        for s in sections {
+            let subs = s.kind == .zhJa ? specialMergeZhJa(s.subs) : s.subs
+            out += subs.map { LanguageSegment(lang: $0.lang, text: String(scalars: $0.text)) }
+        }
+        return out
+    }
+}
+
+/// GPT-SoVITS language segmentation (LangSegmenter.getTexts).
+public struct LanguageSegmenter: Sendable {
+    let splitter: LanguageSplitter
+
+    /// - Parameter detector: language labels for split-lang's runs (default: by script).
+    public init(detector: any LanguageDetector = ScriptLanguageDetector()) {
+        splitter = LanguageSplitter(detector: detector)
+    }
+
+    /// full_en: has an ASCII letter and only ASCII / general punctuation / CJK punctuation / full-width forms.
+    public static func isFullyEnglish(_ text: String) -> Bool {
+        var letter = false
+        for c in text.unicodeScalars {
+            let v = c.value
+            if ("a"..."z").contains(c) || ("A"..."Z").contains(c) { letter = true }
+            let ok = (0x20...0x7E).contains(v) || c.properties.isWhitespace || (0x2000...0x206F).contains(v)
+                || (0x3000...0x303F).contains(v) || (0xFF00...0xFFEF).contains(v)
+            if !ok { return false }
+        }
+        return letter && !text.isEmpty
+    }
+
+    private static let cjkRanges: [ClosedRange<UInt32>] = [
+        0x4E00...0x9FFF, 0x3400...0x4DB5, 0x20000...0x2A6DD, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
+        0x2B820...0x2CEAF, 0x2CEB0...0x2EBEF, 0x30000...0x3134A, 0x31350...0x323AF, 0x2EBF0...0x2EE5D,
+    ]
+
+    /// full_cjk: keeps CJK ideographs, digits and `、-〜。！？.!?… /`.
+    static func cjkOnly(_ text: String) -> String {
+        String(scalars: text.unicodeScalars.filter { c in
+            cjkRanges.contains { $0.contains(c.value) } || ("0"..."9").contains(c) || (0x3001...0x301C).contains(c.value)
+                || "。！？.!?… /".unicodeScalars.contains(c)
+        })
+    }
+
+    private static func splitJaKo(_ tag: String, _ item: LanguageSegment) -> [LanguageSegment] {
+        func isKanaScript(_ c: Unicode.Scalar) -> Bool {
+            let v = c.value
+            if (0x3041...0x3096).contains(v) || (0x30A1...0x30FA).contains(v) { return true }
+            return v == 0x3099 || v == 0x309A || v == 0x30FC
+        }
+        func isHangulScript(_ c: Unicode.Scalar) -> Bool {
+            let v = c.value
+            return (0x1100...0x11FF).contains(v) || (0x3130...0x318F).contains(v) || (0xAC00...0xD7AF).contains(v)
+        }
+        let isScript: (Unicode.Scalar) -> Bool = tag == "ja" ? isKanaScript : isHangulScript
+        let joinSet = Set("。！？.!?… ".unicodeScalars)
+        func isJoin(_ c: Unicode.Scalar) -> Bool {
+            ("0"..."9").contains(c) || (0x3001...0x301C).contains(c.value) || joinSet.contains(c)
+        }
+        let s = item.text.scalars
+        var out: [LanguageSegment] = []
+        var tagPos = 0, i = 0
+        while i < s.count {
+            guard isScript(s[i]) else { i += 1; continue }
+            let start = i
+            while i < s.count, isScript(s[i]) { i += 1 }
+            // (?:[join]+[script]*)*
+            while i < s.count, isJoin(s[i]) {
+                var j = i
+                while j < s.count, isJoin(s[j]) { j += 1 }
+                while j < s.count, isScript(s[j]) { j += 1 }
+                i = j
+            }
+            if start > tagPos { out.append(LanguageSegment(lang: item.lang, text: String(scalars: s[tagPos..<start]))) }
+            out.append(LanguageSegment(lang: tag, text: String(scalars: s[start..<i])))
+            tagPos = i
+        }
+        if !out.isEmpty, tagPos < s.count { out.append(LanguageSegment(lang: item.lang, text: String(scalars: s[tagPos...]))) }
+        return out
+    }
+
+    private static func merge(_ list: inout [LanguageSegment], _ item: LanguageSegment) {
+        if let l = list.last, l.lang == item.lang { list[list.count - 1].text += item.text } else { list.append(item) }
+    }
+
+    /// The raw split-lang output (before GPT-SoVITS' rules).
+    public func splitLang(_ text: String) -> [LanguageSegment] { splitter.split(text) }
+
+    /// LangSegmenter.getTexts(text, defaultLang).
+    public func segments(_ text: String, defaultLang: String = "") -> [LanguageSegment] {
+        var list: [LanguageSegment] = []
+        var haveNum = false
+        for raw in splitter.split(text) {
+            var item = raw
+            if item.lang == "digit" {
+                if !defaultLang.isEmpty { item.lang = defaultLang } else { haveNum = true }
+                Self.merge(&list, item); continue
+            }
+            if Self.isFullyEnglish(item.text) { item.lang = "en"; Self.merge(&list, item); continue }
+            if !defaultLang.isEmpty { item.lang = defaultLang; Self.merge(&list, item); continue }
+            var ja: [LanguageSegment] = item.lang != "ja" ? Self.splitJaKo("ja", item) : []
+            if ja.isEmpty { ja = [item] }
+            var temp: [LanguageSegment] = []
+            for k in ja {
+                let ko = k.lang != "ko" ? Self.splitJaKo("ko", k) : []
+                if !ko.isEmpty { temp += ko } else { temp.append(k) }
+            }
+            for t in (temp.count == 1 ? [item] : temp) {
+                if t.lang == "x" {
+                    let cjk = Self.cjkOnly(t.text)
+                    Self.merge(&list, cjk.isEmpty ? t : LanguageSegment(lang: "zh", text: cjk))
+                } else { Self.merge(&list, t) }
+            }
+        }
+        if haveNum {
+            let temp = list
+            list = []
+            let stops: Set<Character> = [",", ".", "!", "?", "，", "。", "！", "？"]
+            for (i, t0) in temp.enumerated() {
+                var t = t0
+                if t.lang == "digit" {
+                    if !defaultLang.isEmpty { t.lang = defaultLang } else if let l = list.last, i == temp.count - 1 {
+                        t.lang = l.lang
+                    } else if list.isEmpty, i < temp.count - 1 {
+                        t.lang = temp[1].lang
+                    } else if let l = list.last, i < temp.count - 1 {
+                        let next = temp[i + 1]
+                        if l.lang == next.lang { t.lang = l.lang } else if let lc = l.text.last, stops.contains(lc) {
+                            t.lang = next.lang
+                        } else if let nc = next.text.first, stops.contains(nc) {
+                            t.lang = l.lang
+                        } else if let tc = t.text.last, tc == "。" || tc == "." {
+                            t.lang = l.lang
+                        } else if l.text.unicodeScalars.count >= next.text.unicodeScalars.count {
+                            t.lang = l.lang
+                        } else { t.lang = next.lang }
+                    } else { t.lang = "zh" }
+                }
+                Self.merge(&list, t)
+            }
+        }
+        let temp = list
+        list = []
+        for var t in temp {
+            if t.lang == "x" {
+                if let l = list.last { t.lang = l.lang } else if temp.count > 1 { t.lang = temp[1].lang } else { t.lang = "zh" }
+            }
+            Self.merge(&list, t)
+        }
+        return list
+    }
+}
