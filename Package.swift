@@ -45,7 +45,7 @@ let package = Package(
             name: "GSVAudio",
             dependencies: ["GSVTensor", .product(name: "Logging", package: "swift-log")]
         ),
-<<<<<<< HEAD
+        .target(name: "GSVText", resources: [.copy("Resources")]),
         .target(
             name: "GSVModels",
             dependencies: ["GSVTensor", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")]
@@ -62,9 +62,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-=======
-        .target(name: "GSVText", resources: [.copy("Resources")]),
->>>>>>> text
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
