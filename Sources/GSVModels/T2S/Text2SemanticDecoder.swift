@@ -117,10 +117,14 @@ public struct Text2SemanticDecoder: Sendable {
         guard let cfg = archive.config else {
             throw T2SError.invalidConfig("\(archive.path) has no 'config' entry (not a GPT-SoVITS GPT checkpoint?)")
         }
-        let config = try T2SConfig(checkpointConfig: cfg)
-        let root = WeightReader(archive)
-        let r = root.scoped("model")
-        try self.init(reader: r, config: config)
+        try self.init(tensors: archive.tensors, config: try T2SConfig(checkpointConfig: cfg))
+    }
+
+    /// Loads from a GPT state dict (`model.*` keys, as the Lightning checkpoint stores them).
+    /// - Throws: `WeightsError.missingKey` / `.shapeMismatch` / `.unexpectedKeys` naming the key.
+    public init(tensors: [String: TensorData], config: T2SConfig) throws {
+        let root = WeightReader(tensors: tensors)
+        try self.init(reader: root.scoped("model"), config: config)
         try root.verifyAllConsumed()
     }
 
