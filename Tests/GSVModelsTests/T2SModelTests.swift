@@ -3,7 +3,7 @@ import GSVTensor
 import GSVTestSupport
 import GSVWeights
 import Testing
-@testable import GSVModels
+import GSVModels
 
 /// A small random configuration for shape and rule tests.
 fileprivate let t2sTinyConfig = T2SConfig(vocabSize: 41, phonemeVocabSize: 30, embeddingDim: 16, hiddenDim: 16,

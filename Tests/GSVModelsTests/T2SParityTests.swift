@@ -3,7 +3,7 @@ import GSVTensor
 import GSVTestSupport
 import GSVWeights
 import Testing
-@testable import GSVModels
+import GSVModels
 
 /// Cosine similarity and max relative error (max|a−b| ÷ max|b|) of `ours` against `golden`.
 fileprivate func t2sCompare(_ ours: [Float], _ golden: [Float]) -> (cosine: Double, maxRel: Double) {

@@ -178,6 +178,7 @@ public struct T2SBlock: Sendable {
                     guard let s0 = sp.baseAddress, let a0 = ap.baseAddress else { return }
                     for (row, cache) in caches.enumerated() {
                         let pos = cache.length
+                        precondition(pos < cache.capacity, "T2S KV cache overflow: position \(pos), capacity \(cache.capacity)")
                         let kRows = cache.keyRows(layer), vRows = cache.valueRows(layer)
                         let q = q0 + row * 3 * d
                         (kRows + pos * d).update(from: q + d, count: d)
