@@ -140,4 +140,32 @@ fileprivate func goldenStepRows(_ golden: Tensor, stepsRun: Int) -> [(row: Int, 
             #expect(r.stopReason.rawValue == c.stopReason, "case \(c.index) batched stop")
         }
     }
+
+    @Test func fp16StaysHalfAndFloat32CheckpointsKeepTheirPrecision() throws {
+        let archive = try WeightArchive.open(Fixtures.url("v2/models/gpt_v2_tiny.ckpt").path)
+        let config = try T2SConfig(checkpointConfig: try #require(archive.config))
+        let half = try Text2SemanticDecoder(archive: archive)
+        guard case .half = half.predictLayer, case .half = half.blocks[0].inProj else {
+            Issue.record("fp16 checkpoint weights were not kept as fp16")
+            return
+        }
+        // The same weights written as fp32 safetensors decode to the same golden tokens.
+        var floats: [String: Tensor] = [:]
+        for (k, t) in archive.tensors { floats[k] = try t.floatTensor() }
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("t2s-fp32-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafeTensorsFile.write(floats, to: path)
+        let full = try Text2SemanticDecoder(tensors: try SafeTensorsFile(path: path).tensors, config: config)
+        guard case .float = full.predictLayer else {
+            Issue.record("fp32 weights were narrowed")
+            return
+        }
+        let golden = try T2SGolden.load()
+        let c = try #require(golden.cases.last)
+        var rng = SeededRNG(seed: 4)
+        let r = try full.decode(c.input, options: try golden.options(), rng: &rng)
+        #expect(r.tokens == c.predSemantic)
+        #expect(r.stopReason.rawValue == c.stopReason)
+    }
 }

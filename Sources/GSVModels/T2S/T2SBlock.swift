@@ -45,26 +45,27 @@ final class T2SSequenceCache {
 /// One post-norm transformer layer of the T2S GPT:
 /// `x = LN1(x + out_proj(attn(in_proj(x))))`, `x = LN2(x + linear2(relu(linear1(x))))`.
 ///
-/// Matrices are kept as fp16 (``HalfMatrix``, widened inside the kernels); biases and norms in fp32.
+/// Matrices stay in their stored precision (fp16 for every GPT-SoVITS checkpoint, widened inside
+/// the kernels; see ``T2SWeightMatrix``); biases and norms are fp32.
 public struct T2SBlock: Sendable {
     /// Model width.
     public let dim: Int
     /// Attention heads.
     public let heads: Int
     /// `self_attn.in_proj_weight` `[3d, d]` (q | k | v).
-    public let inProj: HalfMatrix
+    public let inProj: T2SWeightMatrix
     /// `self_attn.in_proj_bias` `[3d]`.
     public let inProjBias: Tensor
     /// `self_attn.out_proj.weight` `[d, d]`.
-    public let outProj: HalfMatrix
+    public let outProj: T2SWeightMatrix
     /// `self_attn.out_proj.bias` `[d]`.
     public let outProjBias: Tensor
     /// `linear1.weight` `[4d, d]`.
-    public let linear1: HalfMatrix
+    public let linear1: T2SWeightMatrix
     /// `linear1.bias` `[4d]`.
     public let linear1Bias: Tensor
     /// `linear2.weight` `[d, 4d]`.
-    public let linear2: HalfMatrix
+    public let linear2: T2SWeightMatrix
     /// `linear2.bias` `[d]`.
     public let linear2Bias: Tensor
     /// `norm1.weight`, `norm1.bias` `[d]`.
@@ -81,13 +82,13 @@ public struct T2SBlock: Sendable {
         dim = d
         heads = c.heads
         eps = c.layerNormEps
-        inProj = HalfMatrix(rows: 3 * d, cols: d, bits: try r.halfBits("self_attn.in_proj_weight", shape: [3 * d, d]))
+        inProj = try T2SWeightMatrix(r, "self_attn.in_proj_weight", rows: 3 * d, cols: d)
         inProjBias = try r.tensor("self_attn.in_proj_bias", shape: [3 * d])
-        outProj = HalfMatrix(rows: d, cols: d, bits: try r.halfBits("self_attn.out_proj.weight", shape: [d, d]))
+        outProj = try T2SWeightMatrix(r, "self_attn.out_proj.weight", rows: d, cols: d)
         outProjBias = try r.tensor("self_attn.out_proj.bias", shape: [d])
-        linear1 = HalfMatrix(rows: f, cols: d, bits: try r.halfBits("linear1.weight", shape: [f, d]))
+        linear1 = try T2SWeightMatrix(r, "linear1.weight", rows: f, cols: d)
         linear1Bias = try r.tensor("linear1.bias", shape: [f])
-        linear2 = HalfMatrix(rows: d, cols: f, bits: try r.halfBits("linear2.weight", shape: [d, f]))
+        linear2 = try T2SWeightMatrix(r, "linear2.weight", rows: d, cols: f)
         linear2Bias = try r.tensor("linear2.bias", shape: [d])
         norm1Weight = try r.tensor("norm1.weight", shape: [d])
         norm1Bias = try r.tensor("norm1.bias", shape: [d])
@@ -101,9 +102,9 @@ public struct T2SBlock: Sendable {
         dim = d
         heads = c.heads
         eps = c.layerNormEps
-        func matrix(_ rows: Int, _ cols: Int) -> HalfMatrix {
+        func matrix(_ rows: Int, _ cols: Int) -> T2SWeightMatrix {
             let a = 1 / Float(cols).squareRoot()
-            return HalfMatrix(rng.uniform(shape: [rows, cols], lo: -a, hi: a))
+            return .half(HalfMatrix(rng.uniform(shape: [rows, cols], lo: -a, hi: a)))
         }
         func vector(_ n: Int, _ fanIn: Int) -> Tensor {
             let a = 1 / Float(fanIn).squareRoot()

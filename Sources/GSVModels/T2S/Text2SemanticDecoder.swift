@@ -90,7 +90,7 @@ public struct Text2SemanticDecoder: Sendable {
     /// Hyper-parameters.
     public let config: T2SConfig
     /// `bert_proj.weight` `[E, bertDim]`.
-    public let bertProj: HalfMatrix
+    public let bertProj: T2SWeightMatrix
     /// `bert_proj.bias` `[E]`.
     public let bertProjBias: Tensor
     /// `ar_text_embedding.word_embeddings.weight` `[phonemeVocab, E]`.
@@ -104,7 +104,7 @@ public struct Text2SemanticDecoder: Sendable {
     /// `h.layers.<i>`.
     public let blocks: [T2SBlock]
     /// `ar_predict_layer.weight` `[vocab, d]` (no bias).
-    public let predictLayer: HalfMatrix
+    public let predictLayer: T2SWeightMatrix
 
     /// Opens a GPT checkpoint (`.ckpt`) and loads it (`TTS.init_t2s_weights`).
     public static func load(path: String) throws -> Text2SemanticDecoder {
@@ -134,14 +134,14 @@ public struct Text2SemanticDecoder: Sendable {
         try c.validate()
         config = c
         let e = c.embeddingDim, d = c.hiddenDim
-        bertProj = HalfMatrix(rows: e, cols: c.bertDim, bits: try r.halfBits("bert_proj.weight", shape: [e, c.bertDim]))
+        bertProj = try T2SWeightMatrix(r, "bert_proj.weight", rows: e, cols: c.bertDim)
         bertProjBias = try r.tensor("bert_proj.bias", shape: [e])
         textEmbedding = try r.tensor("ar_text_embedding.word_embeddings.weight", shape: [c.phonemeVocabSize, e])
         textPosition = SinePositionalEmbedding(dim: e, alpha: try r.tensor("ar_text_position.alpha", shape: [1]).scalars[0])
         audioEmbedding = try r.tensor("ar_audio_embedding.word_embeddings.weight", shape: [c.vocabSize, e])
         audioPosition = SinePositionalEmbedding(dim: e, alpha: try r.tensor("ar_audio_position.alpha", shape: [1]).scalars[0])
         blocks = try (0..<c.layers).map { try T2SBlock(reader: r.scoped("h.layers.\($0)"), config: c) }
-        predictLayer = HalfMatrix(rows: c.vocabSize, cols: d, bits: try r.halfBits("ar_predict_layer.weight", shape: [c.vocabSize, d]))
+        predictLayer = try T2SWeightMatrix(r, "ar_predict_layer.weight", rows: c.vocabSize, cols: d)
     }
 
     /// A model with random weights for `config` (benchmarks and shape tests; no download needed).
@@ -163,7 +163,7 @@ public struct Text2SemanticDecoder: Sendable {
         config = c
         let e = c.embeddingDim, d = c.hiddenDim
         let a = 1 / Float(c.bertDim).squareRoot()
-        bertProj = HalfMatrix(rng.uniform(shape: [e, c.bertDim], lo: -a, hi: a))
+        bertProj = .half(HalfMatrix(rng.uniform(shape: [e, c.bertDim], lo: -a, hi: a)))
         bertProjBias = rng.uniform(shape: [e], lo: -a, hi: a)
         textEmbedding = rng.uniform(shape: [c.phonemeVocabSize, e], lo: -1, hi: 1)
         textPosition = SinePositionalEmbedding(dim: e, alpha: 1)
@@ -173,7 +173,7 @@ public struct Text2SemanticDecoder: Sendable {
         for _ in 0..<c.layers { layers.append(T2SBlock(randomWith: c, rng: &rng)) }
         blocks = layers
         let p = 1 / Float(d).squareRoot()
-        predictLayer = HalfMatrix(rng.uniform(shape: [c.vocabSize, d], lo: -p, hi: p))
+        predictLayer = .half(HalfMatrix(rng.uniform(shape: [c.vocabSize, d], lo: -p, hi: p)))
     }
 
     // MARK: - Inputs
