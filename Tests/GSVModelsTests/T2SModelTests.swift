@@ -107,6 +107,13 @@ fileprivate func t2sTinyInput(phones: Int, prompt: Int, seed: UInt64) -> T2SInpu
         #expect(naive.tokens == Array(six.tokens[1..<6]))
         let capped = try m.decode(input, options: .init(sampling: greedy, maxSteps: 3), rng: &rng)
         #expect(capped.stopReason == .maxSteps && capped.steps == 2 && capped.tokens == Array(five.tokens.prefix(2)))
+        // Reference-free (no prompt): the official naive fallback keeps every generated token.
+        var free = input
+        free.promptTokens = []
+        let free5 = try m.decode(free, options: .init(sampling: greedy, earlyStopNum: 5), rng: &rng)
+        let free6 = try m.decode(free, options: .init(sampling: greedy, earlyStopNum: 6), rng: &rng)
+        #expect(free5.stopReason == .earlyStop && free5.tokens.count == 6 && free6.tokens.count == 7)
+        #expect(Array(free6.tokens.prefix(6)) == free5.tokens)
     }
 
     @Test func batchedDecodeEqualsSingleDecodes() throws {

@@ -73,6 +73,12 @@ public struct T2SDecodeOptions: Sendable, Equatable {
 /// The outcome of decoding one sequence.
 public struct T2SResult: Sendable, Equatable {
     /// Generated semantic tokens (what `TTS.run` hands to SoVITS: `y[-idx:]`), without EOS.
+    ///
+    /// On an EOS stop: every token before EOS. On a forced stop (early-stop limit or step cap) the
+    /// official drivers differ: ``T2SDecodeVariant/batched`` drops the last sampled token,
+    /// ``T2SDecodeVariant/naive`` drops the first generated one, and reference-free decoding (empty
+    /// prompt, always the naive driver officially) keeps all of them. Empty only when
+    /// `earlyStopNum` is 0 (where the official code would hand the prompt itself to SoVITS).
     public var tokens: [Int]
     /// Why decoding stopped.
     public var stopReason: T2SStopReason
@@ -320,7 +326,14 @@ public struct Text2SemanticDecoder: Sendable {
             if early || idx == options.maxSteps - 1 {
                 for seq in active {
                     let gen = Array(seq.tokens[seq.promptCount...])
-                    let window = options.variant == .batched ? Array(gen.dropLast()) : Array(gen.dropFirst())
+                    let window: [Int]
+                    if seq.promptCount == 0 {
+                        // Reference-free: batch_infer falls back to the naive driver, which returns
+                        // idx 0 here, and TTS.run's y[-0:] keeps every generated token.
+                        window = gen
+                    } else {
+                        window = options.variant == .batched ? Array(gen.dropLast()) : Array(gen.dropFirst())
+                    }
                     results[seq.item] = T2SResult(tokens: window, stopReason: early ? .earlyStop : .maxSteps,
                                                   steps: idx, stepLogits: [])
                 }
