@@ -90,6 +90,9 @@ fileprivate func goldenStepRows(_ golden: Tensor, stepsRun: Int) -> [(row: Int, 
         #expect(c.phonemeVocabSize == cfg.value(at: "model.phoneme_vocab_size")?.intValue)
         #expect(c.eos == c.vocabSize - 1)
         #expect(c.maxSec == cfg.value(at: "data.max_sec")?.doubleValue)
+        // TTS.run's early_stop_num = hz · max_sec is the limit the golden decode ran with.
+        let golden = try T2SGolden.load()
+        #expect(c.officialEarlyStopNum == golden.params["early_stop_num"] as? Int)
     }
 
     @Test func greedyDecodeMatchesOfficialBatchedDriver() throws {

@@ -3,6 +3,7 @@
 
 import GSVTensor
 import GSVWeights
+import Logging
 
 /// How the result window is taken when decoding is stopped by the limits rather than EOS.
 public enum T2SDecodeVariant: String, Sendable, Codable {
@@ -350,12 +351,24 @@ public struct Text2SemanticDecoder: Sendable {
             }
             for cache in caches { cache.length += 1 }
         }
+        if T2SLog.logger.logLevel <= .debug {
+            for (i, r) in results.enumerated() {
+                if let r {
+                    T2SLog.logger.debug("T2S decoded item \(i): \(r.tokens.count) tokens, stop \(r.stopReason.rawValue) at step \(r.steps)")
+                }
+            }
+        }
         return try results.enumerated().map { i, r in
             guard var r else { throw T2SError.invalidInput("item \(i) did not finish") }
             r.stepLogits = recorded[i]
             return r
         }
     }
+}
+
+/// The T2S module's logger.
+enum T2SLog {
+    static let logger = Logger(label: "GSVModels.T2S")
 }
 
 /// A sequence still being decoded.
