@@ -171,4 +171,23 @@ fileprivate func goldenStepRows(_ golden: Tensor, stepsRun: Int) -> [(row: Int, 
         #expect(r.tokens == c.predSemantic)
         #expect(r.stopReason.rawValue == c.stopReason)
     }
+
+    @Test func inputIsBuiltFromPromptAndTargetAsTTSRunDoes() throws {
+        let st = try SafeTensorsFile(path: Fixtures.url("v2/golden/gpt.safetensors").path)
+        let golden = try T2SGolden.load()
+        let promptPhones = try #require(st.tensors["prompt_phone_ids"]).int64Values().map { Int($0) }
+        for c in golden.cases {
+            let target = try #require(st.tensors["case\(c.index)_phone_ids"]).int64Values().map { Int($0) }
+            let p = promptPhones.count, n = c.input.phoneIDs.count
+            let built = try T2SInput(promptPhoneIDs: promptPhones, promptBert: c.input.bert.slice(axis: 1, 0..<p),
+                                     targetPhoneIDs: target, targetBert: c.input.bert.slice(axis: 1, p..<n),
+                                     promptTokens: c.input.promptTokens)
+            #expect(built.phoneIDs == c.input.phoneIDs)
+            #expect(built.bert == c.input.bert)
+        }
+        #expect(throws: T2SError.self) {
+            _ = try T2SInput(promptPhoneIDs: [1], promptBert: .zeros([1024, 2]), targetPhoneIDs: [2],
+                             targetBert: .zeros([1024, 1]), promptTokens: [])
+        }
+    }
 }

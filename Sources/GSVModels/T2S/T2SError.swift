@@ -1,3 +1,5 @@
+// Errors of the T2S GPT (the official code asserts or raises generic exceptions instead).
+
 import Foundation
 
 /// Errors of the text-to-semantic GPT. Every case names the offending value.

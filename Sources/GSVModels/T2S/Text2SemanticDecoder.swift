@@ -40,6 +40,24 @@ public struct T2SInput: Sendable {
         self.bert = bert
         self.promptTokens = promptTokens
     }
+
+    /// Builds the input as `TTS.run` does for one segment: `all_phones = prompt phones + target
+    /// phones`, `all_bert = cat(prompt_bert, target_bert, dim=1)`.
+    /// - Throws: ``T2SError/invalidInput(_:)`` when a BERT block is not `[D, phones]` or the two
+    ///   blocks have different widths `D`.
+    public init(promptPhoneIDs: [Int], promptBert: Tensor, targetPhoneIDs: [Int], targetBert: Tensor,
+                promptTokens: [Int]) throws {
+        for (name, ids, b) in [("prompt", promptPhoneIDs, promptBert), ("target", targetPhoneIDs, targetBert)] {
+            guard b.rank == 2, b.shape[1] == ids.count else {
+                throw T2SError.invalidInput("\(name) BERT features \(b.shape) do not match \(ids.count) phones")
+            }
+        }
+        guard promptBert.shape[0] == targetBert.shape[0] else {
+            throw T2SError.invalidInput("prompt BERT width \(promptBert.shape[0]) != target BERT width \(targetBert.shape[0])")
+        }
+        self.init(phoneIDs: promptPhoneIDs + targetPhoneIDs,
+                  bert: Tensor.concat([promptBert, targetBert], axis: 1), promptTokens: promptTokens)
+    }
 }
 
 /// Decoding controls: sampling and stop rules.
