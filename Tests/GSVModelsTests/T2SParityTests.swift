@@ -62,7 +62,8 @@ fileprivate struct T2SGolden {
             topP: Float(try #require(params["top_p"] as? Double)),
             temperature: Float(try #require(params["temperature"] as? Double)),
             repetitionPenalty: Float(try #require(params["repetition_penalty"] as? Double)))
-        return T2SDecodeOptions(sampling: sampling, earlyStopNum: try #require(params["early_stop_num"] as? Int),
+        let earlyStop = try #require(params["early_stop_num"] as? Int)
+        return T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop < 0 ? nil : earlyStop,
                                 variant: variant, recordStepLogits: true)
     }
 }
@@ -109,6 +110,7 @@ fileprivate func goldenStepRows(_ golden: Tensor, stepsRun: Int) -> [(row: Int, 
             try #require(r.stepLogits.count == r.steps + 1)
             let v = c.stepLogits.shape[1]
             for (row, step) in goldenStepRows(c.stepLogits, stepsRun: r.stepLogits.count) {
+                try #require(step < r.stepLogits.count && r.stepLogits[step].count == v)
                 let g = Array(c.stepLogits.scalars[(row * v)..<((row + 1) * v)])
                 let (cos, rel) = t2sCompare(r.stepLogits[step], g)
                 #expect(cos >= 0.99999, "case \(c.index) step \(step) cosine \(cos)")
