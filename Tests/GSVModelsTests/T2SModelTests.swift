@@ -178,4 +178,24 @@ fileprivate func t2sTinyInput(phones: Int, prompt: Int, seed: UInt64) -> T2SInpu
         #expect(throws: WeightsError.self) { _ = try Text2SemanticDecoder(tensors: archive.tensors, config: wrongLayers) }
         #expect(throws: (any Error).self) { _ = try Text2SemanticDecoder.load(path: "/nonexistent/gpt.ckpt") }
     }
+
+    @Test(arguments: [t2sTinyConfig, T2SConfig(vocabSize: 41, phonemeVocabSize: 30, embeddingDim: 12, hiddenDim: 12,
+                                               heads: 2, layers: 3, eos: 40, maxSec: 1)])
+    func kvCachedStepsEqualAFullRecomputation(config: T2SConfig) throws {
+        let m = try Text2SemanticDecoder.random(config: config, seed: 11)
+        let input = t2sTinyInput(phones: 7, prompt: 5, seed: 21)
+        var rng = SeededRNG(seed: 0)
+        let greedy = SamplingParameters(topK: 1)
+        let run = try m.decode(input, options: .init(sampling: greedy, earlyStopNum: 14, recordStepLogits: true), rng: &rng)
+        let generated = run.tokens
+        for k in [1, 5, generated.count - 1] where k > 0 && k < run.stepLogits.count && k <= generated.count {
+            // Step k of the cached decode = first step of a fresh prefill over prompt + k tokens.
+            var longer = input
+            longer.promptTokens += generated.prefix(k)
+            let fresh = try m.decode(longer, options: .init(sampling: greedy, maxSteps: 1, recordStepLogits: true), rng: &rng)
+            let a = run.stepLogits[k], b = try #require(fresh.stepLogits.first)
+            let scale = b.map { abs($0) }.max() ?? 1
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(scale, 1) }, "step \(k)")
+        }
+    }
 }

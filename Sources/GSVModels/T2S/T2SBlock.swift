@@ -186,10 +186,9 @@ public struct T2SBlock: Sendable {
                         (vRows + pos * d).update(from: q + 2 * d, count: d)
                         let len = pos + 1
                         for h in 0..<heads {
-                            BLAS.sgemv(m: len, n: hd, alpha: scale, a: kRows + h * hd, lda: d, x: q + h * hd, y: s0)
-                            softmaxPrefix(s0, visible: len, total: len)
-                            BLAS.sgemv(trans: true, m: len, n: hd, a: vRows + h * hd, lda: d, x: s0,
-                                       y: a0 + row * d + h * hd)
+                            singleQueryAttention(q: q + h * hd, keys: kRows + h * hd, values: vRows + h * hd,
+                                                 stride: d, length: len, headDim: hd, scale: scale,
+                                                 scores: s0, out: a0 + row * d + h * hd)
                         }
                     }
                 }
@@ -222,4 +221,49 @@ func softmaxPrefix(_ row: UnsafeMutablePointer<Float>, visible: Int, total: Int)
     let inv = 1 / s
     for j in 0..<visible { row[j] *= inv }
     for j in visible..<total { row[j] = 0 }
+}
+
+/// Attention of one query over `length` cached rows (`keys`/`values` rows `stride` apart, `headDim`
+/// wide): `out = softmax(scale · K q) · V`. Small sizes (head dim 32): plain SIMD loops beat BLAS
+/// calls here and keep the decode step free of BLAS threading.
+@inline(__always)
+func singleQueryAttention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                          stride: Int, length: Int, headDim hd: Int, scale: Float,
+                          scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+    let vec = hd / 8 * 8
+    let qRaw = UnsafeRawPointer(q)
+    for j in 0..<length {
+        let k = keys + j * stride
+        let kRaw = UnsafeRawPointer(k)
+        var acc = SIMD8<Float>()
+        var c = 0
+        while c < vec {
+            acc += kRaw.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+                * qRaw.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+            c += 8
+        }
+        var sum = acc.sum()
+        while c < hd {
+            sum += k[c] * q[c]
+            c += 1
+        }
+        scores[j] = sum * scale
+    }
+    softmaxPrefix(scores, visible: length, total: length)
+    let outRaw = UnsafeMutableRawPointer(out)
+    var c = 0
+    while c < vec {
+        var acc = SIMD8<Float>()
+        for j in 0..<length {
+            acc += scores[j] * UnsafeRawPointer(values + j * stride).loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+        }
+        outRaw.storeBytes(of: acc, toByteOffset: c * 4, as: SIMD8<Float>.self)
+        c += 8
+    }
+    while c < hd {
+        var acc: Float = 0
+        for j in 0..<length { acc += scores[j] * values[j * stride + c] }
+        out[c] = acc
+        c += 1
+    }
 }
