@@ -185,10 +185,26 @@ public struct T2SBlock: Sendable {
                         (kRows + pos * d).update(from: q + d, count: d)
                         (vRows + pos * d).update(from: q + 2 * d, count: d)
                         let len = pos + 1
+                        // Row blocks small enough that OpenBLAS runs each sgemv on the calling
+                        // thread (it threads gemv from m·n ≥ 9216): waking its threads for a
+                        // 32-wide head costs more than the product and fights the weight kernels.
+                        let block = max(1, 8192 / max(hd, 1))
                         for h in 0..<heads {
-                            singleQueryAttention(q: q + h * hd, keys: kRows + h * hd, values: vRows + h * hd,
-                                                 stride: d, length: len, headDim: hd, scale: scale,
-                                                 scores: s0, out: a0 + row * d + h * hd)
+                            var j0 = 0
+                            while j0 < len {
+                                let m = min(block, len - j0)
+                                BLAS.sgemv(m: m, n: hd, alpha: scale, a: kRows + j0 * d + h * hd, lda: d,
+                                           x: q + h * hd, y: s0 + j0)
+                                j0 += m
+                            }
+                            softmaxPrefix(s0, visible: len, total: len)
+                            j0 = 0
+                            while j0 < len {
+                                let m = min(block, len - j0)
+                                BLAS.sgemv(trans: true, m: m, n: hd, a: vRows + j0 * d + h * hd, lda: d, x: s0 + j0,
+                                           beta: j0 == 0 ? 0 : 1, y: a0 + row * d + h * hd)
+                                j0 += m
+                            }
                         }
                     }
                 }
@@ -223,47 +239,3 @@ func softmaxPrefix(_ row: UnsafeMutablePointer<Float>, visible: Int, total: Int)
     for j in visible..<total { row[j] = 0 }
 }
 
-/// Attention of one query over `length` cached rows (`keys`/`values` rows `stride` apart, `headDim`
-/// wide): `out = softmax(scale · K q) · V`. Small sizes (head dim 32): plain SIMD loops beat BLAS
-/// calls here and keep the decode step free of BLAS threading.
-@inline(__always)
-func singleQueryAttention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                          stride: Int, length: Int, headDim hd: Int, scale: Float,
-                          scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-    let vec = hd / 8 * 8
-    let qRaw = UnsafeRawPointer(q)
-    for j in 0..<length {
-        let k = keys + j * stride
-        let kRaw = UnsafeRawPointer(k)
-        var acc = SIMD8<Float>()
-        var c = 0
-        while c < vec {
-            acc += kRaw.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-                * qRaw.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-            c += 8
-        }
-        var sum = acc.sum()
-        while c < hd {
-            sum += k[c] * q[c]
-            c += 1
-        }
-        scores[j] = sum * scale
-    }
-    softmaxPrefix(scores, visible: length, total: length)
-    let outRaw = UnsafeMutableRawPointer(out)
-    var c = 0
-    while c < vec {
-        var acc = SIMD8<Float>()
-        for j in 0..<length {
-            acc += scores[j] * UnsafeRawPointer(values + j * stride).loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
-        }
-        outRaw.storeBytes(of: acc, toByteOffset: c * 4, as: SIMD8<Float>.self)
-        c += 8
-    }
-    while c < hd {
-        var acc: Float = 0
-        for j in 0..<length { acc += scores[j] * values[j * stride + c] }
-        out[c] = acc
-        c += 1
-    }
-}
