@@ -1,0 +1,36 @@
+import Foundation
+import GSVTensor
+import Testing
+import GSVModels
+
+/// Opt-in timings of the full-size v2 GPT with random weights
+/// (`GSV_BENCH=1 swift test -c release --filter T2SBench`): prefill and decode tokens/s at batch 1
+/// and batch 4. Prints its numbers; asserts only that decoding produced the requested tokens.
+@Suite("T2SBench", .serialized, .enabled(if: ProcessInfo.processInfo.environment["GSV_BENCH"] == "1", "set GSV_BENCH=1 to run"))
+struct T2SBenchTests {
+    @Test func decodeSpeedV2() throws {
+        let t0 = Date()
+        let model = Text2SemanticDecoder.randomV2(seed: 1)
+        print("T2SBench: randomV2 built in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s, threads \(Parallel.threadCount)")
+        var rng = SeededRNG(seed: 2)
+        func input(_ phones: Int) -> T2SInput {
+            T2SInput(phoneIDs: (0..<phones).map { _ in Int(rng.next() % 732) },
+                     bert: rng.gaussian(shape: [1024, phones]), promptTokens: (0..<150).map { _ in Int(rng.next() % 1024) })
+        }
+        for batch in [1, 4] {
+            let inputs = (0..<batch).map { _ in input(60) }
+            let steps = 100
+            // Prefill alone (stops after step 0), then the full run; decode rate from the difference.
+            let p0 = Date()
+            _ = try model.decode(batch: inputs, options: .init(maxSteps: 1), rng: &rng)
+            let prefill = Date().timeIntervalSince(p0)
+            let d0 = Date()
+            let r = try model.decode(batch: inputs, options: .init(earlyStopNum: steps), rng: &rng)
+            let total = Date().timeIntervalSince(d0)
+            let tokens = r.map { $0.steps }.reduce(0, +)
+            #expect(r.allSatisfy { $0.stopReason == .earlyStop ? $0.tokens.count == steps : true })
+            print(String(format: "T2SBench: batch %d prefill %.3f s, %d steps in %.3f s → %.1f steps/s, %.1f tok/s (all sequences)",
+                         batch, prefill, steps, total - prefill, Double(steps) / (total - prefill), Double(tokens) / (total - prefill)))
+        }
+    }
+}

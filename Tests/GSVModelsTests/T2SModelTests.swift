@@ -1,0 +1,201 @@
+import Foundation
+import GSVTensor
+import GSVTestSupport
+import GSVWeights
+import Testing
+import GSVModels
+
+/// A small random configuration for shape and rule tests.
+fileprivate let t2sTinyConfig = T2SConfig(vocabSize: 41, phonemeVocabSize: 30, embeddingDim: 16, hiddenDim: 16,
+                                          heads: 2, layers: 2, eos: 40, maxSec: 1)
+
+fileprivate func t2sTinyInput(phones: Int, prompt: Int, seed: UInt64) -> T2SInput {
+    var rng = SeededRNG(seed: seed)
+    let ids = (0..<phones).map { _ in Int(rng.next() % 30) }
+    let toks = (0..<prompt).map { _ in Int(rng.next() % 40) }
+    return T2SInput(phoneIDs: ids, bert: rng.gaussian(shape: [1024, phones]), promptTokens: toks)
+}
+
+@Suite struct T2SModelTests {
+    @Test func v2DefaultsArePinned() {
+        let c = T2SConfig.v2
+        #expect(c.vocabSize == 1025 && c.eos == 1024 && c.phonemeVocabSize == 732)
+        #expect(c.embeddingDim == 512 && c.hiddenDim == 512 && c.heads == 16 && c.layers == 24)
+        #expect(c.ffnDim == 2048 && c.headDim == 32 && c.bertDim == 1024 && c.layerNormEps == 1e-5)
+        #expect(c.maxSec == 54 && c.officialEarlyStopNum == 2700)
+        #expect(T2SDecodeOptions().maxSteps == 1500 && T2SDecodeOptions.stepsWithoutEOS == 11)
+        #expect(T2SDecodeOptions().sampling == SamplingParameters(topK: 15, topP: 1, temperature: 1, repetitionPenalty: 1.35))
+    }
+
+    @Test func inconsistentConfigsAreRefused() {
+        #expect(throws: T2SError.self) { try T2SConfig(vocabSize: 10, eos: 5).validate() }
+        #expect(throws: T2SError.self) { try T2SConfig(hiddenDim: 510).validate() }
+        #expect(throws: T2SError.self) { try T2SConfig(heads: 7).validate() }
+        #expect(throws: T2SError.self) { try T2SConfig(checkpointConfig: .object(["model": .object(["head": .int(2)])])) }
+        #expect(throws: T2SError.self) { try T2SConfig(checkpointConfig: .object([:])) }
+    }
+
+    @Test func sinePositionsFollowTheFormula() {
+        let pe = SinePositionalEmbedding(dim: 8, alpha: 0.5)
+        let t = pe.table(startPosition: 0, count: 40)
+        for p in 0..<40 {
+            for i in 0..<4 {
+                let w = exp(-Double(2 * i) * log(10000.0) / 8)
+                #expect(abs(Double(t[p * 8 + 2 * i]) - sin(Double(p) * w)) < 1e-4)
+                #expect(abs(Double(t[p * 8 + 2 * i + 1]) - cos(Double(p) * w)) < 1e-4)
+            }
+        }
+        var row = [Float](repeating: 1, count: 8)
+        row.withUnsafeMutableBufferPointer { pe.add(to: $0.baseAddress!, rows: 1, startPosition: 3) }
+        let ref = pe.table(startPosition: 3, count: 1)
+        for j in 0..<8 { #expect(abs(row[j] - (1 + 0.5 * ref[j])) < 1e-6) }
+    }
+
+    @Test func tinyRandomModelHasTheConfiguredShapes() throws {
+        let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 5)
+        #expect(m.blocks.count == 2)
+        #expect(m.blocks[0].inProj.rows == 48 && m.blocks[0].linear1.rows == 64 && m.blocks[0].linear2.cols == 64)
+        #expect(m.predictLayer.rows == 41 && m.textEmbedding.shape == [30, 16] && m.audioEmbedding.shape == [41, 16])
+        let input = t2sTinyInput(phones: 7, prompt: 5, seed: 1)
+        #expect(try m.embedText(phoneIDs: input.phoneIDs, bert: input.bert).shape == [7, 16])
+        var rng = SeededRNG(seed: 9)
+        let r = try m.decode(input, options: .init(earlyStopNum: 30, recordStepLogits: true), rng: &rng)
+        #expect(r.stepLogits.count == r.steps + 1)
+        #expect(r.stepLogits.allSatisfy { $0.count == 41 })
+        #expect(r.tokens.allSatisfy { (0..<40).contains($0) })
+        switch r.stopReason {
+        case .eos: #expect(r.steps >= T2SDecodeOptions.stepsWithoutEOS && r.tokens.count == r.steps)
+        case .earlyStop: #expect(r.steps == 30 && r.tokens.count == 30)
+        case .maxSteps: Issue.record("1500-step cap cannot be reached with earlyStopNum 30")
+        }
+    }
+
+    @Test func samplingIsSeededPerRequestAndSafeConcurrently() async throws {
+        let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 6)
+        let input = t2sTinyInput(phones: 9, prompt: 4, seed: 2)
+        let options = T2SDecodeOptions(sampling: .init(topK: 20, topP: 0.9, temperature: 1.3), earlyStopNum: 25)
+        var a = SeededRNG(seed: 42), b = SeededRNG(seed: 42), c = SeededRNG(seed: 43)
+        let r1 = try m.decode(input, options: options, rng: &a)
+        let r2 = try m.decode(input, options: options, rng: &b)
+        let r3 = try m.decode(input, options: options, rng: &c)
+        #expect(r1 == r2)
+        #expect(r1.tokens != r3.tokens)
+        let concurrent = try await withThrowingTaskGroup(of: T2SResult.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var rng = SeededRNG(seed: 42)
+                    return try m.decode(input, options: options, rng: &rng)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(concurrent.allSatisfy { $0 == r1 })
+    }
+
+    @Test func stopRulesAndResultWindows() throws {
+        let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 7)
+        let input = t2sTinyInput(phones: 6, prompt: 3, seed: 3)
+        let greedy = SamplingParameters(topK: 1)
+        var rng = SeededRNG(seed: 0)
+        // EOS is impossible during the first 11 steps, so these limits always apply.
+        let five = try m.decode(input, options: .init(sampling: greedy, earlyStopNum: 5), rng: &rng)
+        #expect(five.stopReason == .earlyStop && five.steps == 5 && five.tokens.count == 5)
+        let six = try m.decode(input, options: .init(sampling: greedy, earlyStopNum: 6), rng: &rng)
+        #expect(Array(six.tokens.prefix(5)) == five.tokens)
+        // Naive driver: the window is shifted by one (first generated token dropped, last kept).
+        let naive = try m.decode(input, options: .init(sampling: greedy, earlyStopNum: 5, variant: .naive), rng: &rng)
+        #expect(naive.tokens == Array(six.tokens[1..<6]))
+        let capped = try m.decode(input, options: .init(sampling: greedy, maxSteps: 3), rng: &rng)
+        #expect(capped.stopReason == .maxSteps && capped.steps == 2 && capped.tokens == Array(five.tokens.prefix(2)))
+        // Reference-free (no prompt): the official naive fallback keeps every generated token.
+        var free = input
+        free.promptTokens = []
+        let free5 = try m.decode(free, options: .init(sampling: greedy, earlyStopNum: 5), rng: &rng)
+        let free6 = try m.decode(free, options: .init(sampling: greedy, earlyStopNum: 6), rng: &rng)
+        #expect(free5.stopReason == .earlyStop && free5.tokens.count == 6 && free6.tokens.count == 7)
+        #expect(Array(free6.tokens.prefix(6)) == free5.tokens)
+    }
+
+    @Test func batchedDecodeEqualsSingleDecodes() throws {
+        let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 8)
+        let inputs = [t2sTinyInput(phones: 5, prompt: 4, seed: 10), t2sTinyInput(phones: 12, prompt: 4, seed: 11),
+                      t2sTinyInput(phones: 8, prompt: 4, seed: 12), t2sTinyInput(phones: 3, prompt: 0, seed: 13),
+                      t2sTinyInput(phones: 9, prompt: 4, seed: 14)]
+        let options = T2SDecodeOptions(sampling: .init(topK: 1), earlyStopNum: 40, recordStepLogits: true)
+        var rng = SeededRNG(seed: 0)
+        let batch = try m.decode(batch: inputs, options: options, rng: &rng)
+        for (i, input) in inputs.enumerated() {
+            let single = try m.decode(input, options: options, rng: &rng)
+            #expect(single.tokens == batch[i].tokens && single.steps == batch[i].steps)
+            #expect(single.stopReason == batch[i].stopReason)
+            for (a, b) in zip(single.stepLogits, batch[i].stepLogits) {
+                #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+            }
+        }
+    }
+
+    @Test func badInputsAreNamed() throws {
+        let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 1)
+        let ok = t2sTinyInput(phones: 4, prompt: 2, seed: 4)
+        var rng = SeededRNG(seed: 0)
+        func expectInvalid(_ input: T2SInput, _ fragment: String, options: T2SDecodeOptions = .init()) {
+            do {
+                _ = try m.decode(input, options: options, rng: &rng)
+                Issue.record("accepted input that should fail: \(fragment)")
+            } catch let T2SError.invalidInput(message) {
+                #expect(message.contains(fragment), "\(message)")
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+        }
+        expectInvalid(T2SInput(phoneIDs: [1, 30], bert: .zeros([1024, 2]), promptTokens: []), "phone id 30")
+        expectInvalid(T2SInput(phoneIDs: [1, -1], bert: .zeros([1024, 2]), promptTokens: []), "phone id -1")
+        expectInvalid(T2SInput(phoneIDs: [], bert: .zeros([1024, 0]), promptTokens: []), "no phones")
+        expectInvalid(T2SInput(phoneIDs: [1, 2], bert: .zeros([1024, 3]), promptTokens: []), "BERT")
+        expectInvalid(T2SInput(phoneIDs: [1, 2], bert: .zeros([768, 2]), promptTokens: []), "BERT")
+        expectInvalid(T2SInput(phoneIDs: [1, 2], bert: .zeros([1024, 2]), promptTokens: [40]), "prompt token 40")
+        expectInvalid(ok, "earlyStopNum", options: .init(earlyStopNum: -1))
+        expectInvalid(ok, "maxSteps", options: .init(maxSteps: 0))
+        expectInvalid(ok, "top_k", options: .init(sampling: .init(topK: 0)))
+        #expect(throws: T2SError.self) { _ = try m.decode(batch: [], options: .init(), rng: &rng) }
+    }
+
+    @Test func checkpointKeysAreVerified() throws {
+        let archive = try WeightArchive.open(Fixtures.url("v2/models/gpt_v2_tiny.ckpt").path)
+        let config = try T2SConfig(checkpointConfig: try #require(archive.config))
+        var missing = archive.tensors
+        missing["model.h.layers.0.linear1.bias"] = nil
+        #expect(throws: WeightsError.missingKey("model.h.layers.0.linear1.bias")) {
+            _ = try Text2SemanticDecoder(tensors: missing, config: config)
+        }
+        var extra = archive.tensors
+        extra["model.h.layers.99.linear1.bias"] = archive.tensors["model.h.layers.0.linear1.bias"]
+        #expect(throws: WeightsError.unexpectedKeys(["model.h.layers.99.linear1.bias"])) {
+            _ = try Text2SemanticDecoder(tensors: extra, config: config)
+        }
+        var wrongLayers = config
+        wrongLayers.layers += 1
+        #expect(throws: WeightsError.self) { _ = try Text2SemanticDecoder(tensors: archive.tensors, config: wrongLayers) }
+        #expect(throws: (any Error).self) { _ = try Text2SemanticDecoder.load(path: "/nonexistent/gpt.ckpt") }
+    }
+
+    @Test(arguments: [t2sTinyConfig, T2SConfig(vocabSize: 41, phonemeVocabSize: 30, embeddingDim: 12, hiddenDim: 12,
+                                               heads: 2, layers: 3, eos: 40, maxSec: 1)])
+    func kvCachedStepsEqualAFullRecomputation(config: T2SConfig) throws {
+        let m = try Text2SemanticDecoder.random(config: config, seed: 11)
+        let input = t2sTinyInput(phones: 7, prompt: 5, seed: 21)
+        var rng = SeededRNG(seed: 0)
+        let greedy = SamplingParameters(topK: 1)
+        let run = try m.decode(input, options: .init(sampling: greedy, earlyStopNum: 14, recordStepLogits: true), rng: &rng)
+        let generated = run.tokens
+        for k in [1, 5, generated.count - 1] where k > 0 && k < run.stepLogits.count && k <= generated.count {
+            // Step k of the cached decode = first step of a fresh prefill over prompt + k tokens.
+            var longer = input
+            longer.promptTokens += generated.prefix(k)
+            let fresh = try m.decode(longer, options: .init(sampling: greedy, maxSteps: 1, recordStepLogits: true), rng: &rng)
+            let a = run.stepLogits[k], b = try #require(fresh.stepLogits.first)
+            let scale = b.map { abs($0) }.max() ?? 1
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(scale, 1) }, "step \(k)")
+        }
+    }
+}
