@@ -14,10 +14,10 @@ import GSVTensor
 /// no block length). The official pad/reshape relative↔absolute trick is computed in closed form:
 /// `score[i,j] += (q_i/√d)·emb_rel_k[j−i+w]` and `out_i += Σ_j p[i,j]·emb_rel_v[j−i+w]`.
 struct RelativeMultiHeadAttention: Sendable {
-    let convQ: Conv1d  // conv_q
-    let convK: Conv1d  // conv_k
-    let convV: Conv1d  // conv_v
-    let convO: Conv1d  // conv_o
+    let convQ: SoVITSConv  // conv_q
+    let convK: SoVITSConv  // conv_k
+    let convV: SoVITSConv  // conv_v
+    let convO: SoVITSConv  // conv_o
     /// `emb_rel_k` `[2w+1, d]` (nil without a window).
     let relK: Tensor?
     /// `emb_rel_v` `[2w+1, d]`.
@@ -116,8 +116,8 @@ struct RelativeMultiHeadAttention: Sendable {
 ///
 /// Follows GPT_SoVITS/module/attentions.py: FFN (non-causal, activation None = ReLU).
 struct FFN: Sendable {
-    let conv1: Conv1d  // conv_1
-    let conv2: Conv1d  // conv_2
+    let conv1: SoVITSConv  // conv_1
+    let conv2: SoVITSConv  // conv_2
 
     init(_ p: ParameterSource, channels: Int, filterChannels: Int, kernelSize k: Int) throws {
         let pad = ((k - 1) / 2, k / 2)

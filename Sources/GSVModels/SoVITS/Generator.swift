@@ -8,8 +8,8 @@ import GSVTensor
 ///
 /// Follows GPT_SoVITS/module/modules.py: ResBlock1 (weight-normed convolutions, folded at load).
 struct ResBlock1: Sendable {
-    let convs1: [Conv1d]  // convs1.<k>
-    let convs2: [Conv1d]  // convs2.<k>
+    let convs1: [SoVITSConv]  // convs1.<k>
+    let convs2: [SoVITSConv]  // convs2.<k>
 
     init(_ p: ParameterSource, channels: Int, kernelSize k: Int, dilations: [Int]) throws {
         convs1 = try dilations.enumerated().map { i, d in
@@ -26,7 +26,7 @@ struct ResBlock1: Sendable {
     func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input
         for (c1, c2) in zip(convs1, convs2) {
-            x = x + c2(c1(x.leakyRelu(Generator.lreluSlope)).leakyRelu(Generator.lreluSlope))
+            addInPlace(&x, c2(leakyReLU(c1(leakyReLU(x, Generator.lreluSlope)), Generator.lreluSlope)))
         }
         return x
     }
@@ -40,11 +40,11 @@ public struct Generator: Sendable {
     /// `modules.LRELU_SLOPE`.
     static let lreluSlope: Float = 0.1
 
-    let convPre: Conv1d               // dec.conv_pre
-    let cond: Conv1d                  // dec.cond
+    let convPre: SoVITSConv               // dec.conv_pre
+    let cond: SoVITSConv                  // dec.cond
     let ups: [ConvTranspose1d]        // dec.ups.<i>
     let resblocks: [ResBlock1]        // dec.resblocks.<i·kernels + j>
-    let convPost: Conv1d              // dec.conv_post
+    let convPost: SoVITSConv              // dec.conv_post
     let kernelsPerStage: Int
 
     init(_ p: ParameterSource, config c: SoVITSConfig) throws {
@@ -68,7 +68,7 @@ public struct Generator: Sendable {
         let postWeight = try p.tensor("conv_post.weight", shape: [1, ch, 7])
         // is_bias=False for v1/v2 SoVITS; a bias is accepted if a file has one.
         let postBias = try p.optionalTensor("conv_post.bias", shape: [1], randomPresent: false)
-        convPost = try Conv1d(weight: postWeight, bias: postBias, padding: (left: 3, right: 3))
+        convPost = SoVITSConv(weight: postWeight, bias: postBias, padding: (3, 3))
         (self.ups, resblocks, kernelsPerStage) = (ups, blocks, c.resblockKernelSizes.count)
     }
 
@@ -79,12 +79,12 @@ public struct Generator: Sendable {
     public func callAsFunction(_ z: Tensor, g: Tensor) -> Tensor {
         var x = convPre(z) + cond(g)
         for (i, up) in ups.enumerated() {
-            x = up(x.leakyRelu(Generator.lreluSlope))
+            x = up(leakyReLU(x, Generator.lreluSlope))
             var xs = resblocks[i * kernelsPerStage](x)
-            for j in 1..<kernelsPerStage { xs = xs + resblocks[i * kernelsPerStage + j](x) }
+            for j in 1..<kernelsPerStage { addInPlace(&xs, resblocks[i * kernelsPerStage + j](x)) }
             x = xs / Float(kernelsPerStage)
         }
-        x = convPost(x.leakyRelu(0.01)).tanh()
+        x = convPost(leakyReLU(x, 0.01)).tanh()
         return x.reshaped([x.count])
     }
 }

@@ -8,9 +8,9 @@ import GSVTensor
 /// `x = CrossAttn(c_pre(ssl), text_pre(text)) + c_pre(ssl) + ge`, then `c_post(x)`.
 struct MRTE: Sendable {
     let crossAttention: RelativeMultiHeadAttention  // cross_attention (no relative window)
-    let cPre: Conv1d                                // c_pre
-    let textPre: Conv1d                             // text_pre
-    let cPost: Conv1d                               // c_post
+    let cPre: SoVITSConv                                // c_pre
+    let textPre: SoVITSConv                             // text_pre
+    let cPost: SoVITSConv                               // c_post
 
     init(_ p: ParameterSource, contentChannels: Int, hidden: Int, heads: Int, outChannels: Int) throws {
         crossAttention = try RelativeMultiHeadAttention(p.scoped("cross_attention"), channels: hidden,

@@ -9,7 +9,7 @@ import GSVTensor
 ///
 /// Follows GPT_SoVITS/module/modules.py: Conv1dGLU (ConvNorm with "same" padding).
 struct Conv1dGLU: Sendable {
-    let conv: Conv1d  // conv1.conv
+    let conv: SoVITSConv  // conv1.conv
     let channels: Int
 
     init(_ p: ParameterSource, channels: Int, kernelSize k: Int) throws {

@@ -9,14 +9,14 @@ import GSVTensor
 ///
 /// Follows GPT_SoVITS/module/modules.py: WN (all convolutions weight-normed, folded at load).
 struct WN: Sendable {
-    let inLayers: [Conv1d]        // in_layers.<i>
-    let resSkipLayers: [Conv1d]   // res_skip_layers.<i>
-    let condLayer: Conv1d         // cond_layer
+    let inLayers: [SoVITSConv]        // in_layers.<i>
+    let resSkipLayers: [SoVITSConv]   // res_skip_layers.<i>
+    let condLayer: SoVITSConv         // cond_layer
     let hidden: Int
 
     init(_ p: ParameterSource, hidden h: Int, kernelSize k: Int, dilationRate: Int, layers: Int, ginChannels: Int) throws {
         condLayer = try p.conv1d("cond_layer", in: ginChannels, out: 2 * h * layers, kernel: 1, weightNorm: true)
-        var ins: [Conv1d] = [], rs: [Conv1d] = []
+        var ins: [SoVITSConv] = [], rs: [SoVITSConv] = []
         var dilation = 1
         for i in 0..<layers {
             let pad = (k * dilation - dilation) / 2
@@ -68,9 +68,9 @@ struct WN: Sendable {
 ///
 /// Follows GPT_SoVITS/module/modules.py: ResidualCouplingLayer (mean_only=True).
 struct ResidualCouplingLayer: Sendable {
-    let pre: Conv1d   // pre
+    let pre: SoVITSConv   // pre
     let enc: WN       // enc
-    let post: Conv1d  // post
+    let post: SoVITSConv  // post
     let half: Int
 
     init(_ p: ParameterSource, channels: Int, hidden: Int, kernelSize: Int, dilationRate: Int, layers: Int,

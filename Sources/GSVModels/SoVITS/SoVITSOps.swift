@@ -112,15 +112,14 @@ struct ParameterSource: Sendable {
         return Tensor(shape: shape, scalars: values)
     }
 
-    /// A `Conv1d` from `<name>.weight` / `<name>.bias` (`weightNorm`: `<name>.weight_g/_v`).
+    /// A convolution from `<name>.weight` / `<name>.bias` (`weightNorm`: `<name>.weight_g/_v`).
     func conv1d(_ name: String, in cin: Int, out cout: Int, kernel k: Int, stride: Int = 1,
                 padding: (Int, Int) = (0, 0), dilation: Int = 1, bias: Bool = true,
-                weightNorm: Bool = false) throws -> Conv1d {
+                weightNorm: Bool = false) throws -> SoVITSConv {
         let shape = [cout, cin, k]
         let w = weightNorm ? try weightNormed(name, shape: shape) : try tensor(name + ".weight", shape: shape)
         let b = bias ? try tensor(name + ".bias", shape: [cout], initial: .std(0.02)) : nil
-        return try Conv1d(weight: w, bias: b, stride: stride, padding: (left: padding.0, right: padding.1),
-                          dilation: dilation)
+        return SoVITSConv(weight: w, bias: b, stride: stride, padding: padding, dilation: dilation)
     }
 
     /// A `Linear` from `<name>.weight` / `<name>.bias`.
@@ -201,4 +200,103 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
 /// Rows `range` of a `[C, T]` tensor.
 func rows(_ x: Tensor, _ range: Range<Int>) -> Tensor {
     x.slice(axis: 0, range)
+}
+
+/// A stride-1 `Conv1d` on one channel-first sequence `[Cin, T]`, computed as one sgemm per kernel
+/// tap on the shifted (zero-padded) input: `y += W[:, :, k] · x[:, k·d ..< k·d + Tout]`. The weight
+/// is repacked once at load to `[K, Cout, Cin]`. No im2col buffer, so long, narrow HiFi-GAN
+/// sequences stay cheap (also in debug builds). Other strides use ``GSVTensor/conv1d``.
+struct SoVITSConv: Sendable {
+    /// PyTorch layout `[Cout, Cin, K]` (kept for strided convolutions).
+    let weight: Tensor
+    /// `[K, Cout, Cin]`.
+    let packed: [Float]
+    let bias: Tensor?
+    let stride: Int
+    let padding: (left: Int, right: Int)
+    let dilation: Int
+
+    init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: (Int, Int) = (0, 0), dilation: Int = 1) {
+        precondition(weight.rank == 3, "conv weight \(weight.shape)")
+        let (cout, cin, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        var p = [Float](repeating: 0, count: weight.count)
+        for o in 0..<cout { for c in 0..<cin { for kk in 0..<k {
+            p[(kk * cout + o) * cin + c] = weight.scalars[(o * cin + c) * k + kk]
+        } } }
+        self.weight = weight
+        packed = p
+        self.bias = bias
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+    }
+
+    var inChannels: Int { weight.shape[1] }
+    var outChannels: Int { weight.shape[0] }
+    var kernelSize: Int { weight.shape[2] }
+
+    /// `[Cin, T] → [Cout, Tout]`.
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        guard stride == 1 else {
+            return conv1d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+        }
+        precondition(x.rank == 2 && x.shape[0] == inChannels, "conv input \(x.shape), weight \(weight.shape)")
+        let (cin, cout, k, t) = (inChannels, outChannels, kernelSize, x.shape[1])
+        let tPad = t + padding.left + padding.right
+        let tOut = tPad - dilation * (k - 1)
+        precondition(tOut > 0, "conv input length \(t) shorter than the kernel span")
+        var out = [Float](repeating: 0, count: cout * tOut)
+        let padded: [Float]
+        if padding.left == 0 && padding.right == 0 {
+            padded = x.scalars
+        } else {
+            var buf = [Float](repeating: 0, count: cin * tPad)
+            x.scalars.withUnsafeBufferPointer { src in
+                buf.withUnsafeMutableBufferPointer { dst in
+                    guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                    for c in 0..<cin { (d + c * tPad + padding.left).update(from: s + c * t, count: t) }
+                }
+            }
+            padded = buf
+        }
+        out.withUnsafeMutableBufferPointer { op in
+            padded.withUnsafeBufferPointer { xp in
+                packed.withUnsafeBufferPointer { wp in
+                    guard let o = op.baseAddress, let xb = xp.baseAddress, let w = wp.baseAddress else { return }
+                    if let bias {
+                        bias.scalars.withUnsafeBufferPointer { bp in
+                            for r in 0..<cout { (o + r * tOut).update(repeating: bp[r], count: tOut) }
+                        }
+                    }
+                    for kk in 0..<k {
+                        BLAS.sgemm(m: cout, n: tOut, k: cin, a: w + kk * cout * cin, lda: cin,
+                                   b: xb + kk * dilation, ldb: tPad, beta: bias == nil && kk == 0 ? 0 : 1,
+                                   c: o, ldc: tOut)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [cout, tOut], scalars: out)
+    }
+}
+
+/// `leaky_relu(x, slope)` without a per-element closure.
+func leakyReLU(_ x: Tensor, _ slope: Float) -> Tensor {
+    var out = x.scalars
+    out.withUnsafeMutableBufferPointer { p in
+        guard let b = p.baseAddress else { return }
+        for i in 0..<p.count where b[i] < 0 { b[i] *= slope }
+    }
+    return Tensor(shape: x.shape, scalars: out)
+}
+
+/// `a += b` for equally shaped tensors, in place.
+func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+    precondition(a.shape == b.shape, "addInPlace \(a.shape) vs \(b.shape)")
+    b.scalars.withUnsafeBufferPointer { bp in
+        a.scalars.withUnsafeMutableBufferPointer { ap in
+            guard let ab = ap.baseAddress, let bb = bp.baseAddress else { return }
+            for i in 0..<ap.count { ab[i] += bb[i] }
+        }
+    }
 }

@@ -37,7 +37,7 @@ public struct SynthesizerTrn: Sendable {
     /// The hyper-parameters the network was built with.
     public let config: SoVITSConfig
     /// `ssl_proj`: Conv1d(768, 768, k=2, stride 2), 50 Hz → 25 Hz (code extraction only).
-    let sslProj: Conv1d
+    let sslProj: SoVITSConv
     /// `quantizer`.
     public let quantizer: ResidualVectorQuantizer
     /// `enc_p`.

@@ -19,14 +19,14 @@ public struct TextEncoder: Sendable {
         public var mask: Tensor
     }
 
-    let sslProj: Conv1d                // enc_p.ssl_proj
+    let sslProj: SoVITSConv                // enc_p.ssl_proj
     let encoderSSL: AttentionEncoder   // enc_p.encoder_ssl
     /// `enc_p.text_embedding.weight` `[symbols, hidden]`.
     let textEmbedding: Tensor
     let encoderText: AttentionEncoder  // enc_p.encoder_text
     let mrte: MRTE                     // enc_p.mrte
     let encoder2: AttentionEncoder     // enc_p.encoder2
-    let proj: Conv1d                   // enc_p.proj
+    let proj: SoVITSConv                   // enc_p.proj
     let outChannels: Int
 
     init(_ p: ParameterSource, config c: SoVITSConfig) throws {
