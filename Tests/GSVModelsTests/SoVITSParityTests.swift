@@ -112,6 +112,36 @@ extension SafeTensorsFile {
         #expect(model.dec.hopLength == c.hopLength)
     }
 
+    @Test func loaderFailsOnMissingUnexpectedAndMisshapenKeys() throws {
+        let archive = try WeightArchive.open(Fixtures.url("v2/models/sovits_v2_tiny.pth").path)
+        let config = try SoVITSFixture.model.get().config
+        let base = archive.tensors
+        func load(_ tensors: [String: TensorData]) throws {
+            _ = try SynthesizerTrn(reader: WeightReader(tensors: tensors), config: config)
+        }
+        var missing = base
+        missing["dec.conv_post.weight"] = nil
+        #expect(throws: WeightsError.missingKey("dec.conv_post.weight")) { try load(missing) }
+
+        let donor = try #require(base["enc_p.proj.bias"])
+        var extra = base
+        extra["dec.extra.bias"] = try TensorData(name: "dec.extra.bias", dtype: donor.dtype, shape: donor.shape,
+                                                 file: donor.file, offset: donor.offset, strides: donor.strides)
+        #expect(throws: WeightsError.unexpectedKeys(["dec.extra.bias"])) { try load(extra) }
+
+        var misshapen = base
+        misshapen["enc_p.proj.bias"] = try TensorData(name: "enc_p.proj.bias", dtype: donor.dtype,
+                                                      shape: [donor.shape[0] - 1], file: donor.file,
+                                                      offset: donor.offset, strides: [1])
+        #expect(throws: WeightsError.self) { try load(misshapen) }
+
+        // enc_q.* (training-only posterior encoder) is tolerated, as the official loader does.
+        var withEncQ = base
+        withEncQ["enc_q.proj.bias"] = try TensorData(name: "enc_q.proj.bias", dtype: donor.dtype, shape: donor.shape,
+                                                     file: donor.file, offset: donor.offset, strides: donor.strides)
+        try load(withEncQ)
+    }
+
     @Test func promptTokensIdenticalToOfficial() throws {
         let model = try SoVITSFixture.model.get()
         let g = try SoVITSFixture.referenceGolden.get()

@@ -26,7 +26,7 @@ struct ResBlock1: Sendable {
     func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input
         for (c1, c2) in zip(convs1, convs2) {
-            addInPlace(&x, c2(leakyReLU(c1(leakyReLU(x, Generator.lreluSlope)), Generator.lreluSlope)))
+            addInPlace(&x, c2(c1(x, inputSlope: Generator.lreluSlope), inputSlope: Generator.lreluSlope))
         }
         return x
     }
@@ -84,7 +84,7 @@ public struct Generator: Sendable {
             for j in 1..<kernelsPerStage { addInPlace(&xs, resblocks[i * kernelsPerStage + j](x)) }
             x = xs / Float(kernelsPerStage)
         }
-        x = convPost(leakyReLU(x, 0.01)).tanh()
+        x = convPost(x, inputSlope: 0.01).tanh()
         return x.reshaped([x.count])
     }
 }

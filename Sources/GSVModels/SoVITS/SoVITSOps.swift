@@ -84,14 +84,6 @@ struct ParameterSource: Sendable {
         }
     }
 
-    /// The names present under `name.` (checkpoints only; random sources report none).
-    func hasAny(withPrefix name: String) -> Bool {
-        switch backing {
-        case .reader(let r): return r.keys.contains { $0.hasPrefix(name) }
-        case .random: return false
-        }
-    }
-
     private static func random(key: String, seed: UInt64, shape: [Int], initial: ParameterInit) -> Tensor {
         let count = shape.reduce(1, *)
         let std: Float
@@ -197,11 +189,6 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
     }
 }
 
-/// Rows `range` of a `[C, T]` tensor.
-func rows(_ x: Tensor, _ range: Range<Int>) -> Tensor {
-    x.slice(axis: 0, range)
-}
-
 /// A stride-1 `Conv1d` on one channel-first sequence `[Cin, T]`, computed as one sgemm per kernel
 /// tap on the shifted (zero-padded) input: `y += W[:, :, k] · x[:, k·d ..< k·d + Tout]`. The weight
 /// is repacked once at load to `[K, Cout, Cin]`. No im2col buffer, so long, narrow HiFi-GAN
@@ -220,9 +207,13 @@ struct SoVITSConv: Sendable {
         precondition(weight.rank == 3, "conv weight \(weight.shape)")
         let (cout, cin, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
         var p = [Float](repeating: 0, count: weight.count)
-        for o in 0..<cout { for c in 0..<cin { for kk in 0..<k {
-            p[(kk * cout + o) * cin + c] = weight.scalars[(o * cin + c) * k + kk]
-        } } }
+        weight.scalars.withUnsafeBufferPointer { src in
+            p.withUnsafeMutableBufferPointer { dst in
+                for o in 0..<cout { for c in 0..<cin { for kk in 0..<k {
+                    dst[(kk * cout + o) * cin + c] = src[(o * cin + c) * k + kk]
+                } } }
+            }
+        }
         self.weight = weight
         packed = p
         self.bias = bias
@@ -235,10 +226,12 @@ struct SoVITSConv: Sendable {
     var outChannels: Int { weight.shape[0] }
     var kernelSize: Int { weight.shape[2] }
 
-    /// `[Cin, T] → [Cout, Tout]`.
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    /// `[Cin, T] → [Cout, Tout]`; with `inputSlope`, `leaky_relu(x, inputSlope)` is applied to the
+    /// input first (fused into the padding copy).
+    func callAsFunction(_ x: Tensor, inputSlope: Float? = nil) -> Tensor {
         guard stride == 1 else {
-            return conv1d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+            let input = inputSlope.map { leakyReLU(x, $0) } ?? x
+            return conv1d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
         }
         precondition(x.rank == 2 && x.shape[0] == inChannels, "conv input \(x.shape), weight \(weight.shape)")
         let (cin, cout, k, t) = (inChannels, outChannels, kernelSize, x.shape[1])
@@ -247,14 +240,21 @@ struct SoVITSConv: Sendable {
         precondition(tOut > 0, "conv input length \(t) shorter than the kernel span")
         var out = [Float](repeating: 0, count: cout * tOut)
         let padded: [Float]
-        if padding.left == 0 && padding.right == 0 {
+        if padding.left == 0 && padding.right == 0 && inputSlope == nil {
             padded = x.scalars
         } else {
             var buf = [Float](repeating: 0, count: cin * tPad)
             x.scalars.withUnsafeBufferPointer { src in
                 buf.withUnsafeMutableBufferPointer { dst in
                     guard let s = src.baseAddress, let d = dst.baseAddress else { return }
-                    for c in 0..<cin { (d + c * tPad + padding.left).update(from: s + c * t, count: t) }
+                    if let slope = inputSlope {
+                        for c in 0..<cin {
+                            let (from, to) = (s + c * t, d + c * tPad + padding.left)
+                            for j in 0..<t { let v = from[j]; to[j] = max(v, 0) + slope * min(v, 0) }
+                        }
+                    } else {
+                        for c in 0..<cin { (d + c * tPad + padding.left).update(from: s + c * t, count: t) }
+                    }
                 }
             }
             padded = buf
@@ -285,7 +285,7 @@ func leakyReLU(_ x: Tensor, _ slope: Float) -> Tensor {
     var out = x.scalars
     out.withUnsafeMutableBufferPointer { p in
         guard let b = p.baseAddress else { return }
-        for i in 0..<p.count where b[i] < 0 { b[i] *= slope }
+        for i in 0..<p.count { let v = b[i]; b[i] = max(v, 0) + slope * min(v, 0) }
     }
     return Tensor(shape: x.shape, scalars: out)
 }

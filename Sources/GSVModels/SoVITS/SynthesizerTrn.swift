@@ -88,7 +88,11 @@ public struct SynthesizerTrn: Sendable {
         // TTS.init_vits_weights: 322 symbols → v1, otherwise v2 (the header/size guess is refined here).
         let symbolVersion: SoVITSVersion = emb.shape[0] == 322 ? .v1 : .v2
         let config = try SoVITSConfig(checkpointConfig: archive.config, version: symbolVersion, symbolCount: emb.shape[0])
-        let reader = WeightReader(archive)
+        try self.init(reader: WeightReader(archive), config: config)
+    }
+
+    /// Builds the network from a state dict and fails on any key it did not read (except `enc_q.*`).
+    init(reader: WeightReader, config: SoVITSConfig) throws {
         try self.init(ParameterSource(reader: reader), config: config)
         try reader.verifyAllConsumed(ignoring: ["enc_q."])
     }
