@@ -115,6 +115,7 @@ fileprivate func sovitsReadPCM16(_ url: URL) throws -> [Int16] {
             noise += (ours - theirs) * (ours - theirs)
         }
         let snr = 10 * log10(signal / max(noise, 1e-12))
+        print("SoVITS e2e \(c.name): SNR \(String(format: "%.1f", snr)) dB against the official wav")
         #expect(snr >= 40, "\(c.name): SNR \(snr) dB against the official wav")
     }
 }

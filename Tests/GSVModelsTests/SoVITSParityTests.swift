@@ -34,6 +34,7 @@ fileprivate func expectSoVITSParity(_ name: String, _ ours: Tensor, _ golden: Te
     #expect(ours.shape == golden.shape, "\(name): shape \(ours.shape) vs golden \(golden.shape)", sourceLocation: sourceLocation)
     guard ours.shape == golden.shape else { return }
     let e = sovitsErrors(ours, golden)
+    print("SoVITS parity \(name): cosine \(String(format: "%.8f", e.cosine)), max-rel \(String(format: "%.2e", e.maxRel))")
     #expect(e.cosine >= 0.99999, "\(name): cosine \(e.cosine)", sourceLocation: sourceLocation)
     #expect(e.maxRel <= 1e-3, "\(name): max relative error \(e.maxRel)", sourceLocation: sourceLocation)
 }
@@ -228,6 +229,7 @@ extension SafeTensorsFile {
         let golden = try d.tensor(p + "audio")
         expectSoVITSParity(p + "audio", trace.audio, golden)
         let snr = sovitsSNR(trace.audio, golden)
+        print("SoVITS parity \(p)audio: SNR \(String(format: "%.1f", snr)) dB")
         #expect(snr >= 40, "\(p)audio SNR \(snr) dB")
     }
 }
