@@ -1,0 +1,302 @@
+// Small helpers shared by the SoVITS sub-networks: where weights come from (a checkpoint or a
+// seeded random initialiser), channel-first LayerNorm (module/modules.py: LayerNorm), Mish and
+// row softmax. Internal; candidates to move into GSVTensor/GSVNN.
+
+import Foundation
+import GSVNN
+import GSVTensor
+import GSVWeights
+
+/// How a randomly initialised parameter is drawn (ignored when reading a checkpoint).
+enum ParameterInit: Sendable {
+    /// Uniform with standard deviation `gain / sqrt(fan-in)`, fan-in = elements per output row.
+    case fanIn(gain: Float = 1)
+    /// Uniform with the given standard deviation.
+    case std(Float)
+    /// Every element equal to `value` (LayerNorm gamma = 1, beta = 0).
+    case constant(Float)
+}
+
+/// The source of a model's parameters: a verifying checkpoint reader, or a deterministic
+/// random initialiser (benchmarks and shape tests). Keys are the official state-dict keys.
+struct ParameterSource: Sendable {
+    private enum Backing: Sendable {
+        case reader(WeightReader)
+        case random(seed: UInt64, prefix: String)
+    }
+
+    private let backing: Backing
+
+    /// Reads from a checkpoint through `reader` (shape-checked, consumption recorded).
+    init(reader: WeightReader) { backing = .reader(reader) }
+
+    /// Draws every parameter from a generator seeded by `seed` and the parameter's full key, so the
+    /// values do not depend on construction order.
+    init(randomSeed seed: UInt64) { backing = .random(seed: seed, prefix: "") }
+
+    private init(backing: Backing) { self.backing = backing }
+
+    /// Whether the parameters are being drawn at random.
+    var isRandom: Bool { if case .random = backing { return true } else { return false } }
+
+    /// The sub-module `name` (`scoped("enc_p")` reads `enc_p.*`).
+    func scoped(_ name: String) -> ParameterSource {
+        switch backing {
+        case .reader(let r): return ParameterSource(backing: .reader(r.scoped(name)))
+        case let .random(seed, prefix): return ParameterSource(backing: .random(seed: seed, prefix: prefix + name + "."))
+        }
+    }
+
+    /// The parameter `name` with the given shape.
+    func tensor(_ name: String, shape: [Int], initial: ParameterInit = .fanIn()) throws -> Tensor {
+        switch backing {
+        case .reader(let r): return try r.tensor(name, shape: shape)
+        case let .random(seed, prefix): return Self.random(key: prefix + name, seed: seed, shape: shape, initial: initial)
+        }
+    }
+
+    /// An optional parameter (present in the checkpoint or not); random sources draw it when
+    /// `randomPresent` is true.
+    func optionalTensor(_ name: String, shape: [Int], randomPresent: Bool, initial: ParameterInit = .std(0.02)) throws -> Tensor? {
+        switch backing {
+        case .reader(let r): return try r.optionalTensor(name, shape: shape)
+        case let .random(seed, prefix):
+            return randomPresent ? Self.random(key: prefix + name, seed: seed, shape: shape, initial: initial) : nil
+        }
+    }
+
+    /// A weight stored with legacy weight norm (`<module>.weight_g`, `<module>.weight_v`), folded to
+    /// a plain weight once here (norm over every dim but 0); a plain `<module>.weight` is accepted too.
+    func weightNormed(_ module: String, shape: [Int]) throws -> Tensor {
+        switch backing {
+        case .reader(let r):
+            let m = r.scoped(module)
+            if m.contains("weight_g") || m.contains("weight_v") {
+                var gShape = [Int](repeating: 1, count: shape.count)
+                gShape[0] = shape[0]
+                let g = try m.tensor("weight_g", shape: gShape)
+                let v = try m.tensor("weight_v", shape: shape)
+                return foldWeightNorm(g: g, v: v, dim: 0)
+            }
+            return try m.tensor("weight", shape: shape)
+        case let .random(seed, prefix):
+            return Self.random(key: prefix + module + ".weight", seed: seed, shape: shape, initial: .fanIn())
+        }
+    }
+
+    private static func random(key: String, seed: UInt64, shape: [Int], initial: ParameterInit) -> Tensor {
+        let count = shape.reduce(1, *)
+        let std: Float
+        switch initial {
+        case .constant(let c): return Tensor(repeating: c, shape: shape)
+        case .std(let s): std = s
+        case .fanIn(let gain):
+            let fanIn = max(1, shape.count > 1 ? count / max(1, shape[0]) : count)
+            std = gain / Float(fanIn).squareRoot()
+        }
+        // FNV-1a of the key, mixed with the seed.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        var rng = SeededRNG(seed: seed ^ h)
+        let a = std * Float(3).squareRoot()
+        var values = [Float](repeating: 0, count: count)
+        for i in 0..<count { values[i] = Float(rng.nextUniform() * 2 - 1) * a }
+        return Tensor(shape: shape, scalars: values)
+    }
+
+    /// A convolution from `<name>.weight` / `<name>.bias` (`weightNorm`: `<name>.weight_g/_v`).
+    func conv1d(_ name: String, in cin: Int, out cout: Int, kernel k: Int, stride: Int = 1,
+                padding: (Int, Int) = (0, 0), dilation: Int = 1, bias: Bool = true,
+                weightNorm: Bool = false) throws -> SoVITSConv {
+        let shape = [cout, cin, k]
+        let w = weightNorm ? try weightNormed(name, shape: shape) : try tensor(name + ".weight", shape: shape)
+        let b = bias ? try tensor(name + ".bias", shape: [cout], initial: .std(0.02)) : nil
+        return SoVITSConv(weight: w, bias: b, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// A `Linear` from `<name>.weight` / `<name>.bias`.
+    func linear(_ name: String, in fin: Int, out fout: Int, bias: Bool = true) throws -> Linear {
+        let w = try tensor(name + ".weight", shape: [fout, fin])
+        let b = bias ? try tensor(name + ".bias", shape: [fout], initial: .std(0.02)) : nil
+        return Linear(weight: w, bias: b)
+    }
+}
+
+/// LayerNorm over the channel axis of a channel-first `[C, T]` tensor.
+///
+/// Follows GPT_SoVITS/module/modules.py: LayerNorm (transpose, `F.layer_norm` over channels, eps 1e-5).
+struct ChannelLayerNorm: Sendable {
+    /// `gamma` `[C]`.
+    let gamma: Tensor
+    /// `beta` `[C]`.
+    let beta: Tensor
+    let eps: Float
+
+    init(_ p: ParameterSource, channels: Int, eps: Float = 1e-5) throws {
+        gamma = try p.tensor("gamma", shape: [channels], initial: .constant(1))
+        beta = try p.tensor("beta", shape: [channels], initial: .constant(0))
+        self.eps = eps
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 2 && x.shape[0] == gamma.count, "ChannelLayerNorm: input \(x.shape)")
+        let (c, t) = (x.shape[0], x.shape[1])
+        var out = [Float](repeating: 0, count: c * t)
+        x.scalars.withUnsafeBufferPointer { xp in
+            gamma.scalars.withUnsafeBufferPointer { gp in
+                beta.scalars.withUnsafeBufferPointer { bp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        var mean = [Float](repeating: 0, count: t)
+                        var varc = [Float](repeating: 0, count: t)
+                        for ch in 0..<c { let row = ch * t; for j in 0..<t { mean[j] += xp[row + j] } }
+                        for j in 0..<t { mean[j] /= Float(c) }
+                        for ch in 0..<c {
+                            let row = ch * t
+                            for j in 0..<t { let d = xp[row + j] - mean[j]; varc[j] += d * d }
+                        }
+                        for j in 0..<t { varc[j] = 1 / (varc[j] / Float(c) + eps).squareRoot() }
+                        for ch in 0..<c {
+                            let row = ch * t
+                            let (g, b) = (gp[ch], bp[ch])
+                            for j in 0..<t { op[row + j] = (xp[row + j] - mean[j]) * varc[j] * g + b }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: x.shape, scalars: out)
+    }
+}
+
+/// Mish activation `x · tanh(softplus(x))` (module/modules.py: Mish; softplus threshold 20 as torch).
+func mish(_ x: Tensor) -> Tensor {
+    x.map { v in
+        let sp = v > 20 ? v : Foundation.log1p(Foundation.exp(v))
+        return v * Foundation.tanh(sp)
+    }
+}
+
+/// In-place softmax over each row of a row-major `rows × cols` buffer.
+func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    for i in 0..<rows {
+        let row = p + i * cols
+        var m = -Float.infinity
+        for j in 0..<cols where row[j] > m { m = row[j] }
+        var s: Float = 0
+        for j in 0..<cols { let e = Foundation.exp(row[j] - m); row[j] = e; s += e }
+        let inv = 1 / s
+        for j in 0..<cols { row[j] *= inv }
+    }
+}
+
+/// A stride-1 `Conv1d` on one channel-first sequence `[Cin, T]`, computed as one sgemm per kernel
+/// tap on the shifted (zero-padded) input: `y += W[:, :, k] · x[:, k·d ..< k·d + Tout]`. The weight
+/// is repacked once at load to `[K, Cout, Cin]`. No im2col buffer, so long, narrow HiFi-GAN
+/// sequences stay cheap (also in debug builds). Other strides use ``GSVTensor/conv1d``.
+struct SoVITSConv: Sendable {
+    /// PyTorch layout `[Cout, Cin, K]` (kept for strided convolutions).
+    let weight: Tensor
+    /// `[K, Cout, Cin]`.
+    let packed: [Float]
+    let bias: Tensor?
+    let stride: Int
+    let padding: (left: Int, right: Int)
+    let dilation: Int
+
+    init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: (Int, Int) = (0, 0), dilation: Int = 1) {
+        precondition(weight.rank == 3, "conv weight \(weight.shape)")
+        let (cout, cin, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        var p = [Float](repeating: 0, count: weight.count)
+        weight.scalars.withUnsafeBufferPointer { src in
+            p.withUnsafeMutableBufferPointer { dst in
+                for o in 0..<cout { for c in 0..<cin { for kk in 0..<k {
+                    dst[(kk * cout + o) * cin + c] = src[(o * cin + c) * k + kk]
+                } } }
+            }
+        }
+        self.weight = weight
+        packed = p
+        self.bias = bias
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+    }
+
+    var inChannels: Int { weight.shape[1] }
+    var outChannels: Int { weight.shape[0] }
+    var kernelSize: Int { weight.shape[2] }
+
+    /// `[Cin, T] → [Cout, Tout]`; with `inputSlope`, `leaky_relu(x, inputSlope)` is applied to the
+    /// input first (fused into the padding copy).
+    func callAsFunction(_ x: Tensor, inputSlope: Float? = nil) -> Tensor {
+        guard stride == 1 else {
+            let input = inputSlope.map { leakyReLU(x, $0) } ?? x
+            return conv1d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+        }
+        precondition(x.rank == 2 && x.shape[0] == inChannels, "conv input \(x.shape), weight \(weight.shape)")
+        let (cin, cout, k, t) = (inChannels, outChannels, kernelSize, x.shape[1])
+        let tPad = t + padding.left + padding.right
+        let tOut = tPad - dilation * (k - 1)
+        precondition(tOut > 0, "conv input length \(t) shorter than the kernel span")
+        var out = [Float](repeating: 0, count: cout * tOut)
+        let padded: [Float]
+        if padding.left == 0 && padding.right == 0 && inputSlope == nil {
+            padded = x.scalars
+        } else {
+            var buf = [Float](repeating: 0, count: cin * tPad)
+            x.scalars.withUnsafeBufferPointer { src in
+                buf.withUnsafeMutableBufferPointer { dst in
+                    guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                    if let slope = inputSlope {
+                        for c in 0..<cin {
+                            let (from, to) = (s + c * t, d + c * tPad + padding.left)
+                            for j in 0..<t { let v = from[j]; to[j] = max(v, 0) + slope * min(v, 0) }
+                        }
+                    } else {
+                        for c in 0..<cin { (d + c * tPad + padding.left).update(from: s + c * t, count: t) }
+                    }
+                }
+            }
+            padded = buf
+        }
+        out.withUnsafeMutableBufferPointer { op in
+            padded.withUnsafeBufferPointer { xp in
+                packed.withUnsafeBufferPointer { wp in
+                    guard let o = op.baseAddress, let xb = xp.baseAddress, let w = wp.baseAddress else { return }
+                    if let bias {
+                        bias.scalars.withUnsafeBufferPointer { bp in
+                            for r in 0..<cout { (o + r * tOut).update(repeating: bp[r], count: tOut) }
+                        }
+                    }
+                    for kk in 0..<k {
+                        BLAS.sgemm(m: cout, n: tOut, k: cin, a: w + kk * cout * cin, lda: cin,
+                                   b: xb + kk * dilation, ldb: tPad, beta: bias == nil && kk == 0 ? 0 : 1,
+                                   c: o, ldc: tOut)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [cout, tOut], scalars: out)
+    }
+}
+
+/// `leaky_relu(x, slope)` without a per-element closure.
+func leakyReLU(_ x: Tensor, _ slope: Float) -> Tensor {
+    var out = x.scalars
+    out.withUnsafeMutableBufferPointer { p in
+        guard let b = p.baseAddress else { return }
+        for i in 0..<p.count { let v = b[i]; b[i] = max(v, 0) + slope * min(v, 0) }
+    }
+    return Tensor(shape: x.shape, scalars: out)
+}
+
+/// `a += b` for equally shaped tensors, in place.
+func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+    precondition(a.shape == b.shape, "addInPlace \(a.shape) vs \(b.shape)")
+    b.scalars.withUnsafeBufferPointer { bp in
+        a.scalars.withUnsafeMutableBufferPointer { ap in
+            guard let ab = ap.baseAddress, let bb = bp.baseAddress else { return }
+            for i in 0..<ap.count { ab[i] += bb[i] }
+        }
+    }
+}
