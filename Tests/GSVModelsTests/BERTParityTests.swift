@@ -56,6 +56,8 @@ fileprivate struct FrontendLine: Decodable {
 
 @Suite struct BERTParityTests {
     static let modelPath = "v2/models/chinese-roberta-wwm-ext-large-tiny"
+    /// Loaded once for the suite (the model is immutable and Sendable).
+    static let loaded = Result { try ChineseRoBERTa.load(folder: Fixtures.url(modelPath).path) }
 
     fileprivate static func golden() throws -> (BertGoldenIndex, SafeTensorsFile) {
         let index = try JSONDecoder().decode(BertGoldenIndex.self,
@@ -84,7 +86,7 @@ fileprivate struct FrontendLine: Decodable {
     }
 
     @Test func tokenIDsMatchGolden() throws {
-        let bert = try ChineseRoBERTa.load(folder: Fixtures.url(Self.modelPath).path)
+        let bert = try Self.loaded.get()
         let (index, st) = try Self.golden()
         var checked = 0
         for (id, line) in index.lines {
@@ -98,7 +100,7 @@ fileprivate struct FrontendLine: Decodable {
     }
 
     @Test func charHiddenMatchesGolden() throws {
-        let bert = try ChineseRoBERTa.load(folder: Fixtures.url(Self.modelPath).path)
+        let bert = try Self.loaded.get()
         let (index, st) = try Self.golden()
         var checked = 0
         for (id, line) in index.lines {
@@ -118,7 +120,7 @@ fileprivate struct FrontendLine: Decodable {
     }
 
     @Test func phoneLevelMatchesGolden() throws {
-        let bert = try ChineseRoBERTa.load(folder: Fixtures.url(Self.modelPath).path)
+        let bert = try Self.loaded.get()
         let (index, st) = try Self.golden()
         let text = try String(contentsOf: Fixtures.url("v2/text/frontend.jsonl"), encoding: .utf8)
         var frontend: [String: FrontendLine] = [:]
@@ -218,10 +220,28 @@ fileprivate struct FrontendLine: Decodable {
         #expect(cos > 0.999999 && rel < 1e-5)
     }
 
-    @Test func randomV2HasOfficialShapes() throws {
-        // Builds only the configuration here; the full 22-layer model is exercised by benchmarks.
-        let c = BertConfig.chineseRoBERTaLarge
-        try c.validate()
-        #expect(try ChineseRoBERTa.hiddenStateIndex(layers: c.numHiddenLayers) == 22)
+    @Test func syntheticVocabularyTokenizesChinesePerCharacter() throws {
+        let vocab = ChineseRoBERTa.syntheticVocabulary(size: BertConfig.chineseRoBERTaLarge.vocabSize)
+        #expect(vocab.count == 21128 && Set(vocab).count == vocab.count)
+        let tok = try BertTokenizer(vocabLines: vocab)
+        let ids = tok.encode("今天天气很好,我们去散步吧.")
+        #expect(ids.count == 16 && !ids.contains(tok.unkID))
+    }
+
+    @Test func missingAndUnexpectedKeysFailTheLoad() throws {
+        let archive = try WeightArchive.open(Fixtures.url(Self.modelPath).path)
+        let config = try BertConfig(archive: archive)
+        var missing = archive.tensors
+        missing.removeValue(forKey: "bert.encoder.layer.0.intermediate.dense.bias")
+        #expect(throws: WeightsError.missingKey("bert.encoder.layer.0.intermediate.dense.bias")) {
+            try BertModel.load(reader: WeightReader(tensors: missing).scoped("bert"), config: config,
+                               layerCount: 1, pooler: false)
+        }
+        var extra = archive.tensors
+        extra["bert.encoder.layer.0.surprise"] = archive.tensors["bert.embeddings.LayerNorm.bias"]
+        let r = WeightReader(tensors: extra)
+        _ = try BertModel.load(reader: r.scoped("bert"), config: config, layerCount: 1, pooler: false)
+        r.skipAll(withPrefix: "cls.")
+        #expect(throws: WeightsError.unexpectedKeys(["bert.encoder.layer.0.surprise"])) { try r.verifyAllConsumed() }
     }
 }

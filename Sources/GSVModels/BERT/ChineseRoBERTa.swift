@@ -86,9 +86,28 @@ public struct ChineseRoBERTa: Sendable {
 
     /// The official `chinese-roberta-wwm-ext-large` dimensions (1024 × 24 layers, 16 heads, FFN 4096,
     /// vocabulary 21128) with seeded random weights for the 22 layers `hidden_states[-3]` reads,
-    /// and a tokenizer over `vocabulary` (special tokens first).
-    public static func randomV2(seed: UInt64, vocabulary: [String]) throws -> ChineseRoBERTa {
-        try random(config: .chineseRoBERTaLarge, seed: seed, vocabulary: vocabulary)
+    /// for benchmarks without downloads. The tokenizer covers ``syntheticVocabulary(size:)``: the
+    /// special tokens, ASCII and every CJK ideograph from U+4E00 on, so Chinese text tokenizes one
+    /// token per character as with the real vocabulary.
+    public static func randomV2(seed: UInt64) throws -> ChineseRoBERTa {
+        let c = BertConfig.chineseRoBERTaLarge
+        return try random(config: c, seed: seed, vocabulary: syntheticVocabulary(size: c.vocabSize))
+    }
+
+    /// A WordPiece vocabulary of `size` entries for random models: `[PAD] [UNK] [CLS] [SEP] [MASK]`,
+    /// printable ASCII (lowercase letters, digits, punctuation), then CJK ideographs from U+4E00
+    /// (then extension A from U+3400).
+    public static func syntheticVocabulary(size: Int) -> [String] {
+        var v = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        for b in UInt32(0x21)...0x7E where !(0x41...0x5A).contains(b) {
+            if let s = Unicode.Scalar(b) { v.append(String(Character(s))) }
+        }
+        for range in [UInt32(0x4E00)...0x9FFF, 0x3400...0x4DBF] {
+            for code in range where v.count < size {
+                if let s = Unicode.Scalar(code) { v.append(String(Character(s))) }
+            }
+        }
+        return Array(v.prefix(size))
     }
 
     /// A model of `config` with seeded random weights (only the layers read) and a tokenizer over
