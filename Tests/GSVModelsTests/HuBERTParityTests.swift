@@ -127,6 +127,30 @@ fileprivate func hubertParity(_ ours: Tensor, _ golden: Tensor) -> (cosine: Doub
         #expect(r2.unconsumedKeys.contains("encoder.layers.0.unknown.weight"))
     }
 
+    @Test func weightNormParametrizationKeysLoadTheSameModel() throws {
+        let archive = try WeightArchive.open(Fixtures.url(Self.modelPath).path)
+        let config = try HuBERTConfig(archive: archive)
+        let legacy = try CNHuBERT.load(reader: WeightReader(tensors: archive.tensors), config: config)
+        var renamed = archive.tensors
+        let base = "encoder.pos_conv_embed.conv."
+        renamed["\(base)parametrizations.weight.original0"] = renamed.removeValue(forKey: base + "weight_g")
+        renamed["\(base)parametrizations.weight.original1"] = renamed.removeValue(forKey: base + "weight_v")
+        let r = WeightReader(tensors: renamed)
+        let parametrized = try CNHuBERT.load(reader: r, config: config)
+        #expect(r.unconsumedKeys.filter { $0 != "masked_spec_embed" }.isEmpty)
+        #expect(parametrized.encoder.posConvEmbed.conv.weight == legacy.encoder.posConvEmbed.conv.weight)
+        // The folded weight is g · v / ‖v‖ with the norm over all but the kernel axis.
+        let w = legacy.encoder.posConvEmbed.conv.weight
+        let g = try WeightReader(tensors: archive.tensors).tensor(base + "weight_g")
+        let k = w.shape[2]
+        for j in [0, k / 2, k - 1] {
+            var sq = 0.0
+            for o in 0..<w.shape[0] { for i in 0..<w.shape[1] { sq += Double(w[o, i, j]) * Double(w[o, i, j]) } }
+            #expect(abs(sq.squareRoot() - Double(g.scalars[j])) <= 1e-4 * abs(Double(g.scalars[j])) + 1e-6)
+        }
+        #expect(legacy.encoder.posConvEmbed.framesToRemove == (k % 2 == 0 ? 1 : 0))
+    }
+
     @Test func unsupportedConfigIsRejected() {
         var c = Self.tinyConfig
         c.numAttentionHeads = 5
