@@ -151,6 +151,19 @@ fileprivate func hubertParity(_ ours: Tensor, _ golden: Tensor) -> (cosine: Doub
         #expect(legacy.encoder.posConvEmbed.framesToRemove == (k % 2 == 0 ? 1 : 0))
     }
 
+    @Test func activationNamesFollowTransformers() throws {
+        let x = Tensor([-1, 0, 1, 2])
+        let gelu = try EncoderActivation.parse("gelu", model: "m", key: "k").apply(x)
+        let tanhGelu = try EncoderActivation.parse("gelu_pytorch_tanh", model: "m", key: "k").apply(x)
+        // Reference values: exact GELU and its tanh approximation at x = 1 and x = 2.
+        #expect(abs(gelu[2] - 0.841_344_7) < 1e-6 && abs(gelu[3] - 1.954_499_7) < 1e-6)
+        #expect(abs(tanhGelu[2] - 0.841_192_0) < 1e-6 && abs(tanhGelu[3] - 1.954_597_7) < 1e-6)
+        #expect(try EncoderActivation.parse("relu", model: "m", key: "k").apply(x).scalars == [0, 0, 1, 2])
+        #expect(throws: EncoderConfigError.unsupported(model: "m", key: "k", value: "silu")) {
+            try EncoderActivation.parse("silu", model: "m", key: "k")
+        }
+    }
+
     @Test func unsupportedConfigIsRejected() {
         var c = Self.tinyConfig
         c.numAttentionHeads = 5
