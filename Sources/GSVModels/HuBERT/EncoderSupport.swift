@@ -33,7 +33,7 @@ public enum EncoderActivation: String, Codable, Sendable, CaseIterable {
     /// Applies the activation element-wise.
     public func apply(_ x: Tensor) -> Tensor {
         switch self {
-        case .gelu: return x.gelu()
+        case .gelu: return x.encoderGELU()
         case .relu: return x.relu()
         case .tanh: return x.tanh()
         case .geluNew:

@@ -47,14 +47,26 @@ public struct HubertFeatureConvLayer: Sendable {
 
     /// `[B, Cin, T] → [B, Cout, T']`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = conv(x)
+        let singleChannel = conv.inChannels == 1 && conv.groups == 1 && conv.dilation == 1
+            && conv.padding.left == 0 && conv.padding.right == 0
+        var h = singleChannel ? encoderConv1dSingleChannel(x, weight: conv.weight, bias: conv.bias, stride: conv.stride)
+            : conv(x)
         switch norm {
+        case let .group(gn)? where gn.groups == h.shape[1]:
+            // GroupNorm(C, C) then the activation, fused (one pass over the longest signal).
+            return encoderChannelNorm(h, weight: gn.weight, bias: gn.bias, eps: gn.eps, gelu: activation == .gelu)
+                .applying(activation == .gelu ? nil : activation)
         case let .group(gn)?: h = gn(h)
         case let .layer(ln)?: h = ln(h.transposed(1, 2)).transposed(1, 2)
         case nil: break
         }
         return activation.apply(h)
     }
+}
+
+extension Tensor {
+    /// `activation` applied when not nil.
+    fileprivate func applying(_ activation: EncoderActivation?) -> Tensor { activation?.apply(self) ?? self }
 }
 
 /// `feature_extractor`: the strided convolution stack turning 16 kHz samples into 50 Hz frames.
