@@ -67,6 +67,9 @@ struct HuBERTBenchmarkTests {
         let wav = rng.gaussian(shape: [1, 1, 169_600])
         let cw = rng.gaussian(shape: [512, 1, 10])
         print("BENCH micro conv0: \(Self.seconds { _ = conv1d(wav, weight: cw, stride: 5) }) s")
+        var c0 = big
+        print("BENCH micro conv0 sgemm: \(Self.seconds { c0 = encoderConv1dSingleChannel(wav, weight: cw, bias: nil, stride: 5) }) s")
+        print("BENCH micro channelNorm+gelu: \(Self.seconds { _ = encoderChannelNorm(c0, weight: nil, bias: nil, eps: 1e-5, gelu: true) }) s")
         let sc = rng.gaussian(shape: [1, 12, 529, 529])
         print("BENCH micro softmax 12x529x529: \(Self.seconds { _ = softmax(sc) }) s")
         #expect(y.count == 529 * 3072)

@@ -8,7 +8,9 @@ import GSVTensor
 /// absolute error 4.3e-7 in Float32, below erf(4) = 1 − 1.5e-8 the result saturates to ±1).
 @inline(__always)
 func encoderErf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let c = x.clamped(lowerBound: SIMD8(repeating: -4), upperBound: SIMD8(repeating: 4))
+    var c = x
+    c.replace(with: 4, where: x .> 4)
+    c.replace(with: -4, where: x .< -4)
     let z = c * c
     var p = SIMD8<Float>(repeating: 2.027_286_654_993_077e-06)
     p = p * z + SIMD8(repeating: 0.000_286_188_005_702_570_1)
@@ -22,7 +24,10 @@ func encoderErf(_ x: SIMD8<Float>) -> SIMD8<Float> {
     q = q * z + SIMD8(repeating: 0.114_879_533_648_490_9)
     q = q * z + SIMD8(repeating: 0.503_760_576_248_169)
     q = q * z + SIMD8(repeating: 1)
-    return (c * p / q).clamped(lowerBound: SIMD8(repeating: -1), upperBound: SIMD8(repeating: 1))
+    var r = c * p / q
+    r.replace(with: 1, where: r .> 1)
+    r.replace(with: -1, where: r .< -1)
+    return r
 }
 
 /// Exact-form GELU `x·½(1 + erf(x/√2))` on 8 lanes.
