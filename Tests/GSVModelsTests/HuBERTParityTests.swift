@@ -32,6 +32,8 @@ fileprivate func hubertParity(_ ours: Tensor, _ golden: Tensor) -> (cosine: Doub
         let decoded = try JSONDecoder().decode(HuBERTConfig.self, from: Data("{}".utf8))
         #expect(decoded == c)
         #expect(CNHuBERT.officialPromptPaddingSamples == 9600)
+        #expect(CNHuBERT.promptPaddingSamples(outputSampleRate: 48000) == 14400)
+        #expect(CNHuBERT.officialReferenceSampleRange == 48_000...160_000)
     }
 
     @Test func frameCountMatchesConvolutionChain() {
@@ -106,6 +108,11 @@ fileprivate func hubertParity(_ ours: Tensor, _ golden: Tensor) -> (cosine: Doub
         wav[7] = .nan
         #expect(throws: HuBERTError.nonFiniteInput(index: 7)) { try model.sslContent(audio16k: wav) }
         #expect(throws: HuBERTError.badInputShape([500])) { try model.lastHiddenState(Tensor(wav)) }
+        // Too long for the attention: refused before any work (the tiny model strides by 20).
+        let long = (CNHuBERT.maximumFrames + 1) * Self.tinyConfig.totalStride + 10
+        #expect(throws: HuBERTError.inputTooLong(samples: long, maximumFrames: CNHuBERT.maximumFrames)) {
+            try model.lastHiddenState(Tensor(repeating: 0, shape: [1, long]))
+        }
         _ = try model.sslContent(audio16k: [Float](repeating: 0.1, count: minimum))
     }
 

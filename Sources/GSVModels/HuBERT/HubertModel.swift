@@ -16,6 +16,9 @@ public enum HuBERTError: Error, LocalizedError, Equatable {
     case nonFiniteInput(index: Int)
     /// A batched input was not `[batch, samples]`.
     case badInputShape([Int])
+    /// The input would give more frames than ``CNHuBERT/maximumFrames`` (attention memory grows
+    /// with the square of the length).
+    case inputTooLong(samples: Int, maximumFrames: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -25,6 +28,8 @@ public enum HuBERTError: Error, LocalizedError, Equatable {
             return "CN-HuBERT: input sample \(index) is NaN or infinite"
         case let .badInputShape(shape):
             return "CN-HuBERT: input must be [batch, samples], got \(shape)"
+        case let .inputTooLong(samples, maximumFrames):
+            return "CN-HuBERT: \(samples) input samples exceed the \(maximumFrames)-frame limit (about \(maximumFrames / 50) s at 16 kHz)"
         }
     }
 }
@@ -182,9 +187,20 @@ public struct HubertEncoder: Sendable {
 /// let ssl = try hubert.promptSSLContent(audio16k: samples)   // [768, T50]
 /// ```
 public struct CNHuBERT: Sendable {
-    /// Zeros appended to the 16 kHz reference before HuBERT in `TTS._set_prompt_semantic`:
-    /// `int(32000 · 0.3)` — the official code sizes the pad with the 32 kHz rate.
-    public static let officialPromptPaddingSamples = Int(32000 * 0.3)
+    /// Zeros appended to the 16 kHz reference before HuBERT in `TTS._set_prompt_semantic` for the
+    /// v2 family: `int(sampling_rate · 0.3)` with the 32 kHz output rate (not 16 kHz) = 9600.
+    public static let officialPromptPaddingSamples = promptPaddingSamples(outputSampleRate: 32000)
+
+    /// The prompt padding for a model whose output rate is `outputSampleRate` (`int(rate · 0.3)`).
+    public static func promptPaddingSamples(outputSampleRate: Int) -> Int { Int(Double(outputSampleRate) * 0.3) }
+
+    /// Reference lengths (16 kHz samples, before padding) `TTS._set_prompt_semantic` accepts:
+    /// 3–10 s; it refuses others. Checked by callers that follow the official rule.
+    public static let officialReferenceSampleRange = 48_000...160_000
+
+    /// Longest input accepted, in output frames (10 minutes at 50 Hz): beyond it the attention
+    /// scores alone would need gigabytes.
+    public static let maximumFrames = 30_000
 
     public let config: HuBERTConfig
     /// `feature_extractor`.
@@ -207,8 +223,11 @@ public struct CNHuBERT: Sendable {
     /// - Throws: ``HuBERTError`` for a malformed, too short or non-finite input.
     public func lastHiddenState(_ input: Tensor) throws -> Tensor {
         guard input.rank == 2, input.shape[0] > 0 else { throw HuBERTError.badInputShape(input.shape) }
-        guard config.frameCount(samples: input.shape[1]) != nil else {
+        guard let frames = config.frameCount(samples: input.shape[1]) else {
             throw HuBERTError.inputTooShort(samples: input.shape[1], minimum: config.minimumSamples)
+        }
+        guard frames <= Self.maximumFrames else {
+            throw HuBERTError.inputTooLong(samples: input.shape[1], maximumFrames: Self.maximumFrames)
         }
         if let bad = input.scalars.firstIndex(where: { !$0.isFinite }) { throw HuBERTError.nonFiniteInput(index: bad) }
         let features = featureExtractor(input).transposed(1, 2)     // [B, T, C]
@@ -226,9 +245,12 @@ public struct CNHuBERT: Sendable {
     }
 
     /// The prompt SSL features of a reference clip, as `TTS._set_prompt_semantic`: the 16 kHz
-    /// samples followed by ``officialPromptPaddingSamples`` zeros, then ``sslContent(audio16k:)``.
-    public func promptSSLContent(audio16k: [Float]) throws -> Tensor {
-        try sslContent(audio16k: audio16k + [Float](repeating: 0, count: Self.officialPromptPaddingSamples))
+    /// samples followed by `int(outputSampleRate · 0.3)` zeros (9600 for v2's 32 kHz), then
+    /// ``sslContent(audio16k:)``. The official 3–10 s length rule is left to the caller
+    /// (``officialReferenceSampleRange``).
+    public func promptSSLContent(audio16k: [Float], outputSampleRate: Int = 32000) throws -> Tensor {
+        let pad = Self.promptPaddingSamples(outputSampleRate: max(0, outputSampleRate))
+        return try sslContent(audio16k: audio16k + [Float](repeating: 0, count: pad))
     }
 }
 
