@@ -40,9 +40,16 @@ public struct BertTokenizer: Sendable {
     }
 
     /// Loads `vocab.txt` (and `do_lower_case` from `tokenizer_config.json` when present) from a
-    /// Hugging Face model folder.
+    /// Hugging Face model folder; a folder without `vocab.txt` is read from its `tokenizer.json`
+    /// (see ``init(tokenizerJSON:)``).
     public init(folder: URL) throws {
         let vocabURL = folder.appendingPathComponent("vocab.txt")
+        let jsonURL = folder.appendingPathComponent("tokenizer.json")
+        if !FileManager.default.fileExists(atPath: vocabURL.path),
+           FileManager.default.fileExists(atPath: jsonURL.path) {
+            try self.init(tokenizerJSON: jsonURL)
+            return
+        }
         guard let text = try? String(contentsOf: vocabURL, encoding: .utf8) else {
             throw TextError.dataUnavailable(name: vocabURL.path, reason: "cannot read the BERT vocabulary")
         }
@@ -56,6 +63,38 @@ public struct BertTokenizer: Sendable {
             lower = l
         }
         try self.init(vocabLines: lines, lowercase: lower)
+    }
+
+    /// Loads a Hugging Face fast-tokenizer file (`tokenizer.json`) of a WordPiece model: the
+    /// vocabulary from `model.vocab` (token → id; ids must be exactly `0..<count`), lowercasing from
+    /// `normalizer.lowercase` (default true) and `model.max_input_chars_per_word` (default 100).
+    /// - Throws: ``TextError/dataUnavailable(name:reason:)`` when the file is unreadable, not a
+    ///   WordPiece model, or its ids have gaps or duplicates.
+    public init(tokenizerJSON url: URL) throws {
+        func fail(_ reason: String) -> TextError { .dataUnavailable(name: url.path, reason: reason) }
+        guard let data = try? Data(contentsOf: url) else { throw fail("cannot read the tokenizer file") }
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw fail("not a JSON object")
+        }
+        guard let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Any] else {
+            throw fail("no model.vocab map")
+        }
+        if let type = model["type"] as? String, type != "WordPiece" {
+            throw fail("model.type is \(type), expected WordPiece")
+        }
+        var lines = [String?](repeating: nil, count: vocab.count)
+        for (token, value) in vocab {
+            guard let id = (value as? NSNumber)?.intValue, id >= 0, id < vocab.count, lines[id] == nil else {
+                throw fail("model.vocab id of '\(token)' is missing, duplicated or outside 0..<\(vocab.count)")
+            }
+            lines[id] = token
+        }
+        var lower = true
+        if let normalizer = root["normalizer"] as? [String: Any], let l = normalizer["lowercase"] as? Bool {
+            lower = l
+        }
+        let maxChars = (model["max_input_chars_per_word"] as? NSNumber)?.intValue ?? 100
+        try self.init(vocabLines: lines.map { $0 ?? "" }, lowercase: lower, maxInputCharsPerWord: maxChars)
     }
 
     /// The word pieces of `text`, without `[CLS]`/`[SEP]`.
