@@ -1,0 +1,138 @@
+// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS_Config / TTS.__init__ (which models a pipeline loads).
+import Foundation
+import GSVAudio
+import GSVModels
+import GSVText
+import GSVWeights
+import Logging
+
+/// Errors of the synthesis facade. Every case names the file, value or stage involved.
+public enum SynthesisError: Error, LocalizedError, Sendable, Equatable {
+    /// A model file or folder is missing.
+    case missingModel(role: String, path: String)
+    /// A model could not be loaded.
+    case loadFailed(role: String, path: String, reason: String)
+    /// The reference clip is unusable (missing, unreadable, wrong length).
+    case invalidReference(path: String, reason: String)
+    /// The request is invalid (options, language, empty text…).
+    case invalidRequest(String)
+    /// The text produced nothing to say.
+    case nothingToSay(String)
+    /// A feature this build does not provide yet.
+    case unsupported(String)
+    /// A model stage failed.
+    case stageFailed(stage: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .missingModel(role, path): return "\(role) model not found at \(path)"
+        case let .loadFailed(role, path, reason): return "cannot load the \(role) model \(path): \(reason)"
+        case let .invalidReference(path, reason): return "reference audio \(path): \(reason)"
+        case let .invalidRequest(m): return m
+        case let .nothingToSay(t): return "nothing to synthesise in \"\(t.prefix(80))\" (no speakable text after normalisation)"
+        case let .unsupported(m): return m
+        case let .stageFailed(stage, reason): return "\(stage) failed: \(reason)"
+        }
+    }
+}
+
+/// Paths of the four networks of a v1/v2 pipeline (the official `tts_infer.yaml` `t2s_weights_path`,
+/// `vits_weights_path`, `cnhuhbert_base_path`, `bert_base_path`).
+public struct ModelPaths: Sendable, Equatable, Codable {
+    /// GPT `.ckpt`.
+    public var gpt: String
+    /// SoVITS `.pth`.
+    public var sovits: String
+    /// CN-HuBERT folder.
+    public var hubert: String
+    /// Chinese RoBERTa folder.
+    public var bert: String
+
+    /// Explicit paths.
+    public init(gpt: String, sovits: String, hubert: String, bert: String) {
+        self.gpt = gpt
+        self.sovits = sovits
+        self.hubert = hubert
+        self.bert = bert
+    }
+
+    /// The files of `version` inside an official `pretrained_models` folder (or our download cache,
+    /// which uses the same layout).
+    public init(pretrainedFolder folder: URL, version: String = "v2") throws {
+        guard let files = PretrainedCatalog.files(for: version) else {
+            throw SynthesisError.invalidRequest("unknown model version '\(version)'")
+        }
+        func path(_ role: PretrainedFile.Role) -> String? {
+            guard let f = files.first(where: { $0.role == role }) else { return nil }
+            if role == .hubert || role == .bert {
+                return folder.appendingPathComponent(String(f.path.split(separator: "/")[0])).path
+            }
+            return folder.appendingPathComponent(f.path).path
+        }
+        guard let g = path(.gpt), let s = path(.sovits), let h = path(.hubert), let b = path(.bert) else {
+            throw SynthesisError.unsupported("version \(version) is not a v1/v2 pipeline")
+        }
+        self.init(gpt: g, sovits: s, hubert: h, bert: b)
+    }
+}
+
+/// The loaded networks of one pipeline. Immutable: one bundle serves concurrent requests.
+public struct ModelBundle: Sendable {
+    /// The text-to-semantic GPT.
+    public let t2s: Text2SemanticDecoder
+    /// The SoVITS synthesizer.
+    public let sovits: SynthesizerTrn
+    /// CN-HuBERT.
+    public let hubert: CNHuBERT
+    /// Chinese RoBERTa + tokenizer.
+    public let bert: ChineseRoBERTa
+    /// The text frontend for the SoVITS version.
+    public let frontend: TextFrontend
+    /// Model version (decides the symbol table and the languages).
+    public let version: ModelVersion
+    /// Where the weights came from (for reports; `random-v2` for random weights).
+    public let source: String
+
+    /// Assembles a bundle from loaded networks.
+    public init(t2s: Text2SemanticDecoder, sovits: SynthesizerTrn, hubert: CNHuBERT, bert: ChineseRoBERTa, source: String) throws {
+        self.t2s = t2s
+        self.sovits = sovits
+        self.hubert = hubert
+        self.bert = bert
+        self.source = source
+        version = sovits.config.version == .v1 ? .v1 : .v2
+        frontend = try TextFrontend(version: version, english: try? EnglishFrontendProvider.make())
+    }
+
+    /// Loads the four networks from files.
+    public static func load(_ paths: ModelPaths) throws -> ModelBundle {
+        func check(_ role: String, _ p: String) throws {
+            guard FileManager.default.fileExists(atPath: p) else { throw SynthesisError.missingModel(role: role, path: p) }
+        }
+        try check("GPT", paths.gpt)
+        try check("SoVITS", paths.sovits)
+        try check("CN-HuBERT", paths.hubert)
+        try check("BERT", paths.bert)
+        func load<T>(_ role: String, _ p: String, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch {
+                throw SynthesisError.loadFailed(role: role, path: p, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+            }
+        }
+        let t2s = try load("GPT", paths.gpt) { try Text2SemanticDecoder.load(path: paths.gpt) }
+        let sovits = try load("SoVITS", paths.sovits) { try SynthesizerTrn.load(path: paths.sovits) }
+        let hubert = try load("CN-HuBERT", paths.hubert) { try CNHuBERT.load(folder: paths.hubert) }
+        let bert = try load("BERT", paths.bert) { try ChineseRoBERTa.load(folder: paths.bert) }
+        return try ModelBundle(t2s: t2s, sovits: sovits, hubert: hubert, bert: bert, source: paths.sovits)
+    }
+
+    /// Full-size v2 networks with random weights (official dimensions), built in memory: for
+    /// benchmarks and smoke tests without downloads. The audio is noise-like, not speech.
+    public static func randomV2(seed: UInt64 = 1234) throws -> ModelBundle {
+        try ModelBundle(t2s: Text2SemanticDecoder.randomV2(seed: seed), sovits: SynthesizerTrn.randomV2(seed: seed &+ 2),
+                        hubert: CNHuBERT.randomV2(seed: seed &+ 3), bert: ChineseRoBERTa.randomV2(seed: seed &+ 4),
+                        source: "random-v2")
+    }
+
+    /// Output sample rate (32 kHz for v1/v2).
+    public var sampleRate: Int { sovits.config.samplingRate }
+}
