@@ -39,7 +39,7 @@ let package = Package(
             name: "GSVAudio",
             dependencies: ["GSVTensor", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "GSVText"),
+        .target(name: "GSVText", resources: [.copy("Resources")]),
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
