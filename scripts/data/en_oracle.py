@@ -10,7 +10,7 @@ Needs: g2p_en 2.1.0, nltk 3.9.1, inflect 7.6.0, wordsegment 1.3.1 installed; a G
 
 Input: one text per line on stdin.  Output: one JSON object per line:
   {"text", "norm_text", "phones", "pos_tags"}  (phones = english.g2p(norm_text), before the cleaner's
-  "," prefix rule), or with --predict: one word per line → {"word", "predict"} (G2p.predict).
+  "," prefix rule), {"text", "error"} when the official code raises, or with --predict: one word per line → {"word", "predict"} (G2p.predict).
 """
 import argparse
 import json
@@ -69,8 +69,12 @@ def main():
             print(json.dumps({"word": line, "predict": english._g2p.predict(line)}))
             continue
         recorded.clear()
-        norm = english.text_normalize(line)
-        phones = english.g2p(norm)
+        try:
+            norm = english.text_normalize(line)
+            phones = english.g2p(norm)
+        except Exception as e:  # the official code raises on some odd inputs
+            print(json.dumps({"text": line, "error": repr(e)}, ensure_ascii=False))
+            continue
         tags = [list(t) for t in recorded[0]] if recorded else []
         print(json.dumps({"text": line, "norm_text": norm, "phones": phones, "pos_tags": tags}, ensure_ascii=False))
 

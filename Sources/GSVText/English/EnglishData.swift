@@ -33,24 +33,47 @@ struct EnglishDataFile: Sendable {
     /// Parses a container held in memory.
     init(name: String, data: Data) throws(TextError) {
         self.name = name
-        let bytes = [UInt8](data)
+        let parsed: Result<Sections, TextError> = data.withUnsafeBytes { raw in
+            do throws(TextError) {
+                return .success(try Self.parse(raw, name: name))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let sections = try parsed.get()
+        u8 = sections.u8
+        u32 = sections.u32
+        i32 = sections.i32
+        f32 = sections.f32
+        u64 = sections.u64
+    }
+
+    private struct Sections {
+        var u8: [String: [UInt8]] = [:]
+        var u32: [String: [UInt32]] = [:]
+        var i32: [String: [Int32]] = [:]
+        var f32: [String: [Float]] = [:]
+        var u64: [String: [UInt64]] = [:]
+    }
+
+    private static func parse(_ bytes: UnsafeRawBufferPointer, name: String) throws(TextError) -> Sections {
         var pos = 0
         func fail(_ reason: String) -> TextError { .dataUnavailable(name: name, reason: reason) }
         func read<T: FixedWidthInteger>(_: T.Type) throws(TextError) -> T {
             let size = MemoryLayout<T>.size
             guard pos + size <= bytes.count else { throw fail("truncated at byte \(pos)") }
-            var v: T = 0
-            for i in 0..<size { v |= T(truncatingIfNeeded: bytes[pos + i]) << (8 * i) }
+            let v = T(littleEndian: bytes.loadUnaligned(fromByteOffset: pos, as: T.self))
             pos += size
             return v
         }
-        guard bytes.count >= 16, Array(bytes[0..<8]) == Array("GSVENDAT".utf8) else {
+        guard bytes.count >= 16, bytes.prefix(8).elementsEqual("GSVENDAT".utf8) else {
             throw fail("bad magic (not a GSVENDAT file)")
         }
         pos = 8
         let version = try read(UInt32.self)
         guard version == 1 else { throw fail("unsupported version \(version)") }
         let count = try read(UInt32.self)
+        var out = Sections()
         for _ in 0..<count {
             let nameLength = Int(try read(UInt16.self))
             guard pos + nameLength <= bytes.count else { throw fail("truncated section name") }
@@ -69,29 +92,42 @@ struct EnglishDataFile: Sendable {
                 throw fail("section '\(sectionName)' is truncated")
             }
             let n = Int(elements)
-            let range = pos..<(pos + n * width)
+            let source = UnsafeRawBufferPointer(rebasing: bytes[pos..<(pos + n * width)])
             switch dtype {
-            case 0: u8[sectionName] = Array(bytes[range])
-            case 1: u32[sectionName] = Self.decode(bytes, range, n, UInt32.self)
-            case 2: i32[sectionName] = Self.decode(bytes, range, n, Int32.self)
-            case 3: f32[sectionName] = Self.decode(bytes, range, n, UInt32.self).map { Float(bitPattern: $0) }
-            default: u64[sectionName] = Self.decode(bytes, range, n, UInt64.self)
+            case 0: out.u8[sectionName] = Self.copy(source, n, UInt8.self)
+            case 1: out.u32[sectionName] = Self.copy(source, n, UInt32.self)
+            case 2: out.i32[sectionName] = Self.copy(source, n, Int32.self)
+            case 3: out.f32[sectionName] = Self.copy(source, n, Float.self)
+            default: out.u64[sectionName] = Self.copy(source, n, UInt64.self)
             }
-            pos = range.upperBound
+            pos += n * width
         }
+        return out
     }
 
-    private static func decode<T: FixedWidthInteger>(_ bytes: [UInt8], _ range: Range<Int>, _ n: Int, _: T.Type) -> [T] {
+    /// Copies n little-endian elements (one memcpy on little-endian hosts).
+    private static func copy<T: BitwiseCopyable>(_ source: UnsafeRawBufferPointer, _ n: Int, _: T.Type) -> [T] {
         [T](unsafeUninitializedCapacity: n) { buffer, initialized in
-            bytes.withUnsafeBytes { raw in
-                let base = raw.baseAddress! + range.lowerBound
-                for i in 0..<n {
-                    buffer[i] = T(littleEndian: (base + i * MemoryLayout<T>.size).loadUnaligned(as: T.self))
-                }
+            if n > 0, let base = source.baseAddress {
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: base, byteCount: n * MemoryLayout<T>.size)
             }
+            #if _endian(big)
+            Self.swapBytes(UnsafeMutableRawBufferPointer(buffer), width: MemoryLayout<T>.size)
+            #endif
             initialized = n
         }
     }
+
+    #if _endian(big)
+    private static func swapBytes(_ b: UnsafeMutableRawBufferPointer, width: Int) {
+        guard width > 1 else { return }
+        var i = 0
+        while i + width <= b.count {
+            for k in 0..<(width / 2) { b.swapAt(i + k, i + width - 1 - k) }
+            i += width
+        }
+    }
+    #endif
 
     func bytes(_ key: String) throws(TextError) -> [UInt8] {
         guard let v = u8[key] else { throw missing(key, "u8") }
@@ -129,13 +165,28 @@ struct EnglishDataFile: Sendable {
 }
 
 /// Bytewise-sorted UTF-8 strings with binary-search lookup (no per-entry allocation at load).
+/// The largest byte of `a` (0 when empty), for validating index tables cheaply.
+func maxElement(_ a: [UInt8]) -> UInt8 {
+    a.withUnsafeBufferPointer { b in
+        var m: UInt8 = 0
+        for v in b where v > m { m = v }
+        return m
+    }
+}
+
 struct SortedStringTable: Sendable {
     let keys: [UInt8]
     let offsets: [UInt32]
 
     init?(keys: [UInt8], offsets: [UInt32]) {
         guard let first = offsets.first, first == 0, let last = offsets.last, Int(last) == keys.count else { return nil }
-        for i in 1..<max(offsets.count, 1) where offsets[i] < offsets[i - 1] { return nil }
+        let monotonic = offsets.withUnsafeBufferPointer { o in
+            var ok = true
+            var i = 1
+            while i < o.count { if o[i] < o[i - 1] { ok = false; break }; i += 1 }
+            return ok
+        }
+        guard monotonic else { return nil }
         self.keys = keys
         self.offsets = offsets
     }

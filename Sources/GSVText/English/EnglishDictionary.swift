@@ -18,7 +18,7 @@ struct PronouncingTable: Sendable {
         pronIDs = try file.bytes(prefix + ".pron.ids")
         self.phones = phones
         guard pronOffsets.count == words.count + 1, Int(pronOffsets.last ?? 0) == pronIDs.count,
-              pronIDs.allSatisfy({ Int($0) < phones.count })
+              pronIDs.isEmpty || Int(maxElement(pronIDs)) < phones.count
         else {
             throw TextError.dataUnavailable(name: file.name, reason: "pronunciations of '\(prefix)' are inconsistent")
         }

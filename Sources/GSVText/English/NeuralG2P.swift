@@ -84,11 +84,12 @@ struct NeuralG2P: Sendable {
         var logits = [Float](repeating: 0, count: Self.phonemes.count)
         for _ in 0..<20 {
             step(decoder, input: decEmb, row: token, h: &h, scratch: &scratch)
-            for o in 0..<logits.count {
-                var s: Float = 0
-                let base = o * hidden
-                for j in 0..<hidden { s += h[j] * fcW[base + j] }
-                logits[o] = s + fcB[o]
+            fcW.withUnsafeBufferPointer { w in
+                h.withUnsafeBufferPointer { hp in
+                    for o in 0..<logits.count {
+                        logits[o] = Self.dot(hp.baseAddress!, w.baseAddress! + o * hidden, hidden) + fcB[o]
+                    }
+                }
             }
             // np.argmax: first index of the maximum.
             var best = 0
@@ -103,22 +104,35 @@ struct NeuralG2P: Sendable {
     /// One GRU cell update: r,z = σ(W_ih x + b_ih + W_hh h + b_hh); n = tanh(ih_n + r·hh_n); h = (1−z)n + z h.
     private func step(_ g: GRU, input: [Float], row: Int, h: inout [Float], scratch: inout [Float]) {
         let H = hidden, E = embed
-        let xBase = row * E
-        for k in 0..<(3 * H) {
-            var a: Float = 0
-            let wb = k * E
-            for j in 0..<E { a += g.wIH[wb + j] * input[xBase + j] }
-            scratch[k] = a + g.bIH[k]
-            var b: Float = 0
-            let hb = k * H
-            for j in 0..<H { b += g.wHH[hb + j] * h[j] }
-            scratch[3 * H + k] = b + g.bHH[k]
+        g.wIH.withUnsafeBufferPointer { wih in
+            g.wHH.withUnsafeBufferPointer { whh in
+                input.withUnsafeBufferPointer { inp in
+                    h.withUnsafeMutableBufferPointer { hp in
+                        scratch.withUnsafeMutableBufferPointer { sp in
+                            let x = inp.baseAddress! + row * E
+                            for k in 0..<(3 * H) {
+                                sp[k] = Self.dot(wih.baseAddress! + k * E, x, E) + g.bIH[k]
+                                sp[3 * H + k] = Self.dot(whh.baseAddress! + k * H, UnsafePointer(hp.baseAddress!), H) + g.bHH[k]
+                            }
+                            for j in 0..<H {
+                                let r = 1 / (1 + expf(-(sp[j] + sp[3 * H + j])))
+                                let z = 1 / (1 + expf(-(sp[H + j] + sp[4 * H + j])))
+                                let n = tanhf(sp[2 * H + j] + r * sp[5 * H + j])
+                                hp[j] = (1 - z) * n + z * hp[j]
+                            }
+                        }
+                    }
+                }
+            }
         }
-        for j in 0..<H {
-            let r = 1 / (1 + expf(-(scratch[j] + scratch[3 * H + j])))
-            let z = 1 / (1 + expf(-(scratch[H + j] + scratch[4 * H + j])))
-            let n = tanhf(scratch[2 * H + j] + r * scratch[5 * H + j])
-            h[j] = (1 - z) * n + z * h[j]
-        }
+    }
+
+    /// Sequential float dot product.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s: Float = 0
+        var i = 0
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
     }
 }

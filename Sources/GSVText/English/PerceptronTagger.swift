@@ -12,8 +12,9 @@ struct PerceptronTagger: Sendable {
     let features: SortedStringTable
     let featureStart: [UInt32]
     let featureClass: [UInt8]
-    /// Weights as stored in the model (3 decimals), as Double.
-    let featureWeight: [Double]
+    /// Weights in thousandths (the model's weights have 3 decimals); used as Double(milli) / 1000,
+    /// which is exactly the Python float of the stored weight.
+    let featureMilli: [Int32]
 
     init(file: EnglishDataFile) throws(TextError) {
         let classTable = try file.strings("classes")
@@ -23,11 +24,11 @@ struct PerceptronTagger: Sendable {
         features = try file.strings("features")
         featureStart = try file.uint32s("features.start")
         featureClass = try file.bytes("features.class")
-        featureWeight = try file.int32s("features.milli").map { Double($0) / 1000 }
+        featureMilli = try file.int32s("features.milli")
         let nClasses = classes.count
         guard tagdictTag.count == tagdict.count, featureStart.count == features.count + 1,
-              Int(featureStart.last ?? 0) == featureClass.count, featureClass.count == featureWeight.count,
-              tagdictTag.allSatisfy({ Int($0) < nClasses }), featureClass.allSatisfy({ Int($0) < nClasses })
+              Int(featureStart.last ?? 0) == featureClass.count, featureClass.count == featureMilli.count,
+              Int(maxElement(tagdictTag)) < nClasses, Int(maxElement(featureClass)) < nClasses
         else {
             throw TextError.dataUnavailable(name: file.name, reason: "tagger tables are inconsistent")
         }
@@ -78,7 +79,7 @@ struct PerceptronTagger: Sendable {
                     guard let fi = features.index(of: f) else { continue }
                     for j in Int(featureStart[fi])..<Int(featureStart[fi + 1]) {
                         let k = Int(featureClass[j])
-                        scores[k] += featureWeight[j]
+                        scores[k] += Double(featureMilli[j]) / 1000
                     }
                 }
                 // max over classes by (score, label): ties go to the larger label.
