@@ -38,10 +38,13 @@ struct WordSegmenter: Sendable {
     /// Segmenter.score(word, previous).
     private func score(_ word: ArraySlice<UInt8>, previous: ArraySlice<UInt8>?) -> Double {
         guard let previous else { return score(word) }
+        // Python tests `bigram in bigrams and previous in unigrams`; both are pure lookups, so the
+        // cheaper one goes first.
+        guard unigram(previous) != nil else { return score(word) }
         var key = Array(previous)
         key.append(UInt8(ascii: " "))
         key.append(contentsOf: word)
-        if let b = bigrams.index(of: key), unigram(previous) != nil {
+        if let b = bigrams.index(of: key) {
             return Double(bigramCounts[b]) / Self.total / score(previous)
         }
         return score(word)
