@@ -101,7 +101,7 @@ public struct ModelBundle: Sendable {
         self.bert = bert
         self.source = source
         version = sovits.config.version == .v1 ? .v1 : .v2
-        frontend = try TextFrontend(version: version, english: try? EnglishFrontendProvider.make())
+        frontend = try TextFrontend.standard(version: version)
     }
 
     /// Loads the four networks from files.

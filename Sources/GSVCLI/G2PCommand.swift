@@ -64,7 +64,7 @@ struct G2PCommand: ParsableCommand {
             throw ValidationError("unknown version '\(version)' (v1, v2, v2Pro, v2ProPlus, v3, v4)")
         }
         let splitMethod = try split.map { try TextSplitMethod(parsing: $0) }
-        let frontend = try TextFrontend(version: modelVersion, english: nil, polyphonicDictionary: polyphonic)
+        let frontend = try TextFrontend.standard(version: modelVersion, polyphonicDictionary: polyphonic)
         let lines = try inputLines()
         if bench { try runBench(frontend, language, lines); return }
         let encoder = JSONEncoder()

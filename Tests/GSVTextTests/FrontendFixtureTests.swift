@@ -9,7 +9,7 @@ import Testing
 @Suite struct FrontendFixtureTests {
     /// The English G2P used for the corpus (GSVText/English, wired in when that module is merged; while it
     /// is nil, lines with English are checked for segmentation and their other segments only).
-    static let english: (any EnglishPhonemizer)? = nil
+    static let english: (any EnglishPhonemizer)? = try? EnglishG2P.shared()
 
     @Test func corpusReport() throws {
         let frontend = try TextFrontend(version: .v2, english: Self.english)

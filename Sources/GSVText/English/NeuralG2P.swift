@@ -1,0 +1,146 @@
+import Foundation
+
+// Follows g2p_en/g2p.py (g2p_en 2.1.0): G2p.predict, G2p.grucell, G2p.encode — the GRU
+// encoder-decoder that spells out-of-vocabulary words, decoded greedily for at most 20 steps.
+// Weights: checkpoint20.npz converted by scripts/data/make_en_data.py (Apache-2.0, g2p_en).
+
+/// The g2p_en character-to-phoneme GRU (hidden size 256), in plain Swift.
+struct NeuralG2P: Sendable {
+    /// Grapheme vocabulary: `<pad> <unk> </s> a…z`.
+    static let graphemes: [String] = ["<pad>", "<unk>", "</s>"] + (UInt8(ascii: "a")...UInt8(ascii: "z")).map { String(UnicodeScalar($0)) }
+    /// Phoneme vocabulary of the decoder (index = output id).
+    static let phonemes: [String] = ["<pad>", "<unk>", "<s>", "</s>",
+        "AA0", "AA1", "AA2", "AE0", "AE1", "AE2", "AH0", "AH1", "AH2", "AO0", "AO1", "AO2", "AW0", "AW1", "AW2",
+        "AY0", "AY1", "AY2", "B", "CH", "D", "DH", "EH0", "EH1", "EH2", "ER0", "ER1", "ER2", "EY0", "EY1", "EY2",
+        "F", "G", "HH", "IH0", "IH1", "IH2", "IY0", "IY1", "IY2", "JH", "K", "L", "M", "N", "NG", "OW0", "OW1",
+        "OW2", "OY0", "OY1", "OY2", "P", "R", "S", "SH", "T", "TH", "UH0", "UH1", "UH2", "UW", "UW0", "UW1", "UW2",
+        "V", "W", "Y", "Z", "ZH"]
+
+    struct GRU: Sendable {
+        let wIH: [Float]  // [3H, E]
+        let wHH: [Float]  // [3H, H]
+        let bIH: [Float]  // [3H]
+        let bHH: [Float]  // [3H]
+    }
+
+    let hidden: Int
+    let embed: Int
+    let encEmb: [Float]  // [29, E]
+    let decEmb: [Float]  // [74, E]
+    let encoder: GRU
+    let decoder: GRU
+    let fcW: [Float]  // [74, H]
+    let fcB: [Float]  // [74]
+
+    init(file: EnglishDataFile) throws(TextError) {
+        func tensor(_ name: String, _ shape: [Int]) throws(TextError) -> [Float] {
+            let stored = try file.uint32s(name + ".shape").map(Int.init)
+            let values = try file.floats(name)
+            guard stored == shape, values.count == shape.reduce(1, *) else {
+                throw TextError.dataUnavailable(name: file.name, reason: "'\(name)' has shape \(stored), expected \(shape)")
+            }
+            return values
+        }
+        let h = try file.uint32s("enc_w_hh.shape").last.map(Int.init) ?? 0
+        let e = try file.uint32s("enc_emb.shape").last.map(Int.init) ?? 0
+        guard h > 0, e > 0 else { throw TextError.dataUnavailable(name: file.name, reason: "GRU sizes missing") }
+        hidden = h
+        embed = e
+        let g = Self.graphemes.count, p = Self.phonemes.count
+        encEmb = try tensor("enc_emb", [g, e])
+        decEmb = try tensor("dec_emb", [p, e])
+        encoder = GRU(wIH: try tensor("enc_w_ih", [3 * h, e]), wHH: try tensor("enc_w_hh", [3 * h, h]),
+                      bIH: try tensor("enc_b_ih", [3 * h]), bHH: try tensor("enc_b_hh", [3 * h]))
+        decoder = GRU(wIH: try tensor("dec_w_ih", [3 * h, e]), wHH: try tensor("dec_w_hh", [3 * h, h]),
+                      bIH: try tensor("dec_b_ih", [3 * h]), bHH: try tensor("dec_b_hh", [3 * h]))
+        fcW = try tensor("fc_w", [p, h])
+        fcB = try tensor("fc_b", [p])
+    }
+
+    /// Grapheme ids of `word` + `</s>`; characters outside a–z map to `<unk>` (as g2p_en's encode).
+    static func graphemeIDs(_ word: String) -> [Int] {
+        var ids: [Int] = []
+        for ch in word {
+            if let a = ch.asciiValue, a >= UInt8(ascii: "a"), a <= UInt8(ascii: "z") {
+                ids.append(Int(a - UInt8(ascii: "a")) + 3)
+            } else {
+                ids.append(1)
+            }
+        }
+        ids.append(2)
+        return ids
+    }
+
+    /// Predicted phonemes of `word` (lower case) — may contain `<unk>`, `UW`, `<pad>` as g2p_en does.
+    func predict(_ word: String) -> [String] {
+        let ids = Self.graphemeIDs(word)
+        var h = [Float](repeating: 0, count: hidden)
+        var scratch = [Float](repeating: 0, count: 6 * hidden)
+        for id in ids {
+            step(encoder, input: encEmb, row: id, h: &h, scratch: &scratch)
+        }
+        var token = 2  // <s>
+        var out: [String] = []
+        var logits = [Float](repeating: 0, count: Self.phonemes.count)
+        for _ in 0..<20 {
+            step(decoder, input: decEmb, row: token, h: &h, scratch: &scratch)
+            fcW.withUnsafeBufferPointer { w in
+                h.withUnsafeBufferPointer { hp in
+                    for o in 0..<logits.count {
+                        logits[o] = Self.dot(hp.baseAddress!, w.baseAddress! + o * hidden, hidden) + fcB[o]
+                    }
+                }
+            }
+            // np.argmax: first index of the maximum.
+            var best = 0
+            for o in 1..<logits.count where logits[o] > logits[best] { best = o }
+            if best == 3 { break }  // </s>
+            out.append(Self.phonemes[best])
+            token = best
+        }
+        return out
+    }
+
+    /// One GRU cell update: r,z = σ(W_ih x + b_ih + W_hh h + b_hh); n = tanh(ih_n + r·hh_n); h = (1−z)n + z h.
+    private func step(_ g: GRU, input: [Float], row: Int, h: inout [Float], scratch: inout [Float]) {
+        let H = hidden, E = embed
+        g.wIH.withUnsafeBufferPointer { wih in
+            g.wHH.withUnsafeBufferPointer { whh in
+                input.withUnsafeBufferPointer { inp in
+                    h.withUnsafeMutableBufferPointer { hp in
+                        scratch.withUnsafeMutableBufferPointer { sp in
+                            let x = inp.baseAddress! + row * E
+                            for k in 0..<(3 * H) {
+                                sp[k] = Self.dot(wih.baseAddress! + k * E, x, E) + g.bIH[k]
+                                sp[3 * H + k] = Self.dot(whh.baseAddress! + k * H, UnsafePointer(hp.baseAddress!), H) + g.bHH[k]
+                            }
+                            for j in 0..<H {
+                                let r = 1 / (1 + expf(-(sp[j] + sp[3 * H + j])))
+                                let z = 1 / (1 + expf(-(sp[H + j] + sp[4 * H + j])))
+                                let n = tanhf(sp[2 * H + j] + r * sp[5 * H + j])
+                                hp[j] = (1 - z) * n + z * hp[j]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Float dot product, 8 lanes × 2 accumulators (n is a multiple of 16 for this model; a scalar
+    /// tail handles other sizes).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var i = 0
+        while i + 16 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            i += 16
+        }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+}
