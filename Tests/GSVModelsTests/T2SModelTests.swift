@@ -59,7 +59,10 @@ fileprivate func t2sTinyInput(phones: Int, prompt: Int, seed: UInt64) -> T2SInpu
         let input = t2sTinyInput(phones: 7, prompt: 5, seed: 1)
         #expect(try m.embedText(phoneIDs: input.phoneIDs, bert: input.bert).shape == [7, 16])
         var rng = SeededRNG(seed: 9)
-        let r = try m.decode(input, options: .init(earlyStopNum: 30, recordStepLogits: true), rng: &rng)
+        var timings = T2STimings()
+        let r = try #require(try m.decode(batch: [input], options: .init(earlyStopNum: 30, recordStepLogits: true),
+                                          rng: &rng, timings: &timings).first)
+        #expect(timings.steps == r.steps + 1 && timings.prefill > .zero && timings.decode > .zero)
         #expect(r.stepLogits.count == r.steps + 1)
         #expect(r.stepLogits.allSatisfy { $0.count == 41 })
         #expect(r.tokens.allSatisfy { (0..<40).contains($0) })

@@ -4,7 +4,8 @@ import GSVTensor
 import GSVWeights
 
 /// A `[out, in]` weight matrix kept in its stored precision: fp16 checkpoints (all GPT-SoVITS
-/// releases) stay fp16 in memory and are widened inside the kernels (``HalfMatrix``); fp32/bf16/fp64
+/// releases) stay fp16, read in place from the mapped file, and are widened inside the kernels
+/// (``HalfMatrix``); fp32/bf16/fp64
 /// weights are held as Float32 so that no precision is lost by narrowing.
 public enum T2SWeightMatrix: Sendable {
     /// fp16 weights.
@@ -17,6 +18,9 @@ public enum T2SWeightMatrix: Sendable {
     public init(_ r: WeightReader, _ name: String, rows: Int, cols: Int) throws {
         let data = try r.data(name, shape: [rows, cols])
         switch data.dtype {
+        case .float16 where data.isContiguous:
+            // Read in place from the mapped checkpoint (kept alive by the matrix): no copy at load.
+            self = .half(HalfMatrix(rows: rows, cols: cols, bytes: try data.rawBytes(), owner: data.file))
         case .float16: self = .half(HalfMatrix(rows: rows, cols: cols, bits: try data.halfBits()))
         case .float32, .bfloat16, .float64: self = .float(try data.floatTensor())
         default: throw WeightsError.unsupportedDType(key: r.fullKey(name), dtype: data.dtype.rawValue)

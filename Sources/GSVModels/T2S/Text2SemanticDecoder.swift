@@ -107,6 +107,25 @@ public struct T2SResult: Sendable, Equatable {
     public var stepLogits: [[Float]]
 }
 
+/// Time spent in one ``Text2SemanticDecoder/decode(batch:options:rng:timings:)`` call.
+public struct T2STimings: Sendable, Equatable {
+    /// The prompt pass (`process_prompt`) over every item, including text embedding.
+    public var prefill: Duration = .zero
+    /// The step loop: logits, sampling and the KV-cached steps (including step 0's logits).
+    public var decode: Duration = .zero
+    /// Steps run (the stopping step's `idx + 1` of the longest item).
+    public var steps: Int = 0
+
+    /// Creates zero timings.
+    public init() {}
+
+    /// Steps per second of the step loop (0 when nothing ran).
+    public var stepsPerSecond: Double {
+        let s = Double(decode.components.seconds) + Double(decode.components.attoseconds) * 1e-18
+        return s > 0 ? Double(steps) / s : 0
+    }
+}
+
 /// The text-to-semantic GPT (`Text2SemanticDecoder`): phones + BERT + prompt tokens → semantic tokens.
 ///
 /// Immutable and `Sendable`: one instance serves concurrent requests; each decode call owns its
@@ -284,6 +303,13 @@ public struct Text2SemanticDecoder: Sendable {
     ///   surrounding task is cancelled (checked every step).
     public func decode<R: RandomNumberGenerator>(batch inputs: [T2SInput], options: T2SDecodeOptions,
                                                  rng: inout R) throws -> [T2SResult] {
+        var timings = T2STimings()
+        return try decode(batch: inputs, options: options, rng: &rng, timings: &timings)
+    }
+
+    /// ``decode(batch:options:rng:)`` that also reports where the time went.
+    public func decode<R: RandomNumberGenerator>(batch inputs: [T2SInput], options: T2SDecodeOptions,
+                                                 rng: inout R, timings: inout T2STimings) throws -> [T2SResult] {
         guard !inputs.isEmpty else { throw T2SError.invalidInput("empty batch") }
         guard options.maxSteps > 0 else { throw T2SError.invalidInput("maxSteps must be positive, got \(options.maxSteps)") }
         if let n = options.earlyStopNum, n < 0 {
@@ -305,6 +331,8 @@ public struct Text2SemanticDecoder: Sendable {
         var recorded = [[[Float]]](repeating: [], count: inputs.count)
         var active: [T2SActiveSequence] = []
 
+        let clock = ContinuousClock()
+        let prefillStart = clock.now
         // Step 0 (process_prompt): one full pass per item over [text ‖ prompt].
         var hidden = [Float](repeating: 0, count: inputs.count * d)
         for (i, input) in inputs.enumerated() {
@@ -320,6 +348,9 @@ public struct Text2SemanticDecoder: Sendable {
             active.append(T2SActiveSequence(item: i, cache: cache, promptCount: input.promptTokens.count, tokens: input.promptTokens))
         }
         var h = Tensor(shape: [active.count, d], scalars: hidden)
+        let decodeStart = clock.now
+        timings.prefill = decodeStart - prefillStart
+        defer { timings.decode = clock.now - decodeStart }
 
         for idx in 0..<options.maxSteps {
             try Task.checkCancellation()
@@ -358,6 +389,7 @@ public struct Text2SemanticDecoder: Sendable {
                 }
                 active.removeAll()
             }
+            timings.steps = idx + 1
             if active.isEmpty { break }
             // Next input: audio_emb(last token) + alpha·PE[prompt length + idx].
             let next = audioRows(active.map { $0.tokens[$0.tokens.count - 1] },
