@@ -1,0 +1,412 @@
+// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS.run (non-streaming and fragment modes),
+// set_ref_audio / _set_prompt_semantic / _get_ref_spec, to_batch, audio_postprocess.
+import Foundation
+import GSVAudio
+import GSVModels
+import GSVTensor
+import GSVText
+import Logging
+
+/// A reference voice: the clip, its transcript and language, and optional auxiliary clips whose
+/// timbre is averaged in.
+public struct VoiceReference: Sendable, Hashable, Codable {
+    /// The reference clip (3–10 s; WAV natively, other formats through ffmpeg).
+    public var audioPath: String
+    /// Its transcript; empty for reference-free decoding.
+    public var promptText: String
+    /// Language of the transcript (`zh`, `en`, …).
+    public var promptLanguage: String
+    /// Extra clips whose timbre embeddings are averaged with the main one.
+    public var auxiliaryAudioPaths: [String]
+
+    /// Creates a reference.
+    public init(audioPath: String, promptText: String, promptLanguage: String, auxiliaryAudioPaths: [String] = []) {
+        self.audioPath = audioPath
+        self.promptText = promptText
+        self.promptLanguage = promptLanguage
+        self.auxiliaryAudioPaths = auxiliaryAudioPaths
+    }
+}
+
+/// Everything computed once per voice: prompt tokens, timbre, prompt phones and BERT.
+public struct PreparedVoice: Sendable {
+    /// The reference it was made from.
+    public let reference: VoiceReference
+    /// Prompt semantic tokens (25 Hz).
+    public let promptTokens: [Int]
+    /// Timbre embedding `ge` (mean over main and auxiliary references).
+    public let ge: Tensor
+    /// Prompt phone ids (empty for reference-free decoding).
+    public let promptPhoneIDs: [Int]
+    /// Prompt BERT features `[1024, promptPhoneIDs.count]`.
+    public let promptBert: Tensor
+    /// Normalised prompt text.
+    public let promptNormText: String
+}
+
+/// One GPT sequence of a synthesis, for `--report` and debugging.
+public struct FragmentReport: Sendable, Codable, Equatable {
+    /// Normalised text.
+    public var normText: String
+    /// Phone strings.
+    public var phones: [String]
+    /// Phone ids fed to the GPT (target only, without the prompt).
+    public var phoneIDs: [Int]
+    /// Generated semantic tokens.
+    public var semanticTokens: [Int]
+    /// Duration of this fragment's audio (without the trailing pause).
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case normText = "norm_text", phones, phoneIDs = "phone_ids", semanticTokens = "semantic_tokens", seconds
+    }
+}
+
+/// Wall-clock seconds per stage of one synthesis.
+public struct SynthesisTimings: Sendable, Codable, Equatable {
+    public var reference: Double = 0
+    public var frontend: Double = 0
+    public var gpt: Double = 0
+    public var sovits: Double = 0
+    public var total: Double = 0
+    public var gptTokens: Int = 0
+}
+
+/// What a synthesis stream yields.
+public enum SynthesisEvent: Sendable {
+    /// A piece of output audio (mono, at `sampleRate`), in order.
+    case audio(samples: [Float], sampleRate: Int)
+    /// Progress: sentences done / total.
+    case progress(done: Int, total: Int)
+    /// The end: per-fragment reports in output order and stage timings.
+    case finished(fragments: [FragmentReport], timings: SynthesisTimings)
+}
+
+/// The whole result of a synthesis.
+public struct SynthesisResult: Sendable {
+    public var samples: [Float]
+    public var sampleRate: Int
+    public var fragments: [FragmentReport]
+    public var timings: SynthesisTimings
+}
+
+/// Where SoVITS's prior noise comes from, per decode call.
+public enum NoiseSource: Sendable {
+    /// Seeded from the request seed and the call index.
+    case seeded
+    /// Given tensors, one per decode call in call order (reproduces recorded official runs).
+    case injected([Tensor])
+}
+
+/// The GPT-SoVITS pipeline over one model bundle. Safe for concurrent requests: the bundle is
+/// immutable and every request owns its RNG, caches and buffers; prepared voices are cached.
+public final class TTSEngine: @unchecked Sendable {
+    /// The loaded networks.
+    public let bundle: ModelBundle
+    private let logger = Logger(label: "gpt-sovits.engine")
+    private let lock = NSLock()
+    private var voiceCache: [VoiceReference: PreparedVoice] = [:]
+    private var voiceOrder: [VoiceReference] = []
+    /// Prepared voices kept (least recently prepared dropped first).
+    public let voiceCacheLimit: Int
+
+    /// An engine over `bundle`.
+    public init(bundle: ModelBundle, voiceCacheLimit: Int = 32) {
+        self.bundle = bundle
+        self.voiceCacheLimit = max(1, voiceCacheLimit)
+    }
+
+    // MARK: - Voice
+
+    /// Computes (or returns the cached) reference-side features of `voice`.
+    public func prepare(_ voice: VoiceReference) throws -> PreparedVoice {
+        lock.lock()
+        if let v = voiceCache[voice] { lock.unlock(); return v }
+        lock.unlock()
+        let v = try computeVoice(voice)
+        lock.lock()
+        if voiceCache[voice] == nil {
+            voiceCache[voice] = v
+            voiceOrder.append(voice)
+            while voiceOrder.count > voiceCacheLimit { voiceCache[voiceOrder.removeFirst()] = nil }
+        }
+        lock.unlock()
+        return v
+    }
+
+    private func loadAudio(_ path: String) throws -> AudioBuffer {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SynthesisError.invalidReference(path: path, reason: "file not found")
+        }
+        do { return try AudioLoader.load(path: path) } catch {
+            throw SynthesisError.invalidReference(path: path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+
+    private func computeVoice(_ voice: VoiceReference) throws -> PreparedVoice {
+        let rate = bundle.sampleRate
+        let main = try loadAudio(voice.audioPath)
+        let hubertInput: [Float]
+        do { hubertInput = try ReferenceAudio.hubertInput(main, modelSampleRate: rate) } catch {
+            throw SynthesisError.invalidReference(path: voice.audioPath, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        let tokens: [Int]
+        let ge: Tensor
+        do {
+            let ssl = try bundle.hubert.sslContent(audio16k: hubertInput)
+            tokens = try bundle.sovits.promptTokens(ssl: ssl)
+            var specs = [try ReferenceAudio.spectrogram(main, modelSampleRate: rate)]
+            for aux in voice.auxiliaryAudioPaths {
+                // Official: missing auxiliary references are skipped with a message.
+                guard FileManager.default.fileExists(atPath: aux) else {
+                    logger.warning("auxiliary reference \(aux) not found; skipped")
+                    continue
+                }
+                specs.append(try ReferenceAudio.spectrogram(try loadAudio(aux), modelSampleRate: rate))
+            }
+            ge = try bundle.sovits.referenceEmbedding(spectrograms: specs)
+        } catch let e as SynthesisError {
+            throw e
+        } catch {
+            throw SynthesisError.stageFailed(stage: "reference features", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        var promptIDs: [Int] = []
+        var promptBert = Tensor.zeros([bundle.bert.featureSize, 0])
+        var promptNorm = ""
+        var text = voice.promptText.trimmingCharacters(in: CharacterSet(charactersIn: "\n"))
+        if !text.isEmpty {
+            let lang = try Self.language(voice.promptLanguage, version: bundle.version)
+            if let last = text.unicodeScalars.last, !TextSplitter.splits.contains(last) {
+                text += lang == .en ? "." : "。"
+            }
+            let (seq, bert) = try phonesAndBert(text, language: lang)
+            promptIDs = seq.phoneIDs
+            promptBert = bert
+            promptNorm = seq.normText
+        }
+        return PreparedVoice(reference: voice, promptTokens: tokens, ge: ge, promptPhoneIDs: promptIDs,
+                             promptBert: promptBert, promptNormText: promptNorm)
+    }
+
+    static func language(_ raw: String, version: ModelVersion) throws -> TextLanguage {
+        let lang: TextLanguage
+        do { lang = try TextLanguage(parsing: raw) } catch {
+            throw SynthesisError.invalidRequest("unsupported language '\(raw)'")
+        }
+        guard lang.isSupported(by: version) else {
+            throw SynthesisError.invalidRequest("language '\(raw)' is not supported by model version \(version.rawValue)")
+        }
+        return lang
+    }
+
+    /// `get_phones_and_bert`: phones of `text` and their BERT features.
+    func phonesAndBert(_ text: String, language: TextLanguage) throws -> (PhoneSequence, Tensor) {
+        let seq: PhoneSequence
+        do { seq = try bundle.frontend.phones(for: text, language: language) } catch {
+            throw SynthesisError.invalidRequest((error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        let segments = seq.segments.map {
+            BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
+        }
+        do {
+            return (seq, try bundle.bert.features(segments: segments))
+        } catch {
+            throw SynthesisError.stageFailed(stage: "BERT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+
+    // MARK: - Synthesis
+
+    /// Synthesises `text` with `voice`, streaming events: audio chunks (one per sentence group in
+    /// fragment mode, else one at the end), progress, and a final report.
+    /// Cancelling the consuming task stops the work at the next GPT step.
+    public func synthesize(_ text: String, voice: VoiceReference, options: SynthesisOptions,
+                           noise: NoiseSource = .seeded) -> AsyncThrowingStream<SynthesisEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task.detached { [self] in
+                do {
+                    try self.run(text, voice: voice, options: options, noise: noise) { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Synthesises `text` and returns the whole audio.
+    public func synthesizeAll(_ text: String, voice: VoiceReference, options: SynthesisOptions,
+                              noise: NoiseSource = .seeded) async throws -> SynthesisResult {
+        var samples: [Float] = []
+        var rate = bundle.sampleRate
+        var fragments: [FragmentReport] = []
+        var timings = SynthesisTimings()
+        for try await e in synthesize(text, voice: voice, options: options, noise: noise) {
+            switch e {
+            case let .audio(s, r): samples += s; rate = r
+            case .progress: break
+            case let .finished(f, t): fragments = f; timings = t
+            }
+        }
+        return SynthesisResult(samples: samples, sampleRate: rate, fragments: fragments, timings: timings)
+    }
+
+    /// One sentence after the frontend.
+    struct Sentence {
+        var seq: PhoneSequence
+        var bert: Tensor
+    }
+
+    /// The synchronous pipeline behind ``synthesize(_:voice:options:noise:)``.
+    func run(_ text: String, voice: VoiceReference, options: SynthesisOptions, noise: NoiseSource,
+             emit: (SynthesisEvent) -> Void) throws {
+        let start = Date()
+        var timings = SynthesisTimings()
+        if let problem = options.validationErrors().first { throw SynthesisError.invalidRequest(problem) }
+        if options.streamingMode == .tokenChunks || options.streamingMode == .fixedTokenChunks {
+            throw SynthesisError.unsupported("streaming_mode \(options.streamingMode.rawValue) (token streaming) is not implemented yet; use streaming_mode 1 (one chunk per sentence)")
+        }
+        let lang = try Self.language(options.textLanguage, version: bundle.version)
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SynthesisError.invalidRequest("text is required") }
+
+        var t0 = Date()
+        let prepared = try prepare(voice)
+        timings.reference = Date().timeIntervalSince(t0)
+        try Task.checkCancellation()
+
+        // Text: split into sentences, phones + BERT per sentence.
+        t0 = Date()
+        let mode = options.resolvedMode
+        let pieces: [String]
+        do {
+            pieces = mode.fragments
+                ? try TextSplitter.preSegment(text, language: lang, method: options.textSplitMethod)
+                : try TextSplitter.segment(text, language: lang, method: options.textSplitMethod)
+        } catch {
+            throw SynthesisError.invalidRequest((error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        var sentences: [Sentence] = []
+        for p in pieces {
+            let (seq, bert) = try phonesAndBert(p, language: lang)
+            if seq.phoneIDs.isEmpty || seq.normText.isEmpty { continue }
+            sentences.append(Sentence(seq: seq, bert: bert))
+        }
+        guard !sentences.isEmpty else { throw SynthesisError.nothingToSay(text) }
+        timings.frontend = Date().timeIntervalSince(t0)
+
+        // Batches (bucketed in normal mode; consecutive groups in fragment mode).
+        let lengths = sentences.map { $0.seq.normText.unicodeScalars.count }
+        let batches = SentenceBatcher.batches(lengths: lengths, batchSize: options.batchSize,
+                                              threshold: options.batchThreshold, splitBucket: mode.splitBucket)
+        let seed: UInt64 = options.seed < 0 ? UInt64.random(in: 0...UInt64(UInt32.max)) : UInt64(options.seed)
+        var rng = SeededRNG(seed: seed)
+        let sampling = SamplingParameters(topK: options.topK, topP: options.topP, temperature: options.temperature,
+                                          repetitionPenalty: options.repetitionPenalty)
+        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: bundle.t2s.config.officialEarlyStopNum,
+                                             variant: mode.batchedGPT ? .batched : .naive)
+        let rate = bundle.sampleRate
+        let hop = bundle.sovits.config.hopLength
+        let silence = AudioAssembly.silenceSamples(seconds: options.fragmentInterval, sampleRate: rate)
+        var audioBySentence = [[Float]?](repeating: nil, count: sentences.count)
+        var reports = [FragmentReport?](repeating: nil, count: sentences.count)
+        var decodeCall = 0
+        var done = 0
+        var emittedUpTo = 0
+
+        for batch in batches {
+            try Task.checkCancellation()
+            t0 = Date()
+            let inputs = try batch.map { i -> T2SInput in
+                do {
+                    return try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
+                                        targetPhoneIDs: sentences[i].seq.phoneIDs, targetBert: sentences[i].bert,
+                                        promptTokens: prepared.promptTokens)
+                } catch {
+                    throw SynthesisError.stageFailed(stage: "GPT input", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+                }
+            }
+            let results: [T2SResult]
+            if mode.batchedGPT {
+                results = try gpt { try bundle.t2s.decode(batch: inputs, options: decodeOptions, rng: &rng) }
+            } else {
+                results = try inputs.map { input in try gpt { try bundle.t2s.decode(input, options: decodeOptions, rng: &rng) } }
+            }
+            timings.gpt += Date().timeIntervalSince(t0)
+            timings.gptTokens += results.reduce(0) { $0 + $1.tokens.count }
+            try Task.checkCancellation()
+
+            // SoVITS: one decode over the whole batch at speed 1 (official parallel decode), else per item.
+            t0 = Date()
+            func nextNoise() throws -> SoVITSNoise {
+                defer { decodeCall += 1 }
+                switch noise {
+                case .seeded: return .seeded(seed &+ UInt64(decodeCall) &* 0x9E37_79B9)
+                case let .injected(list):
+                    guard decodeCall < list.count else {
+                        throw SynthesisError.invalidRequest("injected noise has \(list.count) tensors; decode call \(decodeCall) needs one more")
+                    }
+                    return .injected(list[decodeCall])
+                }
+            }
+            if options.speedFactor == 1 {
+                let codes = results.flatMap(\.tokens)
+                let phones = batch.flatMap { sentences[$0].seq.phoneIDs }
+                let audio = try sovitsDecode(codes: codes, phones: phones, ge: prepared.ge, speed: 1,
+                                             noiseScale: options.noiseScale, noise: try nextNoise())
+                var startSample = 0
+                for (k, i) in batch.enumerated() {
+                    let end = min(audio.count, startSample + results[k].tokens.count * 2 * hop)
+                    audioBySentence[i] = Array(audio[startSample..<end])
+                    startSample = end
+                }
+            } else {
+                for (k, i) in batch.enumerated() {
+                    audioBySentence[i] = try sovitsDecode(codes: results[k].tokens, phones: sentences[i].seq.phoneIDs, ge: prepared.ge,
+                                                          speed: Double(options.speedFactor), noiseScale: options.noiseScale,
+                                                          noise: try nextNoise())
+                }
+            }
+            timings.sovits += Date().timeIntervalSince(t0)
+            for (k, i) in batch.enumerated() {
+                let s = sentences[i]
+                reports[i] = FragmentReport(normText: s.seq.normText, phones: s.seq.phones, phoneIDs: s.seq.phoneIDs,
+                                            semanticTokens: results[k].tokens,
+                                            seconds: Double(audioBySentence[i]?.count ?? 0) / Double(rate))
+            }
+            done += batch.count
+            emit(.progress(done: done, total: sentences.count))
+            if mode.fragments {
+                // Fragment mode: batches are consecutive, so everything up to here is final.
+                var chunk: [Float] = []
+                while emittedUpTo < sentences.count, let a = audioBySentence[emittedUpTo] {
+                    chunk += AudioAssembly.finishFragment(a, silence: silence)
+                    emittedUpTo += 1
+                }
+                if !chunk.isEmpty { emit(.audio(samples: chunk, sampleRate: rate)) }
+            }
+        }
+        if !mode.fragments {
+            var all: [Float] = []
+            for a in audioBySentence { all += AudioAssembly.finishFragment(a ?? [], silence: silence) }
+            emit(.audio(samples: all, sampleRate: rate))
+        }
+        timings.total = Date().timeIntervalSince(start)
+        emit(.finished(fragments: reports.compactMap { $0 }, timings: timings))
+    }
+
+    private func gpt<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as CancellationError { throw e } catch {
+            throw SynthesisError.stageFailed(stage: "GPT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+
+    private func sovitsDecode(codes: [Int], phones: [Int], ge: Tensor, speed: Double, noiseScale: Float,
+                              noise: SoVITSNoise) throws -> [Float] {
+        do {
+            return try bundle.sovits.decode(codes: codes, phones: phones, ge: ge, speed: speed, noiseScale: noiseScale, noise: noise).scalars
+        } catch {
+            throw SynthesisError.stageFailed(stage: "SoVITS", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+}
