@@ -186,6 +186,19 @@ fileprivate struct FrontendLine: Decodable {
         #expect(try bert.features(segments: []).shape == [16, 0])
     }
 
+    @Test func twoLayerModelReadsTheEmbeddingOutput() throws {
+        var c = Self.tinyConfig
+        c.numHiddenLayers = 2
+        let bert = try ChineseRoBERTa.random(config: c, seed: 4, vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "你", "好"])
+        #expect(bert.hiddenStateIndex == 0 && bert.model.layers.isEmpty)
+        let ids = bert.tokenizer.encode("你好")
+        let e = bert.model.embeddings
+        let manual = e.layerNorm(e.wordEmbeddings(ids) + e.positionEmbeddings(Array(0..<ids.count)) + e.tokenTypeEmbeddings([0, 0, 0, 0]))
+        let chars = try bert.charFeatures(normText: "你好")
+        let (cos, rel) = bertParity(chars, manual.slice(axis: 0, 1..<3))
+        #expect(cos > 0.999999 && rel < 1e-6)
+    }
+
     @Test func badSegmentsAreRejected() throws {
         let bert = try Self.tinyModel()
         #expect(throws: BERTError.word2phCountMismatch(text: "你好", characters: 2, word2ph: 1)) {
