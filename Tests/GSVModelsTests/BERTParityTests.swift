@@ -199,6 +199,19 @@ fileprivate struct FrontendLine: Decodable {
         #expect(cos > 0.999999 && rel < 1e-6)
     }
 
+    @Test func oneModelServesConcurrentRequests() async throws {
+        let bert = try Self.tinyModel()
+        let texts = ["你好.", "好,你好.", "你.", "好好好好."]
+        let serial = try texts.map { try bert.charFeatures(normText: $0) }
+        let concurrent = try await withThrowingTaskGroup(of: (Int, Tensor).self) { group in
+            for (i, t) in texts.enumerated() { group.addTask { (i, try bert.charFeatures(normText: t)) } }
+            var out = [Tensor?](repeating: nil, count: texts.count)
+            for try await (i, f) in group { out[i] = f }
+            return out
+        }
+        #expect(concurrent == serial.map { Optional($0) })
+    }
+
     @Test func badSegmentsAreRejected() throws {
         let bert = try Self.tinyModel()
         #expect(throws: BERTError.word2phCountMismatch(text: "你好", characters: 2, word2ph: 1)) {
