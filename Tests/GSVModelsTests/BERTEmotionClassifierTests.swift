@@ -50,7 +50,11 @@ fileprivate struct EmotionGolden: Decodable {
     @Test func labelsComeFromConfig() throws {
         let clf = try BertSequenceClassifier.load(folder: Fixtures.url(Self.folder).path)
         #expect(clf.labels.count == clf.classifier.outFeatures)
-        #expect(clf.labels.first == "高兴" && clf.labels.count == 15)
+        let config = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: Fixtures.url(Self.folder).appendingPathComponent("config.json"))) as? [String: Any]
+        let id2label = try #require(config?["id2label"] as? [String: String])
+        #expect(clf.labels.count == id2label.count)
+        for (k, v) in id2label { #expect(clf.labels[try #require(Int(k))] == v) }
     }
 
     @Test func longTextIsTruncatedKeepingSEP() throws {

@@ -186,6 +186,32 @@ fileprivate struct FrontendLine: Decodable {
         #expect(try bert.features(segments: []).shape == [16, 0])
     }
 
+    @Test func twoLayerModelReadsTheEmbeddingOutput() throws {
+        var c = Self.tinyConfig
+        c.numHiddenLayers = 2
+        let bert = try ChineseRoBERTa.random(config: c, seed: 4, vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "你", "好"])
+        #expect(bert.hiddenStateIndex == 0 && bert.model.layers.isEmpty)
+        let ids = bert.tokenizer.encode("你好")
+        let e = bert.model.embeddings
+        let manual = e.layerNorm(e.wordEmbeddings(ids) + e.positionEmbeddings(Array(0..<ids.count)) + e.tokenTypeEmbeddings([0, 0, 0, 0]))
+        let chars = try bert.charFeatures(normText: "你好")
+        let (cos, rel) = bertParity(chars, manual.slice(axis: 0, 1..<3))
+        #expect(cos > 0.999999 && rel < 1e-6)
+    }
+
+    @Test func oneModelServesConcurrentRequests() async throws {
+        let bert = try Self.tinyModel()
+        let texts = ["你好.", "好,你好.", "你.", "好好好好."]
+        let serial = try texts.map { try bert.charFeatures(normText: $0) }
+        let concurrent = try await withThrowingTaskGroup(of: (Int, Tensor).self) { group in
+            for (i, t) in texts.enumerated() { group.addTask { (i, try bert.charFeatures(normText: t)) } }
+            var out = [Tensor?](repeating: nil, count: texts.count)
+            for try await (i, f) in group { out[i] = f }
+            return out
+        }
+        #expect(concurrent == serial.map { Optional($0) })
+    }
+
     @Test func badSegmentsAreRejected() throws {
         let bert = try Self.tinyModel()
         #expect(throws: BERTError.word2phCountMismatch(text: "你好", characters: 2, word2ph: 1)) {

@@ -8,15 +8,23 @@ import GSVWeights
 /// Keys missing from the file take transformers' `BertConfig` defaults; ``chineseRoBERTaLarge``
 /// holds the official `chinese-roberta-wwm-ext-large` values (pinned by a test).
 public struct BertConfig: Codable, Sendable, Equatable {
+    /// Word-piece vocabulary size (`vocab_size`).
     public var vocabSize: Int = 30522
+    /// Transformer width (`hidden_size`).
     public var hiddenSize: Int = 768
+    /// Transformer layers in the checkpoint (`num_hidden_layers`).
     public var numHiddenLayers: Int = 12
+    /// Attention heads (`num_attention_heads`).
     public var numAttentionHeads: Int = 12
+    /// Feed-forward width (`intermediate_size`).
     public var intermediateSize: Int = 3072
     /// Feed-forward activation (`hidden_act`).
     public var hiddenAct: String = "gelu"
+    /// Rows of the absolute position table, the longest sequence (`max_position_embeddings`).
     public var maxPositionEmbeddings: Int = 512
+    /// Token-type (segment) ids (`type_vocab_size`).
     public var typeVocabSize: Int = 2
+    /// LayerNorm epsilon of embeddings and layers (`layer_norm_eps`).
     public var layerNormEps: Float = 1e-12
     /// Only `"absolute"` is supported.
     public var positionEmbeddingType: String = "absolute"

@@ -83,6 +83,7 @@ public struct BertLayer: Sendable {
     public let output: Linear
     /// `output.LayerNorm`.
     public let outputLayerNorm: LayerNorm
+    /// `hidden_act`.
     public let activation: EncoderActivation
 
     /// `[B, L, hidden] → [B, L, hidden]`; `padding [B, L]` marks ignored keys.
@@ -108,6 +109,7 @@ public struct BertPooler: Sendable {
 ///
 /// Immutable and `Sendable`: one instance serves concurrent requests.
 public struct BertModel: Sendable {
+    /// The configuration of the checkpoint (`numHiddenLayers` counts all its layers).
     public let config: BertConfig
     /// `embeddings`.
     public let embeddings: BertEmbeddings

@@ -17,6 +17,7 @@ public struct BertTextSegment: Sendable, Equatable {
     /// Number of phones of the segment.
     public var phoneCount: Int
 
+    /// A segment as `get_phones_and_bert` produces it.
     public init(language: String, normText: String, word2ph: [Int]?, phoneCount: Int) {
         self.language = language
         self.normText = normText

@@ -48,6 +48,7 @@ public struct HubertFeatureConvLayer: Sendable {
     public let conv: Conv1d
     /// `layer_norm.weight` / `layer_norm.bias`, or nil (`HubertNoLayerNormConvLayer`).
     public let norm: Norm?
+    /// `feat_extract_activation`.
     public let activation: EncoderActivation
 
     /// `[B, Cin, T] → [B, Cout, T']`.
@@ -108,6 +109,7 @@ public struct HubertPositionalConvEmbedding: Sendable {
     public let conv: Conv1d
     /// `HubertSamePadLayer`: 1 when the kernel is even, else 0.
     public let framesToRemove: Int
+    /// `feat_extract_activation`.
     public let activation: EncoderActivation
 
     /// `[B, T, hidden] → [B, T, hidden]`.
@@ -124,8 +126,10 @@ public struct HubertFeedForward: Sendable {
     public let intermediateDense: Linear
     /// `output_dense [hidden, intermediate]`.
     public let outputDense: Linear
+    /// `hidden_act`.
     public let activation: EncoderActivation
 
+    /// `[B, T, hidden] → [B, T, hidden]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         outputDense(activation.apply(intermediateDense(x)))
     }
@@ -202,6 +206,7 @@ public struct CNHuBERT: Sendable {
     /// scores alone would need gigabytes.
     public static let maximumFrames = 30_000
 
+    /// The configuration the model was built from.
     public let config: HuBERTConfig
     /// `feature_extractor`.
     public let featureExtractor: HubertFeatureEncoder
