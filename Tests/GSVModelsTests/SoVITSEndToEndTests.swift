@@ -39,6 +39,10 @@ fileprivate struct SoVITSE2ECase: Sendable, CustomStringConvertible {
         }
     }()
 
+    static let model: Result<SynthesizerTrn, Error> = Result {
+        try SynthesizerTrn.load(path: Fixtures.url("v2/models/sovits_v2_tiny.pth").path)
+    }
+
     static let small: [SoVITSE2ECase] = all.filter { c in
         c.items.reduce(0) { $0 + $1.tokens } <= maxTokens && Fixtures.exists("v2/e2e/" + c.wav)
     }
@@ -71,7 +75,7 @@ fileprivate func sovitsReadPCM16(_ url: URL) throws -> [Int16] {
 
     @Test(arguments: SoVITSE2ECase.small)
     fileprivate func decodeCallsReproduceTheOfficialWav(_ c: SoVITSE2ECase) throws {
-        let model = try SynthesizerTrn.load(path: Fixtures.url("v2/models/sovits_v2_tiny.pth").path)
+        let model = try SoVITSE2ECase.model.get()
         let ref = try SafeTensorsFile(path: Fixtures.url("v2/golden/reference.safetensors").path)
         let e2e = try SafeTensorsFile(path: Fixtures.url("v2/e2e/e2e.safetensors").path)
         func ints(_ key: String) throws -> [Int] {

@@ -124,6 +124,24 @@ fileprivate func tinySoVITSConfig(version: SoVITSVersion = .v2) -> SoVITSConfig 
         #expect(sovitsShapeMaxDiff(inj.zP, expected) < 1e-6)
     }
 
+    @Test func oneModelServesConcurrentRequests() async throws {
+        let c = tinySoVITSConfig()
+        let model = try SynthesizerTrn.random(config: c, seed: 21)
+        let ge = Tensor(shape: [c.ginChannels]) { Float($0 % 5) * 0.2 - 0.4 }
+        let requests: [(codes: [Int], phones: [Int], seed: UInt64)] = [([1, 2, 3], [4, 5], 1), ([7, 7, 9, 0], [1, 2, 3], 2),
+                                                                       ([5], [6], 3), ([3, 1, 4, 1, 5], [9, 2, 6], 4)]
+        let serial = try requests.map { try model.decode(codes: $0.codes, phones: $0.phones, ge: ge, noise: .seeded($0.seed)) }
+        let concurrent = try await withThrowingTaskGroup(of: (Int, Tensor).self) { group in
+            for (i, r) in requests.enumerated() {
+                group.addTask { (i, try model.decode(codes: r.codes, phones: r.phones, ge: ge, noise: .seeded(r.seed))) }
+            }
+            var out = [Tensor?](repeating: nil, count: requests.count)
+            for try await (i, t) in group { out[i] = t }
+            return out
+        }
+        for i in requests.indices { #expect(concurrent[i] == serial[i], "request \(i)") }
+    }
+
     @Test func badInputsGiveClearErrors() throws {
         let c = tinySoVITSConfig()
         let model = try SynthesizerTrn.random(config: c, seed: 2)

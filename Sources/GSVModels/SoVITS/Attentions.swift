@@ -68,19 +68,22 @@ struct RelativeMultiHeadAttention: Sendable {
         out.withUnsafeMutableBufferPointer { op in
         scores.withUnsafeMutableBufferPointer { sp in
         relLogits.withUnsafeMutableBufferPointer { rp in
+            guard let q0 = qp.baseAddress, let k0 = kp.baseAddress, let v0 = vp.baseAddress,
+                  let o0 = op.baseAddress, let s0 = sp.baseAddress else { return }
             for h in 0..<heads {
-                let qh = qp.baseAddress! + h * d * tq
-                let kh = kp.baseAddress! + h * d * tk
-                let vh = vp.baseAddress! + h * d * tk
-                let oh = op.baseAddress! + h * d * tq
+                let qh = q0 + h * d * tq
+                let kh = k0 + h * d * tk
+                let vh = v0 + h * d * tk
+                let oh = o0 + h * d * tq
                 // scores[i, j] = Σ_c q[c, i] · k[c, j]
                 BLAS.sgemm(transA: true, transB: false, m: tq, n: tk, k: d,
-                           a: qh, lda: tq, b: kh, ldb: tk, c: sp.baseAddress!, ldc: tk)
-                if let relK {
+                           a: qh, lda: tq, b: kh, ldb: tk, c: s0, ldc: tk)
+                if let relK, let r0 = rp.baseAddress {
                     relK.scalars.withUnsafeBufferPointer { ekp in
+                        guard let e0 = ekp.baseAddress else { return }
                         // relLogits[i, r] = Σ_c q[c, i] · emb_rel_k[r, c]
                         BLAS.sgemm(transA: true, transB: true, m: tq, n: nRel, k: d,
-                                   a: qh, lda: tq, b: ekp.baseAddress!, ldb: d, c: rp.baseAddress!, ldc: nRel)
+                                   a: qh, lda: tq, b: e0, ldb: d, c: r0, ldc: nRel)
                     }
                     for i in 0..<tq {
                         for r in 0..<nRel {
@@ -89,18 +92,19 @@ struct RelativeMultiHeadAttention: Sendable {
                         }
                     }
                 }
-                softmaxRows(sp.baseAddress!, rows: tq, cols: tk)
+                softmaxRows(s0, rows: tq, cols: tk)
                 // out[c, i] = Σ_j v[c, j] · p[i, j]
                 BLAS.sgemm(transA: false, transB: true, m: d, n: tq, k: tk,
-                           a: vh, lda: tk, b: sp.baseAddress!, ldb: tk, c: oh, ldc: tq)
+                           a: vh, lda: tk, b: s0, ldb: tk, c: oh, ldc: tq)
                 if let relV {
                     relV.scalars.withUnsafeBufferPointer { evp in
+                        guard let ev0 = evp.baseAddress else { return }
                         for i in 0..<tq {
                             for r in 0..<nRel {
                                 let j = i + r - w
                                 guard j >= 0 && j < tk else { continue }
                                 let pij = sp[i * tk + j]
-                                let e = evp.baseAddress! + r * d
+                                let e = ev0 + r * d
                                 for cc in 0..<d { oh[cc * tq + i] += pij * e[cc] }
                             }
                         }

@@ -59,13 +59,13 @@ struct StyleSelfAttention: Sendable {
         v.scalars.withUnsafeBufferPointer { vp in
         scores.withUnsafeMutableBufferPointer { sp in
         out.withUnsafeMutableBufferPointer { op in
+            guard let q0 = qp.baseAddress, let k0 = kp.baseAddress, let v0 = vp.baseAddress,
+                  let s0 = sp.baseAddress, let o0 = op.baseAddress else { return }
             for h in 0..<heads {
                 BLAS.sgemm(transA: false, transB: true, m: t, n: t, k: dk, alpha: alpha,
-                           a: qp.baseAddress! + h * dk, lda: hd, b: kp.baseAddress! + h * dk, ldb: hd,
-                           c: sp.baseAddress!, ldc: t)
-                softmaxRows(sp.baseAddress!, rows: t, cols: t)
-                BLAS.sgemm(m: t, n: dk, k: t, a: sp.baseAddress!, lda: t, b: vp.baseAddress! + h * dk, ldb: hd,
-                           c: op.baseAddress! + h * dk, ldc: hd)
+                           a: q0 + h * dk, lda: hd, b: k0 + h * dk, ldb: hd, c: s0, ldc: t)
+                softmaxRows(s0, rows: t, cols: t)
+                BLAS.sgemm(m: t, n: dk, k: t, a: s0, lda: t, b: v0 + h * dk, ldb: hd, c: o0 + h * dk, ldc: hd)
             }
         }}}}}
         return fc(Tensor(shape: [t, hd], scalars: out)) + x

@@ -268,10 +268,17 @@ struct SoVITSConv: Sendable {
                             for r in 0..<cout { (o + r * tOut).update(repeating: bp[r], count: tOut) }
                         }
                     }
-                    for kk in 0..<k {
-                        BLAS.sgemm(m: cout, n: tOut, k: cin, a: w + kk * cout * cin, lda: cin,
-                                   b: xb + kk * dilation, ldb: tPad, beta: bias == nil && kk == 0 ? 0 : 1,
-                                   c: o, ldc: tOut)
+                    // Column tiles keep the output block in cache while every tap accumulates into it.
+                    let chunk = min(tOut, max(512, 131_072 / max(cout, 1)))
+                    var t0 = 0
+                    while t0 < tOut {
+                        let n = min(chunk, tOut - t0)
+                        for kk in 0..<k {
+                            BLAS.sgemm(m: cout, n: n, k: cin, a: w + kk * cout * cin, lda: cin,
+                                       b: xb + kk * dilation + t0, ldb: tPad, beta: bias == nil && kk == 0 ? 0 : 1,
+                                       c: o + t0, ldc: tOut)
+                        }
+                        t0 += n
                     }
                 }
             }
