@@ -14,8 +14,8 @@ public enum AudioAssembly {
     }
 
     /// Number of silence samples for `seconds` at `sampleRate` (`int(sr * interval)`).
-    public static func silenceSamples(seconds: Float, sampleRate: Int) -> Int {
-        Int(Double(sampleRate) * Double(seconds))
+    public static func silenceSamples(seconds: Double, sampleRate: Int) -> Int {
+        Int(Double(sampleRate) * seconds)
     }
 
     /// Float samples to 16-bit PCM as the official `(x * 32768).astype(int16)`, but clamped, so an

@@ -363,7 +363,7 @@ public final class TTSEngine: @unchecked Sendable {
             } else {
                 for (k, i) in batch.enumerated() {
                     audioBySentence[i] = try sovitsDecode(codes: results[k].tokens, phones: sentences[i].seq.phoneIDs, ge: prepared.ge,
-                                                          speed: Double(options.speedFactor), noiseScale: options.noiseScale,
+                                                          speed: options.speedFactor, noiseScale: options.noiseScale,
                                                           noise: try nextNoise())
                 }
             }

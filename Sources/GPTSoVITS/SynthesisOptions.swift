@@ -38,9 +38,9 @@ public struct SynthesisOptions: Sendable, Codable, Equatable {
     /// Sort sentences into length buckets (default true).
     public var splitBucket: Bool = true
     /// Duration factor applied inside SoVITS (default 1; > 1 is faster speech).
-    public var speedFactor: Float = 1
+    public var speedFactor: Double = 1
     /// Seconds of silence after every sentence (default 0.3).
-    public var fragmentInterval: Float = 0.3
+    public var fragmentInterval: Double = 0.3
     /// Random seed; -1 draws a random one (default -1).
     public var seed: Int64 = -1
     /// Batched GPT decoding (default true).

@@ -18,8 +18,8 @@ public struct TTSRequest: Sendable, Equatable {
     public var batchSize: Int = 1
     public var batchThreshold: Float = 0.75
     public var splitBucket: Bool = true
-    public var speedFactor: Float = 1
-    public var fragmentInterval: Float = 0.3
+    public var speedFactor: Double = 1
+    public var fragmentInterval: Double = 0.3
     public var seed: Int64 = -1
     public var mediaType: String = "wav"
     public var parallelInfer: Bool = true

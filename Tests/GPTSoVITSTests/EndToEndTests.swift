@@ -1,0 +1,148 @@
+import Foundation
+import GSVAudio
+import GSVTensor
+import GSVTestSupport
+import GSVWeights
+import Testing
+@testable import GPTSoVITS
+
+/// The official `TTS.run` cases of the fixtures (`v2/e2e/e2e.json`): the whole pipeline from text
+/// and reference clip, with the recorded SoVITS noise injected in call order.
+struct E2ECase: Sendable, CustomStringConvertible {
+    var name: String
+    var wav: String
+    var inputs: [String: any Sendable]
+    var refAudio: String
+    var segments: Int
+    /// (call, batch item, segment) of every GPT item, in call order.
+    var gptItems: [(call: Int, item: Int, segment: Int)]
+    var decodeCalls: Int
+    var totalTokens: Int
+    var description: String { name }
+
+    static let all: [E2ECase] = {
+        guard let data = try? Data(contentsOf: Fixtures.url("v2/e2e/e2e.json")),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let cases = json["cases"] as? [[String: Any]] else { return [] }
+        return cases.compactMap { c in
+            guard let name = c["name"] as? String, let wav = c["wav"] as? String,
+                  let inputs = c["inputs"] as? [String: Any], let ref = c["ref_audio"] as? String,
+                  let segs = c["preprocess_segments"] as? [[String: Any]],
+                  let calls = c["gpt_calls"] as? [[String: Any]], let decodes = c["decode_calls"] as? [[String: Any]] else { return nil }
+            let items = calls.compactMap { g -> (Int, Int, Int)? in
+                guard let a = g["call"] as? Int, let b = g["batch_item"] as? Int, let s = g["segment"] as? Int else { return nil }
+                return (a, b, s)
+            }
+            let tokens = calls.reduce(0) { $0 + (($1["n_tokens"] as? Int) ?? 0) }
+            var sendable: [String: any Sendable] = [:]
+            for (k, v) in inputs {
+                if let s = v as? String { sendable[k] = s } else if let n = v as? NSNumber { sendable[k] = n.doubleValue }
+            }
+            return E2ECase(name: name, wav: wav, inputs: sendable, refAudio: ref, segments: segs.count,
+                           gptItems: items, decodeCalls: decodes.count, totalTokens: tokens)
+        }
+    }()
+
+    func string(_ k: String) -> String { inputs[k] as? String ?? "" }
+    func number(_ k: String) -> Double { inputs[k] as? Double ?? 0 }
+
+    /// The request as our options.
+    var options: SynthesisOptions {
+        var o = SynthesisOptions()
+        o.textLanguage = string("text_lang")
+        o.topK = Int(number("top_k"))
+        o.topP = Float(number("top_p"))
+        o.temperature = Float(number("temperature"))
+        o.repetitionPenalty = Float(number("repetition_penalty"))
+        o.textSplitMethod = TextSplitMethod(rawValue: string("text_split_method")) ?? .cut5
+        o.batchSize = Int(number("batch_size"))
+        o.batchThreshold = Float(number("batch_threshold"))
+        o.splitBucket = number("split_bucket") != 0
+        o.speedFactor = number("speed_factor")
+        o.fragmentInterval = number("fragment_interval")
+        o.seed = Int64(number("seed"))
+        o.parallelInfer = number("parallel_infer") != 0
+        return o
+    }
+}
+
+/// Shared models for the end-to-end tests (loading once keeps the suite fast).
+enum E2EModels {
+    static let engine: Result<TTSEngine, any Error> = Result {
+        let m = Fixtures.url("v2/models")
+        let paths = ModelPaths(gpt: m.appendingPathComponent("gpt_v2_tiny.ckpt").path,
+                               sovits: m.appendingPathComponent("sovits_v2_tiny.pth").path,
+                               hubert: m.appendingPathComponent("chinese-hubert-base-tiny").path,
+                               bert: m.appendingPathComponent("chinese-roberta-wwm-ext-large-tiny").path)
+        return TTSEngine(bundle: try ModelBundle.load(paths))
+    }
+}
+
+func snrDB(_ ours: [Float], _ official: [Int16]) -> Double {
+    var s = 0.0, n = 0.0
+    for (x, w) in zip(ours, official) {
+        let a = Double(x) * 32768, b = Double(w)
+        s += b * b
+        n += (a - b) * (a - b)
+    }
+    return 10 * log10(s / max(n, 1e-12))
+}
+
+@Suite struct EndToEndTests {
+    @Test func fixtureHasCases() { #expect(!E2ECase.all.isEmpty) }
+
+    @Test(arguments: E2ECase.all)
+    func officialRunIsReproduced(_ c: E2ECase) async throws {
+        let engine = try E2EModels.engine.get()
+        let st = try SafeTensorsFile(path: Fixtures.url("v2/e2e/e2e.safetensors").path)
+        func ints(_ k: String) throws -> [Int] {
+            guard let t = st.tensors["\(c.name)/\(k)"] else { throw WeightsError.missingKey("\(c.name)/\(k)") }
+            return try t.int64Values().map { Int($0) }
+        }
+        let noise = try (0..<c.decodeCalls).map { try st.tensor("\(c.name)/noise\($0)") }
+        let refPath = Fixtures.url("v2/e2e").appendingPathComponent(c.refAudio).standardizedFileURL.path
+        let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: c.string("prompt_lang"))
+        let result = try await engine.synthesizeAll(c.string("text"), voice: voice, options: c.options, noise: .injected(noise))
+
+        // Fragments are reported in text order: phone ids of every segment and tokens of every GPT item.
+        #expect(result.fragments.count == c.segments)
+        for (k, f) in result.fragments.enumerated() {
+            #expect(f.phoneIDs == (try ints("seg\(k)_phone_ids")), "\(c.name) segment \(k) phone ids")
+        }
+        for item in c.gptItems where item.segment < result.fragments.count {
+            #expect(result.fragments[item.segment].semanticTokens == (try ints("gpt\(item.call)_b\(item.item)_pred_semantic")),
+                    "\(c.name) GPT call \(item.call) item \(item.item)")
+        }
+        let official = try WAV.read(path: Fixtures.url("v2/e2e/" + c.wav).path)
+        let pcm = official.interleaved.map { Int16(max(-32768, min(32767, ($0 * 32768).rounded()))) }
+        #expect(result.samples.count == pcm.count, "\(c.name): \(result.samples.count) samples vs \(pcm.count)")
+        let snr = snrDB(result.samples, pcm)
+        print("e2e \(c.name): SNR \(String(format: "%.1f", snr)) dB, \(result.fragments.map(\.semanticTokens.count)) tokens")
+        #expect(snr >= 40, "\(c.name): SNR \(snr) dB")
+    }
+
+    @Test func shortOrMissingReferenceIsAClearError() async throws {
+        let engine = try E2EModels.engine.get()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let short = dir.appendingPathComponent("short.wav").path
+        try WAV.write([Float](repeating: 0.1, count: 16000), sampleRate: 16000, to: short)
+        var o = SynthesisOptions()
+        o.seed = 1
+        await #expect(throws: SynthesisError.self) {
+            _ = try await engine.synthesizeAll("你好世界。", voice: VoiceReference(audioPath: short, promptText: "你好。", promptLanguage: "zh"), options: o)
+        }
+        await #expect(throws: SynthesisError.self) {
+            _ = try await engine.synthesizeAll("你好世界。", voice: VoiceReference(audioPath: dir.appendingPathComponent("nope.wav").path, promptText: "", promptLanguage: "zh"), options: o)
+        }
+        let ref = Fixtures.url("v2/ref/ref.wav").path
+        await #expect(throws: SynthesisError.self) {
+            _ = try await engine.synthesizeAll("   ", voice: VoiceReference(audioPath: ref, promptText: "", promptLanguage: "zh"), options: o)
+        }
+        o.textLanguage = "xx"
+        await #expect(throws: SynthesisError.self) {
+            _ = try await engine.synthesizeAll("hello", voice: VoiceReference(audioPath: ref, promptText: "", promptLanguage: "zh"), options: o)
+        }
+    }
+}
