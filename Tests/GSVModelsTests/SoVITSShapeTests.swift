@@ -142,6 +142,19 @@ fileprivate func tinySoVITSConfig(version: SoVITSVersion = .v2) -> SoVITSConfig 
         for i in requests.indices { #expect(concurrent[i] == serial[i], "request \(i)") }
     }
 
+    @Test func fullSizeV2SmokeCheck() throws {
+        let model = try SynthesizerTrn.randomV2(seed: 1)
+        let c = model.config
+        #expect(c == SoVITSConfig())
+        #expect(model.encP.symbolCount == 732 && model.quantizer.codebookSize == 1024 && model.refEnc.inputBins == 704)
+        let spec = Tensor(shape: [c.spectrogramBins, 4]) { Float(($0 * 7919) % 101) / 101 }
+        let ge = try model.referenceEmbedding(spectrogram: spec)
+        #expect(ge.shape == [512])
+        let audio = try model.decode(codes: [3, 1000], phones: [5, 731, 0], ge: ge, noise: .seeded(1))
+        #expect(audio.count == 4 * 640)
+        #expect(audio.scalars.allSatisfy { $0.isFinite })
+    }
+
     @Test func badInputsGiveClearErrors() throws {
         let c = tinySoVITSConfig()
         let model = try SynthesizerTrn.random(config: c, seed: 2)

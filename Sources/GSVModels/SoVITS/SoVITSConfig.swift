@@ -130,7 +130,7 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
         }
         func ints(_ key: String, _ into: inout [Int]) throws {
             guard let v = model?[key], v != .null else { return }
-            guard let a = v.arrayValue, let i = Optional(a.compactMap(\.intValue)), i.count == a.count else {
+            guard let a = v.arrayValue, case let i = a.compactMap(\.intValue), i.count == a.count else {
                 throw SoVITSError.invalidConfig("\(key) is \(v), expected a list of integers")
             }
             into = i
