@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import GPTSoVITS
+
+/// Model selection shared by `say`, `serve` and `bench`: an official `pretrained_models` folder (or
+/// our download cache), explicit files, or full-size random weights.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Folder in the official pretrained_models layout (default: the download cache).")
+    var models: String?
+
+    @Option(name: .long, help: "Model version inside --models: v1 or v2.")
+    var modelVersion: String = "v2"
+
+    @Option(name: .long, help: "GPT (t2s) .ckpt file; overrides the one in --models.")
+    var gpt: String?
+
+    @Option(name: .long, help: "SoVITS (vits) .pth file; overrides the one in --models.")
+    var sovits: String?
+
+    @Option(name: .long, help: "CN-HuBERT folder; overrides the one in --models.")
+    var hubert: String?
+
+    @Option(name: .long, help: "Chinese RoBERTa (bert) folder; overrides the one in --models.")
+    var bert: String?
+
+    @Option(name: .long, help: "Use full-size random weights instead of files (\"v2\"): for benchmarks and smoke tests, no downloads.")
+    var randomWeights: String?
+
+    /// The paths these options name.
+    func paths() throws -> ModelPaths {
+        let folder = models.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? ModelCache.defaultDirectory()
+        var p = try ModelPaths(pretrainedFolder: folder, version: modelVersion)
+        if let gpt { p.gpt = gpt }
+        if let sovits { p.sovits = sovits }
+        if let hubert { p.hubert = hubert }
+        if let bert { p.bert = bert }
+        return p
+    }
+
+    /// Loads the bundle.
+    func loadBundle() throws -> ModelBundle {
+        if let r = randomWeights {
+            guard r.lowercased() == "v2" else { throw ValidationError("--random-weights supports v2 only (got '\(r)')") }
+            return try ModelBundle.randomV2()
+        }
+        do {
+            return try ModelBundle.load(try paths())
+        } catch let e as SynthesisError {
+            var message = e.errorDescription ?? "\(e)"
+            if case .missingModel = e, models == nil {
+                message += " (download the official models with `gpt-sovits models download \(modelVersion)`, or pass --models / --gpt --sovits --hubert --bert)"
+            }
+            throw CLIError(message)
+        }
+    }
+}
