@@ -65,5 +65,17 @@ struct EnglishFrontendTests {
             for m in list { print("    " + m) }
         }
         #expect(rate >= 0.995, "normalisation \(normMismatch.count), tags \(tagMismatch.count), phones \(phoneMismatch.count) mismatches")
+
+        // Throughput of normalize + phonemes over the corpus texts (one thread; informative only,
+        // meaningful in release builds: swift test -c release -Xswiftc -enable-testing --filter corpusSegmentsMatch).
+        let texts = segments.map(\.text)
+        let chars = texts.reduce(0) { $0 + $1.count }
+        let rounds = 20
+        let start = ContinuousClock.now
+        var phones = 0
+        for _ in 0..<rounds { for t in texts { phones += g2p.phonemes(forNormalized: g2p.normalize(t)).count } }
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        print("English frontend throughput: \(Int(Double(chars * rounds) / seconds)) chars/s (\(chars * rounds) chars, \(phones) phones)")
+        #expect(phones > 0)
     }
 }

@@ -18,7 +18,21 @@ enum EnglishNormalizer {
     @inline(__always) static func isASCIILetter(_ c: Unicode.Scalar) -> Bool {
         (c.value >= 0x41 && c.value <= 0x5A) || (c.value >= 0x61 && c.value <= 0x7A)
     }
-    @inline(__always) static func isWord(_ c: Unicode.Scalar) -> Bool { EnglishTokenizer.isWord(c) }
+    /// `\w` of Python's `re` on str: `str.isalnum()` characters and the underscore.
+    @inline(__always) static func isWord(_ c: Unicode.Scalar) -> Bool {
+        if c.isASCII {
+            let v = c.value
+            return (v >= 0x61 && v <= 0x7A) || (v >= 0x41 && v <= 0x5A) || (v >= 0x30 && v <= 0x39) || v == 0x5F
+        }
+        let p = c.properties
+        switch p.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .decimalNumber, .letterNumber, .otherNumber:
+            return true
+        default:
+            return p.numericType != nil
+        }
+    }
     @inline(__always) static func isSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace }
     @inline(__always) static func isUnicodeDigit(_ c: Unicode.Scalar) -> Bool {
         isASCIIDigit(c) || (!c.isASCII && c.properties.numericType == .decimal)

@@ -12,7 +12,8 @@ import Foundation
 // sequences) are not recognised; such text falls through to the single-character rule.
 
 enum EnglishTokenizer {
-    /// Python `\w` (str patterns): letters, digits, marks of word characters, underscore.
+    /// `\w` of the `regex` module nltk uses: Alphabetic, marks, decimal digits, connector
+    /// punctuation (underscore) and joiners.
     @inline(__always)
     static func isWord(_ c: Unicode.Scalar) -> Bool {
         if c.isASCII {
@@ -20,8 +21,11 @@ enum EnglishTokenizer {
             return (v >= 0x61 && v <= 0x7A) || (v >= 0x41 && v <= 0x5A) || (v >= 0x30 && v <= 0x39) || v == 0x5F
         }
         let p = c.properties
-        return p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark
-            || p.generalCategory == .spacingMark
+        if p.isAlphabetic || p.isJoinControl { return true }
+        switch p.generalCategory {
+        case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark, .connectorPunctuation: return true
+        default: return false
+        }
     }
 
     /// `[^\W\d_]`: a word character that is not a digit or underscore.

@@ -17,6 +17,9 @@ struct NeuralG2P: Sendable {
         "V", "W", "Y", "Z", "ZH"]
 
     struct GRU: Sendable {
+        /// W_ih·emb[t] + b_ih for every input token t ([tokens, 3H]): the input side of the cell
+        /// only ever sees embedding rows, so it is computed once at load.
+        var inputProjection: [Float] = []
         let wIH: [Float]  // [3H, E]
         let wHH: [Float]  // [3H, H]
         let bIH: [Float]  // [3H]
@@ -27,8 +30,8 @@ struct NeuralG2P: Sendable {
     let embed: Int
     let encEmb: [Float]  // [29, E]
     let decEmb: [Float]  // [74, E]
-    let encoder: GRU
-    let decoder: GRU
+    var encoder: GRU
+    var decoder: GRU
     let fcW: [Float]  // [74, H]
     let fcB: [Float]  // [74]
 
@@ -55,6 +58,25 @@ struct NeuralG2P: Sendable {
                       bIH: try tensor("dec_b_ih", [3 * h]), bHH: try tensor("dec_b_hh", [3 * h]))
         fcW = try tensor("fc_w", [p, h])
         fcB = try tensor("fc_b", [p])
+        encoder.inputProjection = Self.project(encoder, embeddings: encEmb, rows: g, embed: e, hidden: h)
+        decoder.inputProjection = Self.project(decoder, embeddings: decEmb, rows: p, embed: e, hidden: h)
+    }
+
+    /// W_ih·emb[t] + b_ih for all rows t.
+    static func project(_ g: GRU, embeddings: [Float], rows: Int, embed E: Int, hidden H: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * 3 * H)
+        g.wIH.withUnsafeBufferPointer { w in
+            embeddings.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { o in
+                    for t in 0..<rows {
+                        for k in 0..<(3 * H) {
+                            o[t * 3 * H + k] = dot(w.baseAddress! + k * E, x.baseAddress! + t * E, E) + g.bIH[k]
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// Grapheme ids of `word` + `</s>`; characters outside a–z map to `<unk>` (as g2p_en's encode).
@@ -77,13 +99,13 @@ struct NeuralG2P: Sendable {
         var h = [Float](repeating: 0, count: hidden)
         var scratch = [Float](repeating: 0, count: 6 * hidden)
         for id in ids {
-            step(encoder, input: encEmb, row: id, h: &h, scratch: &scratch)
+            step(encoder, row: id, h: &h, scratch: &scratch)
         }
         var token = 2  // <s>
         var out: [String] = []
         var logits = [Float](repeating: 0, count: Self.phonemes.count)
         for _ in 0..<20 {
-            step(decoder, input: decEmb, row: token, h: &h, scratch: &scratch)
+            step(decoder, row: token, h: &h, scratch: &scratch)
             fcW.withUnsafeBufferPointer { w in
                 h.withUnsafeBufferPointer { hp in
                     for o in 0..<logits.count {
@@ -102,24 +124,22 @@ struct NeuralG2P: Sendable {
     }
 
     /// One GRU cell update: r,z = σ(W_ih x + b_ih + W_hh h + b_hh); n = tanh(ih_n + r·hh_n); h = (1−z)n + z h.
-    private func step(_ g: GRU, input: [Float], row: Int, h: inout [Float], scratch: inout [Float]) {
-        let H = hidden, E = embed
-        g.wIH.withUnsafeBufferPointer { wih in
+    private func step(_ g: GRU, row: Int, h: inout [Float], scratch: inout [Float]) {
+        let H = hidden
+        g.inputProjection.withUnsafeBufferPointer { proj in
             g.wHH.withUnsafeBufferPointer { whh in
-                input.withUnsafeBufferPointer { inp in
-                    h.withUnsafeMutableBufferPointer { hp in
-                        scratch.withUnsafeMutableBufferPointer { sp in
-                            let x = inp.baseAddress! + row * E
-                            for k in 0..<(3 * H) {
-                                sp[k] = Self.dot(wih.baseAddress! + k * E, x, E) + g.bIH[k]
-                                sp[3 * H + k] = Self.dot(whh.baseAddress! + k * H, UnsafePointer(hp.baseAddress!), H) + g.bHH[k]
-                            }
-                            for j in 0..<H {
-                                let r = 1 / (1 + expf(-(sp[j] + sp[3 * H + j])))
-                                let z = 1 / (1 + expf(-(sp[H + j] + sp[4 * H + j])))
-                                let n = tanhf(sp[2 * H + j] + r * sp[5 * H + j])
-                                hp[j] = (1 - z) * n + z * hp[j]
-                            }
+                h.withUnsafeMutableBufferPointer { hp in
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        let ih = proj.baseAddress! + row * 3 * H
+                        for k in 0..<(3 * H) {
+                            sp[k] = ih[k]
+                            sp[3 * H + k] = Self.dot(whh.baseAddress! + k * H, UnsafePointer(hp.baseAddress!), H) + g.bHH[k]
+                        }
+                        for j in 0..<H {
+                            let r = 1 / (1 + expf(-(sp[j] + sp[3 * H + j])))
+                            let z = 1 / (1 + expf(-(sp[H + j] + sp[4 * H + j])))
+                            let n = tanhf(sp[2 * H + j] + r * sp[5 * H + j])
+                            hp[j] = (1 - z) * n + z * hp[j]
                         }
                     }
                 }
@@ -127,20 +147,19 @@ struct NeuralG2P: Sendable {
         }
     }
 
-    /// Float dot product, 8 lanes × 2 accumulators (n is a multiple of 16 for this model; a scalar
-    /// tail handles other sizes).
+    /// Float dot product with 8 interleaved partial sums (element i goes to sum i mod 8), combined
+    /// pairwise. Plain scalar code: the same result in debug and release builds, and fast in both.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        var s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
         var i = 0
-        while i + 16 <= n {
-            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-            i += 16
+        while i + 8 <= n {
+            s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]
+            s4 += a[i + 4] * b[i + 4]; s5 += a[i + 5] * b[i + 5]; s6 += a[i + 6] * b[i + 6]; s7 += a[i + 7] * b[i + 7]
+            i += 8
         }
-        var s = (acc0 + acc1).sum()
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
+        while i < n { s0 += a[i] * b[i]; i += 1 }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     }
 }

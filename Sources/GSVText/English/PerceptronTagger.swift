@@ -38,9 +38,14 @@ struct PerceptronTagger: Sendable {
     static func normalize(_ word: String) -> String {
         if let first = word.unicodeScalars.first, first != "-", word.unicodeScalars.contains("-") { return "!HYPHEN" }
         let scalars = word.unicodeScalars
-        let isDigits = !scalars.isEmpty && scalars.allSatisfy { $0.properties.numericType == .decimal }
+        // Python str.isdigit(): Numeric_Type Decimal or Digit (superscripts included).
+        func isDigit(_ c: Unicode.Scalar) -> Bool {
+            let t = c.properties.numericType
+            return t == .decimal || t == .digit
+        }
+        let isDigits = !scalars.isEmpty && scalars.allSatisfy(isDigit)
         if isDigits && scalars.count == 4 { return "!YEAR" }
-        if let first = scalars.first, first.properties.numericType == .decimal { return "!DIGITS" }
+        if let first = scalars.first, isDigit(first) { return "!DIGITS" }
         return word.lowercased()
     }
 
