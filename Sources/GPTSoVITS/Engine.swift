@@ -70,6 +70,9 @@ public struct SynthesisTimings: Sendable, Codable, Equatable {
     public var sovits: Double = 0
     public var total: Double = 0
     public var gptTokens: Int = 0
+
+    /// All zero.
+    public init() {}
 }
 
 /// What a synthesis stream yields.

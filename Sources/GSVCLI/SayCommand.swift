@@ -1,0 +1,269 @@
+import ArgumentParser
+import Foundation
+import GPTSoVITS
+import GSVAudio
+import GSVText
+
+/// `gpt-sovits say`: synthesise text with a reference voice.
+struct SayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "say",
+        abstract: "Speak text in the voice of a reference clip.",
+        discussion: """
+            Example: gpt-sovits say "你好，世界。" --ref examples/reference_zh.wav --ref-text "今天天气很好，我们去散步吧。" -o hello.wav
+            Text comes from the argument, --file, or standard input. Options are the official api_v2 request \
+            parameters in kebab-case, with the official defaults.
+            """
+    )
+
+    @Argument(help: "Text to speak (omit to read --file or standard input).")
+    var text: String?
+
+    @Option(name: .long, help: "Read the text from this file.")
+    var file: String?
+
+    @Option(name: .long, help: "Reference clip (3–10 s).")
+    var ref: String
+
+    @Option(name: .long, help: "Transcript of the reference clip (empty: reference-free mode).")
+    var refText: String = ""
+
+    @Option(name: .long, help: "Language of the reference transcript.")
+    var refLang: String = "zh"
+
+    @Option(name: .long, help: "Auxiliary reference clips whose timbre is averaged in (repeatable).")
+    var auxRef: [String] = []
+
+    @Option(name: .long, help: "Language of the text: zh, en, all_zh, auto (text_lang).")
+    var lang: String = "zh"
+
+    @Option(name: .shortAndLong, help: "Output file ('-' for standard output).")
+    var output: String = "out.wav"
+
+    @Option(name: .long, help: "Output format: wav, raw (16-bit PCM), flac, mp3, ogg (non-WAV through ffmpeg).")
+    var format: String = "wav"
+
+    @Flag(name: .long, help: "Write audio as each sentence group is ready (streaming_mode 1) instead of at the end.")
+    var stream = false
+
+    @Option(name: .long, help: "Write a JSON report: per GPT sequence norm_text, phones, phone_ids, semantic_tokens, seconds; stage timings.")
+    var report: String?
+
+    @Option(name: .long) var topK: Int = 15
+    @Option(name: .long) var topP: Float = 1
+    @Option(name: .long) var temperature: Float = 1
+    @Option(name: .long) var repetitionPenalty: Float = 1.35
+    @Option(name: .long, help: "cut0 … cut5.") var textSplitMethod: String = "cut5"
+    @Option(name: .long) var batchSize: Int = 1
+    @Option(name: .long) var batchThreshold: Float = 0.75
+    @Option(name: .long, help: "Sort sentences into length buckets (true/false).") var splitBucket: Bool = true
+    @Option(name: .long) var speedFactor: Double = 1
+    @Option(name: .long, help: "Seconds of silence after each sentence.") var fragmentInterval: Double = 0.3
+    @Option(name: .long, help: "Random seed (-1: random).") var seed: Int64 = -1
+    @Option(name: .long, help: "Batched GPT decoding (true/false).") var parallelInfer: Bool = true
+    @Option(name: .long, help: "0 off, 1 one chunk per sentence group (2/3 token streaming: not yet).") var streamingMode: Int = 0
+    @Option(name: .long) var overlapLength: Int = 2
+    @Option(name: .long) var minChunkLength: Int = 16
+    @Option(name: .long, help: "CFM steps (v3/v4 only).") var sampleSteps: Int = 32
+
+    @OptionGroup var model: ModelOptions
+
+    func readText() throws -> String {
+        if let text { return text }
+        if let file {
+            guard let t = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read text file \(file)") }
+            return t
+        }
+        var data = Data()
+        while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 16), !chunk.isEmpty { data.append(chunk) }
+        guard let t = String(data: data, encoding: .utf8) else { throw CLIError("standard input is not UTF-8 text") }
+        return t
+    }
+
+    func options() throws -> SynthesisOptions {
+        var o = SynthesisOptions()
+        o.textLanguage = lang.lowercased()
+        o.topK = topK
+        o.topP = topP
+        o.temperature = temperature
+        o.repetitionPenalty = repetitionPenalty
+        guard let m = TextSplitMethod(rawValue: textSplitMethod) else {
+            throw ValidationError("--text-split-method must be one of cut0…cut5 (got \(textSplitMethod))")
+        }
+        o.textSplitMethod = m
+        o.batchSize = batchSize
+        o.batchThreshold = batchThreshold
+        o.splitBucket = splitBucket
+        o.speedFactor = speedFactor
+        o.fragmentInterval = fragmentInterval
+        o.seed = seed
+        o.parallelInfer = parallelInfer
+        guard let sm = StreamingMode(rawValue: stream ? max(streamingMode, 1) : streamingMode) else {
+            throw ValidationError("--streaming-mode must be 0, 1, 2 or 3")
+        }
+        o.streamingMode = sm
+        o.overlapLength = overlapLength
+        o.minChunkLength = minChunkLength
+        o.sampleSteps = sampleSteps
+        if let problem = o.validationErrors().first { throw ValidationError(problem) }
+        return o
+    }
+
+    /// The metadata written into every output: it is AI-generated speech.
+    static let metadata: [String: String] = [
+        "ICMT": "AI-generated speech (synthesised with swift-gpt-sovits, a GPT-SoVITS implementation)",
+        "ISFT": "swift-gpt-sovits",
+    ]
+
+    func run() async throws {
+        let text = try readText()
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CLIError("the text is empty") }
+        guard text.unicodeScalars.count <= 100_000 else { throw CLIError("the text has \(text.unicodeScalars.count) characters; split it into files of at most 100000") }
+        let fmt = format.lowercased()
+        guard ["wav", "raw", "flac", "mp3", "ogg"].contains(fmt) else { throw ValidationError("--format must be wav, raw, flac, mp3 or ogg") }
+        if !["wav", "raw"].contains(fmt) && !FFmpeg.isAvailable {
+            throw CLIError("--format \(fmt) needs ffmpeg, which is not installed (apt-get install ffmpeg), or use --format wav")
+        }
+        let opts = try options()
+        let started = Date()
+        let bundle = try model.loadBundle()
+        let loadSeconds = Date().timeIntervalSince(started)
+        let engine = TTSEngine(bundle: bundle)
+        let voice = VoiceReference(audioPath: ref, promptText: refText, promptLanguage: refLang, auxiliaryAudioPaths: auxRef)
+        let sink = try AudioSink(path: output, format: fmt, progressive: opts.streamingMode != .off, metadata: Self.metadata)
+        let progress = SentenceProgress()
+        var fragments: [FragmentReport] = []
+        var timings = SynthesisTimings()
+        do {
+            for try await event in engine.synthesize(text, voice: voice, options: opts) {
+                switch event {
+                case let .audio(samples, rate): try sink.append(samples, sampleRate: rate)
+                case let .progress(done, total): progress.update(done: done, total: total)
+                case let .finished(f, t): fragments = f; timings = t
+                }
+            }
+        } catch let e as SynthesisError {
+            progress.finish()
+            throw CLIError(e.errorDescription ?? "\(e)")
+        }
+        progress.finish()
+        let seconds = try sink.finish()
+        if let report {
+            struct Report: Encodable {
+                let fragments: [FragmentReport]
+                let timings: [String: Double]
+            }
+            var t: [String: Double] = ["load": loadSeconds, "reference": timings.reference, "frontend": timings.frontend,
+                                       "gpt": timings.gpt, "sovits": timings.sovits, "total": timings.total,
+                                       "gpt_tokens": Double(timings.gptTokens), "audio_seconds": seconds]
+            if timings.gpt > 0 { t["gpt_tokens_per_s"] = Double(timings.gptTokens) / timings.gpt }
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            do {
+                try enc.encode(Report(fragments: fragments, timings: t)).write(to: URL(fileURLWithPath: report))
+            } catch {
+                throw CLIError("cannot write the report \(report): \(error.localizedDescription)")
+            }
+        }
+        if output != "-" {
+            let rtf = seconds > 0 ? timings.total / seconds : 0
+            FileHandle.standardError.write(Data(String(format: "wrote %@ (%.2f s of audio, %.2f s to synthesise, RTF %.2f)\n", output, seconds, timings.total, rtf).utf8))
+        }
+    }
+}
+
+/// Writes audio to a file or standard output, at the end or progressively.
+final class AudioSink {
+    let path: String
+    let format: String
+    let progressive: Bool
+    let metadata: [String: String]
+    private var samples: [Float] = []
+    private var sampleRate = 32000
+    private var handle: FileHandle?
+    private var written = 0
+
+    init(path: String, format: String, progressive: Bool, metadata: [String: String]) throws {
+        self.path = path
+        self.format = format
+        // Only WAV and raw PCM can be written as they arrive; other formats are encoded at the end.
+        self.progressive = progressive && (format == "wav" || format == "raw")
+        self.metadata = metadata
+    }
+
+    private func open() throws -> FileHandle {
+        if let handle { return handle }
+        let h: FileHandle
+        if path == "-" {
+            h = FileHandle.standardOutput
+        } else {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let fh = FileHandle(forWritingAtPath: path) else {
+                throw CLIError("cannot write \(path)")
+            }
+            h = fh
+        }
+        handle = h
+        return h
+    }
+
+    func append(_ s: [Float], sampleRate rate: Int) throws {
+        sampleRate = rate
+        written += s.count
+        guard progressive else { samples += s; return }
+        let h = try open()
+        if format == "wav" && written == s.count {
+            // Streaming header (sizes unknown); fixed up at the end when writing a seekable file.
+            h.write(try WAV.header(sampleRate: rate, format: .pcm16(.truncateClamp), dataBytes: nil))
+        }
+        h.write(WAV.encodeSamples(s, format: .pcm16(.truncateClamp)))
+    }
+
+    /// Finishes the output; returns its duration in seconds.
+    func finish() throws -> Double {
+        let seconds = Double(written) / Double(sampleRate)
+        if progressive {
+            if let h = handle, path != "-" {
+                try? h.close()
+                if format == "wav" {
+                    // Rewrite with exact sizes and the metadata chunk now that everything is known.
+                    let wav = try WAV.read(path: path)
+                    try WAV.write(wav.interleaved, sampleRate: sampleRate, to: path, metadata: metadata)
+                }
+            }
+            return seconds
+        }
+        let data: Data
+        switch format {
+        case "wav": data = try WAV.encode(samples, sampleRate: sampleRate, metadata: metadata)
+        case "raw": data = WAV.encodeSamples(samples, format: .pcm16(.truncateClamp))
+        default:
+            guard let f = EncodedAudioFormat(rawValue: format) else { throw CLIError("unsupported format \(format)") }
+            data = try FFmpeg.encode(samples, sampleRate: sampleRate, format: f,
+                                     metadata: ["comment": metadata["ICMT"] ?? "", "encoder": metadata["ISFT"] ?? ""])
+        }
+        let h = try open()
+        h.write(data)
+        if path != "-" { try? h.close() }
+        return seconds
+    }
+}
+
+/// A sentence progress bar on standard error when it is a terminal.
+final class SentenceProgress {
+    private let isTTY = isatty(STDERR_FILENO) != 0
+    private var drawn = false
+
+    func update(done: Int, total: Int) {
+        guard isTTY, total > 0 else { return }
+        let width = 30
+        let filled = done * width / total
+        let line = "\rsynthesising [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] \(done)/\(total) sentences"
+        FileHandle.standardError.write(Data(line.utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        drawn = false
+    }
+}
