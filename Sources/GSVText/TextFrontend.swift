@@ -129,11 +129,12 @@ public final class TextFrontend: Sendable {
     /// - Parameters:
     ///   - version: model version (phone table).
     ///   - english: English G2P; without it English segments raise `TextError.englishUnavailable`.
-    ///   - detector: language labels for segmentation (default: by script).
+    ///   - detector: language labels for segmentation (default: `LanguageSegmenter.defaultDetector`,
+    ///     fastText lid.176 when its bundled model loads, else by script).
     ///   - polyphonicDictionary: apply the official polyphonic dictionary to Chinese readings (off by
     ///     default, as in the official non-g2pW path the fixtures follow).
     public init(version: ModelVersion = .v2, english: (any EnglishPhonemizer)? = nil,
-                detector: any LanguageDetector = ScriptLanguageDetector(), polyphonicDictionary: Bool = false) throws {
+                detector: any LanguageDetector = LanguageSegmenter.defaultDetector, polyphonicDictionary: Bool = false) throws {
         self.version = version
         self.polyphonicDictionary = polyphonicDictionary
         symbols = try SymbolTable.forVersion(version)

