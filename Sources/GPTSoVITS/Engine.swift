@@ -306,7 +306,13 @@ public final class TTSEngine: @unchecked Sendable {
         var rng = SeededRNG(seed: seed)
         let sampling = SamplingParameters(topK: options.topK, topP: options.topP, temperature: options.temperature,
                                           repetitionPenalty: options.repetitionPenalty)
-        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: bundle.t2s.config.officialEarlyStopNum,
+        var earlyStop = bundle.t2s.config.officialEarlyStopNum
+        if let cap = options.maxTokensPerSentence {
+            // Generation stops once more than `earlyStop` tokens exist and the batched driver then
+            // drops the last one, so `cap` tokens come out.
+            earlyStop = min(earlyStop ?? cap, cap)
+        }
+        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop,
                                              variant: mode.batchedGPT ? .batched : .naive)
         let rate = bundle.sampleRate
         let hop = bundle.sovits.config.hopLength

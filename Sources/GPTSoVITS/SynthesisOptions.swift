@@ -55,6 +55,9 @@ public struct SynthesisOptions: Sendable, Codable, Equatable {
     public var noiseScale: Float = 0.5
     /// CFM steps for v3/v4 (default 32; unused by v1/v2).
     public var sampleSteps: Int = 32
+    /// Extra cap on semantic tokens per GPT sequence (nil = the official limits only). Useful with
+    /// random weights, which never predict EOS and would otherwise run to the 1500-token cap.
+    public var maxTokensPerSentence: Int? = nil
 
     /// Options with every official default.
     public init() {}
@@ -73,6 +76,7 @@ public struct SynthesisOptions: Sendable, Codable, Equatable {
         if overlapLength < 0 || overlapLength > 64 { e.append("overlap_length must be in 0…64 (got \(overlapLength))") }
         if minChunkLength < 1 || minChunkLength > 1500 { e.append("min_chunk_length must be in 1…1500 (got \(minChunkLength))") }
         if !(noiseScale >= 0 && noiseScale <= 2) { e.append("noise_scale must be in [0, 2] (got \(noiseScale))") }
+        if let m = maxTokensPerSentence, m < 1 || m > 1500 { e.append("max tokens per sentence must be in 1…1500 (got \(m))") }
         return e
     }
 

@@ -65,6 +65,8 @@ struct SayCommand: AsyncParsableCommand {
     @Option(name: .long) var overlapLength: Int = 2
     @Option(name: .long) var minChunkLength: Int = 16
     @Option(name: .long, help: "CFM steps (v3/v4 only).") var sampleSteps: Int = 32
+    @Option(name: .long, help: "Cap on semantic tokens per sentence (25 per second of audio). Default: none, or 100 with --random-weights (random weights never predict EOS).")
+    var maxTokens: Int?
 
     @OptionGroup var model: ModelOptions
 
@@ -105,6 +107,7 @@ struct SayCommand: AsyncParsableCommand {
         o.overlapLength = overlapLength
         o.minChunkLength = minChunkLength
         o.sampleSteps = sampleSteps
+        o.maxTokensPerSentence = maxTokens ?? (model.randomWeights != nil ? 100 : nil)
         if let problem = o.validationErrors().first { throw ValidationError(problem) }
         return o
     }
