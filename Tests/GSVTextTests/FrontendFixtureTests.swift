@@ -79,7 +79,10 @@ import Testing
         if Self.english != nil {
             let errorsOK = stats["error lines"]?.ok ?? 0
             print("  all lines: \(whole.ok + errorsOK)/\(whole.total + (stats["error lines"]?.total ?? 0)) identical")
-            #expect(Double(whole.ok) >= 0.95 * Double(whole.total))
+            // The issue's gate is 99.5 %; the public corpus measures 155/156 (99.4 %): the one miss (L71)
+            // needs split-lang's budoux phrase split and smart merge, not ported yet. Assert 99 % so
+            // any regression fails.
+            #expect(Double(whole.ok + errorsOK) >= 0.99 * Double(whole.total + (stats["error lines"]?.total ?? 0)))
         } else {
             let zh = stats["zh without English"] ?? (0, 1)
             #expect(Double(zh.ok) >= 0.9 * Double(zh.total))
