@@ -156,6 +156,29 @@ struct ServerRouteTests {
         }
     }
 
+    @Test("set_gpt_weights / set_sovits_weights load a new bundle that then serves requests")
+    func swapWeights() async throws {
+        let app = buildApplication(configuration: try Shared.configuration())
+        let expected = try await Shared.expectedWAV("你好。", voice: Shared.refVoice, seed: 7)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/set_sovits_weights?weights_path=\(q(Shared.paths.sovits))", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(jsonObject(r.body)["message"] as? String == "success")
+            }
+            let body: [String: Any] = ["text": "你好。", "text_lang": "zh", "ref_audio_path": Shared.refPath,
+                                       "prompt_text": Shared.refText, "prompt_lang": "zh", "top_k": 1, "seed": 7]
+            try await client.execute(uri: "/tts", method: .post, body: jsonBody(body)) { r in
+                #expect(r.status == .ok)
+                #expect(bytes(r.body) == expected)
+            }
+            // Not a checkpoint: the swap fails and the old engine keeps serving.
+            try await client.execute(uri: "/set_gpt_weights?weights_path=\(q(Shared.refPath))", method: .get) { r in
+                #expect(r.status == .badRequest)
+                #expect(jsonObject(r.body)["message"] as? String == "change gpt weight failed")
+            }
+        }
+    }
+
     @Test("Bearer token: 401 without it, health and running exempt")
     func bearerToken() async throws {
         var config = try Shared.configuration()
