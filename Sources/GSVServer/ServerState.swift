@@ -53,6 +53,8 @@ public actor AdmissionGate {
     /// Requests allowed to wait for a slot.
     public let queueLength: Int
     private var active = 0
+    /// The most syntheses that ever ran at once.
+    public private(set) var peakRunning = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     /// A gate with the given limits (each at least 1 / 0).
@@ -65,6 +67,7 @@ public actor AdmissionGate {
     public func acquire() async throws {
         if active < maxConcurrent {
             active += 1
+            peakRunning = max(peakRunning, active)
             return
         }
         guard waiters.count < queueLength else {

@@ -242,6 +242,35 @@ struct ServerRouteTests {
         #expect(flag.value == 1)
     }
 
+    @Test("Over HTTP: with one slot and no queue, simultaneous requests beyond the first get 503")
+    func busy() async throws {
+        var config = try Shared.configuration()
+        config.maxConcurrent = 1
+        config.queueLength = 0
+        let app = buildApplication(configuration: config)
+        let body = jsonBody(["text": "你好。我们走吧。", "text_lang": "zh", "ref_audio_path": Shared.refPath,
+                             "prompt_text": Shared.refText, "prompt_lang": "zh", "top_k": 1, "seed": 1])
+        try await app.test(.router) { client in
+            let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await client.execute(uri: "/tts", method: .post, body: body) { r in
+                            (r.status.code, jsonObject(r.body)["message"] as? String ?? "")
+                        }
+                    }
+                }
+                var all: [(Int, String)] = []
+                for try await s in group { all.append(s) }
+                return all
+            }
+            #expect(statuses.filter { $0.0 == 200 }.count >= 1)
+            let busy = statuses.filter { $0.0 == 503 }
+            #expect(busy.count >= 1)
+            #expect(busy.allSatisfy { $0.1.hasPrefix("server busy") })
+            #expect(statuses.allSatisfy { $0.0 == 200 || $0.0 == 503 })
+        }
+    }
+
     @Test("Admission gate: concurrency limit, then queue, then 503")
     func admissionGate() async throws {
         let gate = AdmissionGate(maxConcurrent: 1, queueLength: 1)
