@@ -36,6 +36,28 @@ struct ServerRouteTests {
         }
     }
 
+    @Test("media_type ogg and aac go through ffmpeg", .enabled(if: FFmpeg.isAvailable))
+    func encodedFormats() async throws {
+        let app = buildApplication(configuration: try Shared.configuration())
+        try await app.test(.router) { client in
+            let body: [String: Any] = ["text": "你好。", "text_lang": "zh", "ref_audio_path": Shared.refPath,
+                                       "prompt_text": Shared.refText, "prompt_lang": "zh", "top_k": 1, "seed": 7, "media_type": "ogg"]
+            try await client.execute(uri: "/tts", method: .post, body: jsonBody(body)) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType] == "audio/ogg")
+                #expect(bytes(r.body).prefix(4) == Data("OggS".utf8))
+            }
+            var aac = body
+            aac["media_type"] = "aac"
+            try await client.execute(uri: "/tts", method: .post, body: jsonBody(aac)) { r in
+                #expect(r.status == .ok)
+                let d = bytes(r.body)
+                // ADTS sync word 0xFFF.
+                #expect(d.count > 2 && d[d.startIndex] == 0xFF && d[d.startIndex + 1] & 0xF0 == 0xF0)
+            }
+        }
+    }
+
     @Test("Validation errors are 400 with the official messages")
     func validation() async throws {
         var config = try Shared.configuration()
