@@ -2,5 +2,7 @@ import ArgumentParser
 
 /// Every subcommand of `gpt-sovits`, in the order `--help` lists them.
 enum CLISubcommands {
-    static let all: [any ParsableCommand.Type] = [SayCommand.self, InspectCommand.self, G2PCommand.self, ModelsCommand.self]
+    static let all: [any ParsableCommand.Type] = [
+        SayCommand.self, ServeCommand.self, InspectCommand.self, G2PCommand.self, ModelsCommand.self,
+    ]
 }

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import GPTSoVITS
+import GSVServer
+import Hummingbird
+
+/// `gpt-sovits serve`: the HTTP server (api_v2 routes, role extension, OpenAI routes).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP server: api_v2 /tts, /set_*_weights, /control, roles, OpenAI /v1/audio/speech."
+    )
+
+    @Option(name: [.customShort("a"), .long], help: "Address to bind.")
+    var bindAddr: String = "127.0.0.1"
+
+    @Option(name: .shortAndLong, help: "Port to listen on.")
+    var port: Int = 9880
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "Folder of role folders (<name>/config.json) for the role extension and OpenAI voices.")
+    var roles: String?
+
+    @Option(name: .customLong("ref-root"), help: "Folder that reference-audio and weight paths in requests may point into (repeatable). Without any, client paths are refused.")
+    var refRoots: [String] = []
+
+    @Option(name: .customLong("ref"), help: "Default reference clip (used when a request names none; OpenAI voice 'default'). Must lie inside a --ref-root.")
+    var defaultReference: String?
+
+    @Option(name: .long, help: "Transcript of --ref.")
+    var refText: String = ""
+
+    @Option(name: .long, help: "Language of --ref-text.")
+    var refLang: String = "zh"
+
+    @Option(name: .long, help: "Require 'Authorization: Bearer <token>' (also read from $GSV_SERVER_TOKEN).")
+    var token: String?
+
+    @Option(name: .long, help: "Syntheses running at once.")
+    var maxConcurrent: Int = 1
+
+    @Option(name: .long, help: "Requests waiting for a slot before 503.")
+    var queue: Int = 16
+
+    @Option(name: .long, help: "Longest text accepted, in characters.")
+    var maxText: Int = 2000
+
+    @Option(name: .long, help: "Largest request body, in bytes.")
+    var maxBody: Int = 1 << 20
+
+    @Flag(name: .long, help: "Let GET /control?command=exit stop the server.")
+    var allowExit: Bool = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
+        guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1 (got \(maxConcurrent))") }
+        guard queue >= 0 else { throw ValidationError("--queue must be ≥ 0 (got \(queue))") }
+        guard maxText >= 1, maxBody >= 1 else { throw ValidationError("--max-text and --max-body must be ≥ 1") }
+        for root in refRoots + (roles.map { [$0] } ?? []) {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("not a folder: \(root)")
+            }
+        }
+    }
+
+    func run() async throws {
+        let bundle = try model.loadBundle()
+        let engine = TTSEngine(bundle: bundle)
+        var config = ServerConfiguration(engine: engine, modelPaths: model.randomWeights == nil ? try model.paths() : nil)
+        config.host = bindAddr
+        config.port = port
+        config.rolesDirectory = roles.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        config.allowedRoots = refRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        config.bearerToken = token ?? ProcessInfo.processInfo.environment["GSV_SERVER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        config.maxConcurrent = maxConcurrent
+        config.queueLength = queue
+        config.maxTextLength = maxText
+        config.maxBodyBytes = maxBody
+        config.allowExit = allowExit
+        if let ref = defaultReference {
+            let path = try PathPolicy(roots: config.allowedRoots).confine(ref, field: "--ref")
+            let voice = VoiceReference(audioPath: path, promptText: refText, promptLanguage: refLang.lowercased())
+            do { _ = try engine.prepare(voice) } catch {
+                throw CLIError("--ref: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            }
+            config.defaultVoice = voice
+        }
+        if config.bearerToken == nil && bindAddr != "127.0.0.1" && bindAddr != "localhost" && bindAddr != "::1" {
+            FileHandle.standardError.write(Data("warning: listening on \(bindAddr) without --token\n".utf8))
+        }
+        print("gpt-sovits server: \(bundle.source) (\(bundle.version.rawValue)) on http://\(bindAddr):\(port)")
+        try await buildApplication(configuration: config).runService()
+    }
+}
