@@ -2,5 +2,5 @@ import ArgumentParser
 
 /// Every subcommand of `gpt-sovits`, in the order `--help` lists them.
 enum CLISubcommands {
-    static let all: [any ParsableCommand.Type] = [InspectCommand.self, G2PCommand.self, ModelsCommand.self]
+    static let all: [any ParsableCommand.Type] = [InspectCommand.self, G2PCommand.self, ModelsCommand.self, BenchCommand.self]
 }
