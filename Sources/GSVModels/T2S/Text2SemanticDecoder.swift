@@ -73,6 +73,10 @@ public struct T2SDecodeOptions: Sendable, Equatable {
     public var variant: T2SDecodeVariant
     /// Keep the raw `ar_predict_layer` logits of every step in the result (for parity checks).
     public var recordStepLogits: Bool
+    /// Never stop on EOS: the EOS column is dropped at every step (not only the first
+    /// ``stepsWithoutEOS``), so decoding runs until `earlyStopNum` / `maxSteps`. Not an official
+    /// option; `gpt-sovits bench` uses it to decode a fixed number of tokens.
+    public var suppressEOS: Bool
 
     /// Steps during which the EOS column is dropped (`idx < 11`): at least 11 tokens are generated.
     public static let stepsWithoutEOS = 11
@@ -80,12 +84,14 @@ public struct T2SDecodeOptions: Sendable, Equatable {
     /// Creates options; defaults are the official `TTS.run` ones (api_v2 sampling, 1500 steps,
     /// batched driver) with no early-stop limit.
     public init(sampling: SamplingParameters = SamplingParameters(), earlyStopNum: Int? = nil,
-                maxSteps: Int = 1500, variant: T2SDecodeVariant = .batched, recordStepLogits: Bool = false) {
+                maxSteps: Int = 1500, variant: T2SDecodeVariant = .batched, recordStepLogits: Bool = false,
+                suppressEOS: Bool = false) {
         self.sampling = sampling
         self.earlyStopNum = earlyStopNum
         self.maxSteps = maxSteps
         self.variant = variant
         self.recordStepLogits = recordStepLogits
+        self.suppressEOS = suppressEOS
     }
 }
 
@@ -359,7 +365,7 @@ public struct Text2SemanticDecoder: Sendable {
             for (b, seq) in active.enumerated() {
                 let raw = Array(logits.scalars[(b * v)..<((b + 1) * v)])
                 if options.recordStepLogits { recorded[seq.item].append(raw) }
-                var l = idx < T2SDecodeOptions.stepsWithoutEOS ? Array(raw.dropLast()) : raw
+                var l = idx < T2SDecodeOptions.stepsWithoutEOS || options.suppressEOS ? Array(raw.dropLast()) : raw
                 applyRepetitionPenalty(&l, previousTokens: seq.tokens, penalty: penalty)
                 let greedy = TokenSampler.argmax(l)
                 let sample = TokenSampler.sample(l, previousTokens: [], parameters: sampling, rng: &rng)

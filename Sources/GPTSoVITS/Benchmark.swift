@@ -1,0 +1,447 @@
+// Times the stages of GPT_SoVITS/TTS_infer_pack/TTS.py: TTS.run (reference features, text frontend,
+// BERT, GPT prefill/decode, SoVITS decode) and the whole pipeline. The benchmark itself has no
+// official counterpart.
+import Foundation
+import GSVAudio
+import GSVModels
+import GSVTensor
+import GSVText
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Errors of ``PipelineBenchmark``.
+public enum BenchmarkError: Error, LocalizedError, Sendable, Equatable {
+    /// The settings are unusable; every problem is listed.
+    case invalidSettings([String])
+    /// A stage failed; names the stage.
+    case stageFailed(stage: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidSettings(problems): return "invalid benchmark settings: " + problems.joined(separator: "; ")
+        case let .stageFailed(stage, reason): return "benchmark stage \(stage) failed: \(reason)"
+        }
+    }
+}
+
+/// What ``PipelineBenchmark`` measures and how often.
+public struct BenchmarkSettings: Sendable, Equatable {
+    /// The fixed benchmark text: 100 Chinese characters (punctuation included), 12 clauses.
+    public static let defaultText = "春天来了，公园里的花都开了，红的像火，粉的像霞，白的像雪。孩子们在草地上放风筝，老人们坐在长椅上聊天。远处的湖面波光粼粼，几只小船慢慢划过。我们沿着小路一直走，感受温暖阳光和清新的空气，心情格外舒畅。"
+    /// The transcript of `examples/reference_zh.wav`.
+    public static let defaultReferenceText = "今天天气很好，我们去散步吧。"
+    /// `examples/reference_zh.wav`, relative to the working directory.
+    public static let defaultReferencePath = "examples/reference_zh.wav"
+
+    /// Target text.
+    public var text: String = defaultText
+    /// Language of the target text (`zh`, `en`, `auto`, …).
+    public var textLanguage: String = "zh"
+    /// The reference voice.
+    public var reference: VoiceReference
+    /// How the text is split into GPT fragments (api_v2 default cut5).
+    public var textSplitMethod: TextSplitMethod = .cut5
+    /// Semantic tokens decoded per fragment with EOS disabled (25 tokens = 1 s of audio).
+    public var tokens: Int = 100
+    /// Sequences in the batched GPT measurement.
+    public var gptBatch: Int = 4
+    /// Measured repetitions of each stage; the median is reported.
+    public var runs: Int = 3
+    /// Unmeasured repetitions before the measured ones.
+    public var warmupRuns: Int = 1
+    /// Seed of GPT sampling and SoVITS noise.
+    public var seed: UInt64 = 1
+
+    /// Settings with the defaults and `reference`.
+    public init(reference: VoiceReference) {
+        self.reference = reference
+    }
+
+    /// Problems with the values, each naming the setting; empty when valid.
+    public func validationErrors() -> [String] {
+        var e: [String] = []
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { e.append("text must not be empty") }
+        if tokens < 1 || tokens > 1499 { e.append("tokens must be in 1…1499 (got \(tokens))") }
+        if gptBatch < 1 || gptBatch > 64 { e.append("GPT batch must be in 1…64 (got \(gptBatch))") }
+        if runs < 1 || runs > 1000 { e.append("runs must be in 1…1000 (got \(runs))") }
+        if warmupRuns < 0 || warmupRuns > 100 { e.append("warm-up runs must be in 0…100 (got \(warmupRuns))") }
+        return e
+    }
+}
+
+/// The numbers of one benchmark: medians over the measured runs unless noted.
+public struct BenchmarkReport: Sendable, Codable, Equatable {
+    /// Where the weights came from (`random-v2` for random weights).
+    public var modelSource: String
+    /// Characters of the target text.
+    public var textCharacters: Int
+    /// GPT fragments the text was split into.
+    public var fragments: Int
+    /// Semantic tokens per fragment (EOS disabled).
+    public var tokensPerFragment: Int
+    /// Measured runs per stage (after ``warmupRuns``).
+    public var runs: Int
+    /// Unmeasured warm-up runs per stage.
+    public var warmupRuns: Int
+    /// Model load (or random construction) time; measured once.
+    public var loadSeconds: Double
+    /// Text frontend (normalisation, G2P, phone ids) throughput over the whole text.
+    public var frontendCharsPerSecond: Double
+    /// Chinese RoBERTa features for every fragment of the text.
+    public var bertMs: Double
+    /// CN-HuBERT `ssl_content` of the reference clip.
+    public var hubertMs: Double
+    /// Duration of the reference clip.
+    public var referenceAudioSeconds: Double
+    /// GPT prompt pass (`process_prompt`) of the first fragment, batch 1.
+    public var gptPrefillMs: Double
+    /// GPT step-loop throughput at batch 1 (tokens / step-loop seconds).
+    public var gptTokensPerSecond: Double
+    /// Sequences in the batched GPT measurement.
+    public var gptBatch: Int
+    /// GPT step-loop throughput at ``gptBatch`` (all sequences' tokens / step-loop seconds).
+    public var gptTokensPerSecondBatch: Double
+    /// SoVITS decode time divided by the audio it produced (first fragment's tokens).
+    public var sovitsRTF: Double
+    /// Audio of that SoVITS decode.
+    public var sovitsAudioSeconds: Double
+    /// End-to-end wall time: reference features (uncached), frontend, BERT, GPT and SoVITS for
+    /// every fragment, with fragment pauses (api_v2 defaults, batch 1, EOS disabled).
+    public var medianWallSeconds: Double
+    /// Audio produced end to end.
+    public var audioSeconds: Double
+    /// End-to-end real-time factor (`medianWallSeconds / audioSeconds`; < 1 is faster than real time).
+    public var rtf: Double
+    /// Time from the request to the first `.audio` event of ``TTSEngine/synthesize(_:voice:options:noise:)``
+    /// in streaming_mode 1 with an uncached voice (EOS enabled: the real decoder stop).
+    public var firstChunkMs: Double
+    /// Duration of that first chunk.
+    public var firstChunkAudioSeconds: Double
+    /// Peak resident set size of the process at the end (VmHWM / ru_maxrss).
+    public var peakRSSMB: Double
+    /// 1-minute load average before and after the benchmark (nil where unavailable).
+    public var loadAverageBefore: Double?
+    public var loadAverageAfter: Double?
+    /// Processors the process may use.
+    public var cpuCores: Int
+
+    enum CodingKeys: String, CodingKey {
+        case modelSource = "model_source", textCharacters = "text_chars", fragments, tokensPerFragment = "tokens_per_fragment"
+        case runs, warmupRuns = "warmup_runs", loadSeconds = "load_s", frontendCharsPerSecond = "frontend_chars_per_s"
+        case bertMs = "bert_ms", hubertMs = "hubert_ms", referenceAudioSeconds = "reference_audio_s"
+        case gptPrefillMs = "gpt_prefill_ms", gptTokensPerSecond = "gpt_tokens_per_s", gptBatch = "gpt_batch"
+        case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
+        case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf, firstChunkMs = "first_chunk_ms"
+        case firstChunkAudioSeconds = "first_chunk_audio_s", peakRSSMB = "peak_rss_mb"
+        case loadAverageBefore = "load_average_before", loadAverageAfter = "load_average_after", cpuCores = "cpu_cores"
+    }
+}
+
+/// Small statistics helpers of the benchmark.
+public enum BenchmarkStatistics {
+    /// The median (mean of the middle two for an even count); nil for no values.
+    public static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        let m = s.count / 2
+        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+
+    /// Seconds of a `Duration`.
+    public static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+/// Process-level readings: peak memory and machine load.
+public enum ProcessMetrics {
+    /// Peak resident set size in bytes: `VmHWM` of `/proc/self/status` on Linux, else
+    /// `getrusage` `ru_maxrss`. Nil when neither is available.
+    public static func peakResidentBytes() -> Int? {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let kb = kilobytes(field: "VmHWM", inProcStatus: status) {
+            return kb * 1024
+        }
+        var usage = rusage()
+        #if canImport(Glibc)
+        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return nil }
+        #if canImport(Darwin)
+        return Int(usage.ru_maxrss)  // bytes on Darwin
+        #else
+        return Int(usage.ru_maxrss) * 1024  // kilobytes elsewhere
+        #endif
+    }
+
+    /// The value in kB of a `Name:   123 kB` line of `/proc/<pid>/status`; nil when absent or malformed.
+    public static func kilobytes(field: String, inProcStatus status: String) -> Int? {
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+            let rest = line.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let number = rest.first.flatMap({ Int($0) }) else { return nil }
+            if rest.count > 1, rest[1].lowercased() != "kb" { return nil }
+            return number
+        }
+        return nil
+    }
+
+    /// The 1-minute load average from `/proc/loadavg`; nil where unavailable.
+    public static func loadAverage() -> Double? {
+        guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        return s.split(separator: " ").first.flatMap { Double($0) }
+    }
+}
+
+/// Runs every measurement of `gpt-sovits bench` over one model bundle.
+public struct PipelineBenchmark: Sendable {
+    /// The networks measured.
+    public let bundle: ModelBundle
+    /// What is measured.
+    public let settings: BenchmarkSettings
+
+    /// A benchmark of `bundle`.
+    /// - Throws: ``BenchmarkError/invalidSettings(_:)`` listing every bad setting.
+    public init(bundle: ModelBundle, settings: BenchmarkSettings) throws {
+        let problems = settings.validationErrors()
+        guard problems.isEmpty else { throw BenchmarkError.invalidSettings(problems) }
+        self.bundle = bundle
+        self.settings = settings
+    }
+
+    /// Repeats `body` warm-up + measured times and returns the measured results.
+    private func repeated<T>(_ stage: String, progress: (String) -> Void, _ body: () throws -> T) throws -> [T] {
+        var out: [T] = []
+        let total = settings.warmupRuns + settings.runs
+        for i in 0..<total {
+            let warm = i < settings.warmupRuns
+            progress(warm ? "\(stage): warm-up \(i + 1)/\(settings.warmupRuns)"
+                          : "\(stage): run \(i - settings.warmupRuns + 1)/\(settings.runs)")
+            let value: T
+            do { value = try body() } catch let e as BenchmarkError { throw e } catch let e as CancellationError { throw e } catch {
+                throw BenchmarkError.stageFailed(stage: stage, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+            }
+            if !warm { out.append(value) }
+        }
+        return out
+    }
+
+    private static func median(_ values: [Double], _ stage: String) throws -> Double {
+        guard let m = BenchmarkStatistics.median(values) else {
+            throw BenchmarkError.stageFailed(stage: stage, reason: "no measured runs")
+        }
+        return m
+    }
+
+    /// The GPT options that decode exactly ``BenchmarkSettings/tokens`` tokens per sequence:
+    /// EOS suppressed, stopped by the early-stop limit (the batched driver keeps `tokens`).
+    public var fixedTokenOptions: T2SDecodeOptions {
+        T2SDecodeOptions(sampling: SamplingParameters(), earlyStopNum: settings.tokens, maxSteps: settings.tokens + 1,
+                         variant: .batched, suppressEOS: true)
+    }
+
+    /// Runs every measurement, reporting progress lines through `progress`.
+    /// - Parameter loadSeconds: the model load time measured by the caller (reported as is).
+    public func run(loadSeconds: Double, progress: (String) -> Void) async throws -> BenchmarkReport {
+        let loadBefore = ProcessMetrics.loadAverage()
+        let clock = ContinuousClock()
+        let lang = try TTSEngine.language(settings.textLanguage, version: bundle.version)
+        let voice = settings.reference
+        let pieces: [String]
+        do {
+            pieces = try TextSplitter.segment(settings.text, language: lang, method: settings.textSplitMethod)
+        } catch {
+            throw BenchmarkError.stageFailed(stage: "text split", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+
+        // Frontend: every piece through normalisation, G2P and phone ids.
+        var sequences: [PhoneSequence] = []
+        let frontendSeconds = try repeated("frontend", progress: progress) { () -> Double in
+            let t0 = clock.now
+            let seqs = try pieces.map { try bundle.frontend.phones(for: $0, language: lang) }
+            let dt = BenchmarkStatistics.seconds(clock.now - t0)
+            sequences = seqs.filter { !$0.phoneIDs.isEmpty && !$0.normText.isEmpty }
+            return dt
+        }
+        guard !sequences.isEmpty else { throw SynthesisError.nothingToSay(settings.text) }
+        let characters = settings.text.count
+        let frontendMedian = try Self.median(frontendSeconds, "frontend")
+        let frontendCPS = Double(characters) / max(frontendMedian, 1e-9)
+
+        // BERT features of every fragment.
+        var berts: [Tensor] = []
+        let bertSeconds = try repeated("RoBERTa", progress: progress) { () -> Double in
+            let t0 = clock.now
+            let feats = try sequences.map { seq in
+                try bundle.bert.features(segments: seq.segments.map {
+                    BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
+                })
+            }
+            let dt = BenchmarkStatistics.seconds(clock.now - t0)
+            berts = feats
+            return dt
+        }
+
+        // HuBERT over the reference clip.
+        guard FileManager.default.fileExists(atPath: voice.audioPath) else {
+            throw SynthesisError.invalidReference(path: voice.audioPath, reason: "file not found")
+        }
+        let refAudio: AudioBuffer
+        let hubertInput: [Float]
+        do {
+            refAudio = try AudioLoader.load(path: voice.audioPath)
+            hubertInput = try ReferenceAudio.hubertInput(refAudio, modelSampleRate: bundle.sampleRate)
+        } catch {
+            throw SynthesisError.invalidReference(path: voice.audioPath, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        let hubertSeconds = try repeated("CN-HuBERT", progress: progress) { () -> Double in
+            let t0 = clock.now
+            _ = try bundle.hubert.sslContent(audio16k: hubertInput)
+            return BenchmarkStatistics.seconds(clock.now - t0)
+        }
+
+        // GPT at batch 1 and batch N, exactly `tokens` tokens per sequence.
+        progress("preparing the reference voice")
+        let prepared = try TTSEngine(bundle: bundle).prepare(voice)
+        let inputs = try zip(sequences, berts).map { seq, bert in
+            try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
+                         targetPhoneIDs: seq.phoneIDs, targetBert: bert, promptTokens: prepared.promptTokens)
+        }
+        let options = fixedTokenOptions
+        var firstTokens: [Int] = []
+        let gpt1 = try repeated("GPT batch 1", progress: progress) { () -> (prefill: Double, tps: Double) in
+            var rng = SeededRNG(seed: settings.seed)
+            var timings = T2STimings()
+            let r = try bundle.t2s.decode(batch: [inputs[0]], options: options, rng: &rng, timings: &timings)
+            try Self.checkTokenCount(r, expected: settings.tokens)
+            firstTokens = r[0].tokens
+            return (BenchmarkStatistics.seconds(timings.prefill),
+                    Double(settings.tokens) / max(BenchmarkStatistics.seconds(timings.decode), 1e-9))
+        }
+        let batchInputs = (0..<settings.gptBatch).map { inputs[$0 % inputs.count] }
+        let gptN = try repeated("GPT batch \(settings.gptBatch)", progress: progress) { () -> Double in
+            var rng = SeededRNG(seed: settings.seed)
+            var timings = T2STimings()
+            let r = try bundle.t2s.decode(batch: batchInputs, options: options, rng: &rng, timings: &timings)
+            try Self.checkTokenCount(r, expected: settings.tokens)
+            return Double(settings.tokens * batchInputs.count) / max(BenchmarkStatistics.seconds(timings.decode), 1e-9)
+        }
+
+        // SoVITS over the first fragment's tokens.
+        let rate = bundle.sampleRate
+        var sovitsAudio = 0.0
+        let sovitsRTFs = try repeated("SoVITS", progress: progress) { () -> Double in
+            let t0 = clock.now
+            let audio = try bundle.sovits.decode(codes: firstTokens, phones: sequences[0].phoneIDs, ge: prepared.ge,
+                                                 noise: .seeded(settings.seed))
+            let dt = BenchmarkStatistics.seconds(clock.now - t0)
+            sovitsAudio = Double(audio.scalars.count) / Double(rate)
+            guard sovitsAudio > 0 else { throw BenchmarkError.stageFailed(stage: "SoVITS", reason: "decode produced no audio") }
+            return dt / sovitsAudio
+        }
+
+        // End to end, EOS disabled, uncached voice.
+        var e2eAudio = 0.0
+        let e2eSeconds = try repeated("end to end", progress: progress) { () -> Double in
+            let t0 = clock.now
+            let samples = try endToEnd()
+            let dt = BenchmarkStatistics.seconds(clock.now - t0)
+            e2eAudio = Double(samples) / Double(rate)
+            return dt
+        }
+        let wall = try Self.median(e2eSeconds, "end to end")
+        guard e2eAudio > 0 else { throw BenchmarkError.stageFailed(stage: "end to end", reason: "no audio produced") }
+
+        // Time to the first chunk through the engine (streaming_mode 1).
+        var firstChunk: [(seconds: Double, audio: Double)] = []
+        let total = settings.warmupRuns + settings.runs
+        for i in 0..<total {
+            let warm = i < settings.warmupRuns
+            progress(warm ? "first chunk: warm-up \(i + 1)/\(settings.warmupRuns)"
+                          : "first chunk: run \(i - settings.warmupRuns + 1)/\(settings.runs)")
+            let r = try await firstChunkLatency()
+            if !warm { firstChunk.append(r) }
+        }
+
+        let g1 = gpt1
+        return BenchmarkReport(
+            modelSource: bundle.source, textCharacters: characters, fragments: sequences.count,
+            tokensPerFragment: settings.tokens, runs: settings.runs, warmupRuns: settings.warmupRuns,
+            loadSeconds: loadSeconds, frontendCharsPerSecond: frontendCPS,
+            bertMs: try Self.median(bertSeconds, "RoBERTa") * 1000,
+            hubertMs: try Self.median(hubertSeconds, "CN-HuBERT") * 1000,
+            referenceAudioSeconds: Double(refAudio.samples.count) / Double(refAudio.sampleRate),
+            gptPrefillMs: try Self.median(g1.map { $0.prefill }, "GPT batch 1") * 1000,
+            gptTokensPerSecond: try Self.median(g1.map { $0.tps }, "GPT batch 1"),
+            gptBatch: settings.gptBatch,
+            gptTokensPerSecondBatch: try Self.median(gptN, "GPT batch \(settings.gptBatch)"),
+            sovitsRTF: try Self.median(sovitsRTFs, "SoVITS"), sovitsAudioSeconds: sovitsAudio,
+            medianWallSeconds: wall, audioSeconds: e2eAudio, rtf: wall / e2eAudio,
+            firstChunkMs: try Self.median(firstChunk.map { $0.seconds }, "first chunk") * 1000,
+            firstChunkAudioSeconds: BenchmarkStatistics.median(firstChunk.map { $0.audio }) ?? 0,
+            peakRSSMB: Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576,
+            loadAverageBefore: loadBefore, loadAverageAfter: ProcessMetrics.loadAverage(),
+            cpuCores: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    private static func checkTokenCount(_ results: [T2SResult], expected: Int) throws {
+        for (i, r) in results.enumerated() where r.tokens.count != expected {
+            throw BenchmarkError.stageFailed(stage: "GPT", reason: "item \(i) produced \(r.tokens.count) tokens, expected \(expected)")
+        }
+    }
+
+    /// One synthesis of the text the way `TTSEngine.run` does it with api_v2 defaults and
+    /// streaming off (batch 1, fragment pauses), except that every fragment decodes exactly
+    /// `tokens` tokens. A fresh engine, so the reference features are computed too.
+    /// - Returns: the number of output samples.
+    private func endToEnd() throws -> Int {
+        let engine = TTSEngine(bundle: bundle)
+        let defaults = SynthesisOptions()
+        let prepared = try engine.prepare(settings.reference)
+        let lang = try TTSEngine.language(settings.textLanguage, version: bundle.version)
+        let pieces = try TextSplitter.segment(settings.text, language: lang, method: settings.textSplitMethod)
+        let silence = AudioAssembly.silenceSamples(seconds: defaults.fragmentInterval, sampleRate: bundle.sampleRate)
+        var rng = SeededRNG(seed: settings.seed)
+        var samples = 0
+        var call: UInt64 = 0
+        for piece in pieces {
+            let (seq, bert) = try engine.phonesAndBert(piece, language: lang)
+            if seq.phoneIDs.isEmpty || seq.normText.isEmpty { continue }
+            let input = try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
+                                     targetPhoneIDs: seq.phoneIDs, targetBert: bert, promptTokens: prepared.promptTokens)
+            let tokens = try bundle.t2s.decode(input, options: fixedTokenOptions, rng: &rng).tokens
+            let audio = try bundle.sovits.decode(codes: tokens, phones: seq.phoneIDs, ge: prepared.ge,
+                                                 noiseScale: defaults.noiseScale, noise: .seeded(settings.seed &+ call))
+            call += 1
+            samples += AudioAssembly.finishFragment(audio.scalars, silence: silence).count
+        }
+        return samples
+    }
+
+    /// Seconds from the request to the first `.audio` event of the engine in streaming_mode 1, and
+    /// that chunk's duration in seconds. The rest of the stream is cancelled.
+    private func firstChunkLatency() async throws -> (seconds: Double, audio: Double) {
+        let engine = TTSEngine(bundle: bundle)
+        var options = SynthesisOptions()
+        options.textLanguage = settings.textLanguage
+        options.textSplitMethod = settings.textSplitMethod
+        options.streamingMode = .fragments
+        options.seed = Int64(settings.seed % UInt64(Int64.max))
+        // The same per-fragment token budget as the other stages (random weights never predict EOS;
+        // with real weights EOS may end a fragment earlier).
+        options.maxTokensPerSentence = settings.tokens
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        for try await event in engine.synthesize(settings.text, voice: settings.reference, options: options) {
+            if case let .audio(samples, rate) = event {
+                let dt = BenchmarkStatistics.seconds(clock.now - t0)
+                return (dt, Double(samples.count) / Double(max(rate, 1)))
+            }
+        }
+        throw BenchmarkError.stageFailed(stage: "first chunk", reason: "the stream ended without audio")
+    }
+}

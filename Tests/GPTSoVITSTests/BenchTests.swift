@@ -1,0 +1,63 @@
+import Foundation
+import GSVModels
+import GSVTensor
+import Testing
+@testable import GPTSoVITS
+
+@Suite struct BenchTests {
+    @Test func medianOfOddEvenAndEmpty() {
+        #expect(BenchmarkStatistics.median([3, 1, 2]) == 2)
+        #expect(BenchmarkStatistics.median([4, 1, 3, 2]) == 2.5)
+        #expect(BenchmarkStatistics.median([]) == nil)
+        #expect(BenchmarkStatistics.seconds(.milliseconds(1500)) == 1.5)
+    }
+
+    @Test func procStatusParsing() throws {
+        let status = "Name:\tgpt-sovits\nVmPeak:\t  123456 kB\nVmHWM:\t    2048 kB\nVmRSS:\t 1024 kB\n"
+        #expect(ProcessMetrics.kilobytes(field: "VmHWM", inProcStatus: status) == 2048)
+        #expect(ProcessMetrics.kilobytes(field: "VmRSS", inProcStatus: status) == 1024)
+        #expect(ProcessMetrics.kilobytes(field: "VmSwap", inProcStatus: status) == nil)
+        #expect(ProcessMetrics.kilobytes(field: "VmHWM", inProcStatus: "VmHWM:\tlots kB\n") == nil)
+        // This process has touched memory, so its peak is positive (and at least a megabyte).
+        let peak = try #require(ProcessMetrics.peakResidentBytes())
+        #expect(peak > 1_048_576)
+    }
+
+    @Test func defaultTextIsHundredCharactersAndSettingsValidate() {
+        #expect(BenchmarkSettings.defaultText.count == 100)
+        var s = BenchmarkSettings(reference: VoiceReference(audioPath: "x.wav", promptText: "", promptLanguage: "zh"))
+        #expect(s.validationErrors().isEmpty)
+        s.tokens = 0
+        s.runs = 0
+        s.text = "  "
+        let problems = s.validationErrors()
+        #expect(problems.count == 3)
+        #expect(problems.contains { $0.contains("tokens") })
+    }
+
+    /// EOS suppression (the benchmark's fixed token count): on a tiny random GPT whose EOS is one
+    /// of 4 tokens, plain decoding stops on EOS early for some seed, while suppressed decoding
+    /// always returns exactly the requested count without EOS.
+    @Test func suppressedEOSDecodesExactlyTheRequestedTokens() throws {
+        let config = T2SConfig(vocabSize: 4, phonemeVocabSize: 8, embeddingDim: 16, hiddenDim: 16, heads: 2, layers: 1,
+                               eos: 3, bertDim: 8, maxSec: nil)
+        let model = try Text2SemanticDecoder.random(config: config, seed: 7)
+        let input = T2SInput(phoneIDs: [1, 2, 3, 4], bert: Tensor.zeros([8, 4]), promptTokens: [0, 1])
+        let n = 40
+        var stoppedOnEOS = false
+        for seed in UInt64(1)...8 {
+            var rng = SeededRNG(seed: seed)
+            let plain = try model.decode(input, options: T2SDecodeOptions(earlyStopNum: n, maxSteps: n + 1), rng: &rng)
+            if plain.stopReason == .eos { stoppedOnEOS = true }
+            rng = SeededRNG(seed: seed)
+            let fixed = try model.decode(batch: [input, input], options: T2SDecodeOptions(earlyStopNum: n, maxSteps: n + 1, suppressEOS: true),
+                                         rng: &rng)
+            for r in fixed {
+                #expect(r.tokens.count == n)
+                #expect(r.stopReason == .earlyStop)
+                #expect(!r.tokens.contains(config.eos))
+            }
+        }
+        #expect(stoppedOnEOS)
+    }
+}
