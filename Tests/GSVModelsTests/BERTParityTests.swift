@@ -6,17 +6,8 @@ import GSVWeights
 import Testing
 @testable import GSVModels
 
-/// Cosine similarity and max relative error (max |ours − golden| ÷ max |golden|), in Double.
 fileprivate func bertParity(_ ours: Tensor, _ golden: Tensor) -> (cosine: Double, maxRel: Double) {
-    precondition(ours.count == golden.count)
-    var dot = 0.0, na = 0.0, nb = 0.0, maxDiff = 0.0, maxRef = 0.0
-    for (a, b) in zip(ours.scalars, golden.scalars) {
-        let (x, y) = (Double(a), Double(b))
-        dot += x * y; na += x * x; nb += y * y
-        maxDiff = max(maxDiff, abs(x - y)); maxRef = max(maxRef, abs(y))
-    }
-    let cosine = na == 0 && nb == 0 ? 1 : dot / (na.squareRoot() * nb.squareRoot())
-    return (cosine, maxRef == 0 ? maxDiff : maxDiff / maxRef)
+    Parity.figures(ours.scalars, golden.scalars)
 }
 
 /// `bert.json`'s `lines`: id → segments (+ phone-level tensor name).

@@ -9,16 +9,8 @@ import Testing
 // Every dimension comes from the checkpoint; the variants come from the golden sidecar, so the same
 // tests run on other fixture sets.
 
-/// Cosine similarity and max relative error (max|ours − golden| ÷ max|golden|), in Double.
 fileprivate func sovitsErrors(_ ours: Tensor, _ golden: Tensor) -> (cosine: Double, maxRel: Double) {
-    var dot = 0.0, na = 0.0, nb = 0.0, maxDiff = 0.0, maxRef = 0.0
-    for (a, b) in zip(ours.scalars, golden.scalars) {
-        let (x, y) = (Double(a), Double(b))
-        dot += x * y; na += x * x; nb += y * y
-        maxDiff = max(maxDiff, abs(x - y)); maxRef = max(maxRef, abs(y))
-    }
-    let cosine = na == 0 && nb == 0 ? 1 : dot / (na.squareRoot() * nb.squareRoot())
-    return (cosine, maxRef == 0 ? maxDiff : maxDiff / maxRef)
+    Parity.figures(ours.scalars, golden.scalars)
 }
 
 /// Signal-to-noise ratio of `ours` against `golden`, in dB.

@@ -5,16 +5,8 @@ import GSVWeights
 import Testing
 import GSVModels
 
-/// Cosine similarity and max relative error (max|a−b| ÷ max|b|) of `ours` against `golden`.
 fileprivate func t2sCompare(_ ours: [Float], _ golden: [Float]) -> (cosine: Double, maxRel: Double) {
-    precondition(ours.count == golden.count)
-    var dot = 0.0, na = 0.0, nb = 0.0, maxDiff = 0.0, maxRef = 0.0
-    for i in 0..<ours.count {
-        let a = Double(ours[i]), b = Double(golden[i])
-        dot += a * b; na += a * a; nb += b * b
-        maxDiff = max(maxDiff, abs(a - b)); maxRef = max(maxRef, abs(b))
-    }
-    return (dot / max((na * nb).squareRoot(), .leastNonzeroMagnitude), maxDiff / max(maxRef, .leastNonzeroMagnitude))
+    Parity.figures(ours, golden)
 }
 
 /// The golden GPT decode cases of `v2/golden/gpt.safetensors` + `gpt.json` (fixtures README §3.6).
