@@ -267,9 +267,6 @@ public final class TTSEngine: @unchecked Sendable {
         let start = Date()
         var timings = SynthesisTimings()
         if let problem = options.validationErrors().first { throw SynthesisError.invalidRequest(problem) }
-        if options.streamingMode == .tokenChunks || options.streamingMode == .fixedTokenChunks {
-            throw SynthesisError.unsupported("streaming_mode \(options.streamingMode.rawValue) (token streaming) is not implemented yet; use streaming_mode 1 (one chunk per sentence)")
-        }
         let lang = try Self.language(options.textLanguage, version: bundle.version)
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SynthesisError.invalidRequest("text is required") }
 
@@ -283,11 +280,17 @@ public final class TTSEngine: @unchecked Sendable {
         let mode = options.resolvedMode
         let pieces: [String]
         do {
-            pieces = mode.fragments
+            pieces = mode.fragments || mode.tokenStreaming
                 ? try TextSplitter.preSegment(text, language: lang, method: options.textSplitMethod)
                 : try TextSplitter.segment(text, language: lang, method: options.textSplitMethod)
         } catch {
             throw SynthesisError.invalidRequest((error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        let seed: UInt64 = options.seed < 0 ? UInt64.random(in: 0...UInt64(UInt32.max)) : UInt64(options.seed)
+        if mode.tokenStreaming {
+            try streamTokens(pieces: pieces, language: lang, prepared: prepared, options: options, seed: seed,
+                             noise: NoiseSequence(source: noise, seed: seed), timings: &timings, start: start, emit: emit)
+            return
         }
         var sentences: [Sentence] = []
         for p in pieces {
@@ -302,7 +305,6 @@ public final class TTSEngine: @unchecked Sendable {
         let lengths = sentences.map { $0.seq.normText.unicodeScalars.count }
         let batches = SentenceBatcher.batches(lengths: lengths, batchSize: options.batchSize,
                                               threshold: options.batchThreshold, splitBucket: mode.splitBucket)
-        let seed: UInt64 = options.seed < 0 ? UInt64.random(in: 0...UInt64(UInt32.max)) : UInt64(options.seed)
         var rng = SeededRNG(seed: seed)
         let sampling = SamplingParameters(topK: options.topK, topP: options.topP, temperature: options.temperature,
                                           repetitionPenalty: options.repetitionPenalty)
@@ -319,7 +321,7 @@ public final class TTSEngine: @unchecked Sendable {
         let silence = AudioAssembly.silenceSamples(seconds: options.fragmentInterval, sampleRate: rate)
         var audioBySentence = [[Float]?](repeating: nil, count: sentences.count)
         var reports = [FragmentReport?](repeating: nil, count: sentences.count)
-        var decodeCall = 0
+        var noiseSequence = NoiseSequence(source: noise, seed: seed)
         var done = 0
         var emittedUpTo = 0
 
@@ -347,17 +349,7 @@ public final class TTSEngine: @unchecked Sendable {
 
             // SoVITS: one decode over the whole batch at speed 1 (official parallel decode), else per item.
             t0 = Date()
-            func nextNoise() throws -> SoVITSNoise {
-                defer { decodeCall += 1 }
-                switch noise {
-                case .seeded: return .seeded(seed &+ UInt64(decodeCall) &* 0x9E37_79B9)
-                case let .injected(list):
-                    guard decodeCall < list.count else {
-                        throw SynthesisError.invalidRequest("injected noise has \(list.count) tensors; decode call \(decodeCall) needs one more")
-                    }
-                    return .injected(list[decodeCall])
-                }
-            }
+            func nextNoise() throws -> SoVITSNoise { try noiseSequence.next() }
             if options.speedFactor == 1 {
                 let codes = results.flatMap(\.tokens)
                 let phones = batch.flatMap { sentences[$0].seq.phoneIDs }
@@ -404,18 +396,43 @@ public final class TTSEngine: @unchecked Sendable {
         emit(.finished(fragments: reports.compactMap { $0 }, timings: timings))
     }
 
-    private func gpt<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as CancellationError { throw e } catch {
+    func gpt<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as CancellationError { throw e } catch let e as SynthesisError { throw e } catch {
             throw SynthesisError.stageFailed(stage: "GPT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
     }
 
-    private func sovitsDecode(codes: [Int], phones: [Int], ge: Tensor, speed: Double, noiseScale: Float,
+    func sovitsDecode(codes: [Int], phones: [Int], ge: Tensor, speed: Double, noiseScale: Float,
                               noise: SoVITSNoise) throws -> [Float] {
         do {
             return try bundle.sovits.decode(codes: codes, phones: phones, ge: ge, speed: speed, noiseScale: noiseScale, noise: noise).scalars
         } catch {
             throw SynthesisError.stageFailed(stage: "SoVITS", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+}
+
+/// The SoVITS prior noise of successive decode calls of one request.
+struct NoiseSequence {
+    let source: NoiseSource
+    let seed: UInt64
+    private(set) var call = 0
+
+    init(source: NoiseSource, seed: UInt64) {
+        self.source = source
+        self.seed = seed
+    }
+
+    /// The noise of the next decode call.
+    mutating func next() throws -> SoVITSNoise {
+        defer { call += 1 }
+        switch source {
+        case .seeded: return .seeded(seed &+ UInt64(call) &* 0x9E37_79B9)
+        case let .injected(list):
+            guard call < list.count else {
+                throw SynthesisError.invalidRequest("injected noise has \(list.count) tensors; decode call \(call) needs one more")
+            }
+            return .injected(list[call])
         }
     }
 }

@@ -61,7 +61,7 @@ struct SayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds of silence after each sentence.") var fragmentInterval: Double = 0.3
     @Option(name: .long, help: "Random seed (-1: random).") var seed: Int64 = -1
     @Option(name: .long, help: "Batched GPT decoding (true/false).") var parallelInfer: Bool = true
-    @Option(name: .long, help: "0 off, 1 one chunk per sentence group (2/3 token streaming: not yet).") var streamingMode: Int = 0
+    @Option(name: .long, help: "0 off, 1 one chunk per sentence group, 2 token streaming cut at near-silent tokens, 3 fixed-length token chunks (see --min-chunk-length, --overlap-length).") var streamingMode: Int = 0
     @Option(name: .long) var overlapLength: Int = 2
     @Option(name: .long) var minChunkLength: Int = 16
     @Option(name: .long, help: "CFM steps (v3/v4 only).") var sampleSteps: Int = 32

@@ -94,12 +94,11 @@ struct ServerRouteTests {
                 #expect(r.status == .badRequest)
                 #expect(jsonObject(r.body)["message"] as? String == "request body is not a JSON object")
             }
-            // Token streaming is not implemented: a 400 naming it, not silence.
+            // Token streaming: a WAV header, then PCM.
             try await client.execute(uri: "/tts", method: .post, body: streaming2) { r in
-                #expect(r.status == .badRequest)
-                let obj = jsonObject(r.body)
-                #expect(obj["message"] as? String == "tts failed")
-                #expect((obj["Exception"] as? String)?.contains("streaming_mode 2") == true)
+                #expect(r.status == .ok)
+                #expect(r.body.readableBytes > 44 + 32000)
+                #expect(r.body.getString(at: 0, length: 4) == "RIFF")
             }
             // A failed synthesis (text with nothing to say) is an error.
             try await client.execute(uri: "/tts", method: .post, body: silent) { r in

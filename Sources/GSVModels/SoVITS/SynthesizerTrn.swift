@@ -166,6 +166,30 @@ public struct SynthesizerTrn: Sendable {
     /// ``decode(codes:phones:ge:speed:noiseScale:noise:)`` keeping every intermediate.
     public func decodeTrace(codes: [Int], phones: [Int], ge: Tensor, speed: Double = 1, noiseScale: Float = 0.5,
                             noise: SoVITSNoise) throws -> SoVITSDecodeTrace {
+        try decodeTrace(codes: codes, phones: phones, ge: ge, speed: speed, noiseScale: noiseScale, noise: noise, window: nil)
+    }
+
+    /// `decode_streaming`: decodes the whole token history `codes` (the encoders are not causal, so
+    /// every call re-encodes it) but keeps only the last `resultTokens` tokens' frames (nil = all,
+    /// the first chunk), cross-fading their first frames with `overlap` — the previous call's
+    /// ``SoVITSStreamingOutput/latent`` tail.
+    ///
+    /// - Returns: the audio of the kept frames and their latent (after the cross-fade, before the
+    ///   speed interpolation), which the next call takes its `overlap` from.
+    public func decodeStreaming(codes: [Int], phones: [Int], ge: Tensor, speed: Double = 1, noiseScale: Float = 0.5,
+                                noise: SoVITSNoise, resultTokens: Int?, overlap: Tensor?) throws -> SoVITSStreamingOutput {
+        if let r = resultTokens, r < 1 { throw SoVITSError.invalidInput("result length \(r) must be positive") }
+        if let o = overlap, o.rank != 2 || o.shape[0] != config.hiddenChannels {
+            throw SoVITSError.invalidInput("overlap latent has shape \(o.shape), expected [\(config.hiddenChannels), frames]")
+        }
+        let window = StreamingLatentWindow(resultFrames: resultTokens.map { 2 * $0 }, overlap: overlap)
+        let trace = try decodeTrace(codes: codes, phones: phones, ge: ge, speed: speed, noiseScale: noiseScale,
+                                    noise: noise, window: window)
+        return SoVITSStreamingOutput(audio: trace.audio, latent: trace.prior.hidden)
+    }
+
+    private func decodeTrace(codes: [Int], phones: [Int], ge: Tensor, speed: Double, noiseScale: Float,
+                             noise: SoVITSNoise, window: StreamingLatentWindow?) throws -> SoVITSDecodeTrace {
         guard !phones.isEmpty else { throw SoVITSError.invalidInput("no phones") }
         for (i, ph) in phones.enumerated() where ph < 0 || ph >= encP.symbolCount {
             throw SoVITSError.phoneOutOfRange(position: i, value: ph, symbolCount: encP.symbolCount)
@@ -181,7 +205,7 @@ public struct SynthesizerTrn: Sendable {
         let quantized = try quantizer.decode([codes])
         // 25 Hz → 50 Hz: F.interpolate(nearest, size = 2·T) = repeat every frame twice.
         let content = quantized.repeatInterleave(2, axis: 1)
-        let prior = encP(content: content, phones: phones, ge: g, speed: speed)
+        let prior = encP(content: content, phones: phones, ge: g, speed: speed, window: window)
         var zP = prior.mean
         if noiseScale != 0 {
             let eps: Tensor
@@ -200,5 +224,19 @@ public struct SynthesizerTrn: Sendable {
         let z = flow.reverse(zP, g: g)
         let audio = dec(z, g: g)
         return SoVITSDecodeTrace(quantized: quantized, prior: prior, zP: zP, z: z, audio: audio)
+    }
+}
+
+/// One ``SynthesizerTrn/decodeStreaming(codes:phones:ge:speed:noiseScale:noise:resultTokens:overlap:)`` result.
+public struct SoVITSStreamingOutput: Sendable {
+    /// The waveform of the kept frames.
+    public var audio: Tensor
+    /// The kept latent `[hidden, frames]` (cross-faded, before the speed interpolation).
+    public var latent: Tensor
+
+    /// An output from its parts.
+    public init(audio: Tensor, latent: Tensor) {
+        self.audio = audio
+        self.latent = latent
     }
 }

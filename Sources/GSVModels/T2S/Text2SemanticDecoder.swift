@@ -13,6 +13,9 @@ public enum T2SDecodeVariant: String, Sendable, Codable {
     /// `infer_panel_naive` (`parallel_infer=False`): on an early-stop / step-cap stop the last sampled
     /// token is kept and `TTS.run`'s `y[-idx:]` drops the first generated one instead.
     case naive
+    /// `infer_panel_naive(streaming_mode=True)`: on an early-stop / step-cap stop every generated
+    /// token is kept (the final chunk is `y[curr_ptr:]`); on EOS the EOS token is dropped.
+    case streaming
 }
 
 /// Why a sequence stopped.
@@ -284,6 +287,29 @@ public struct Text2SemanticDecoder: Sendable {
         return Tensor(shape: [tokens.count, e], scalars: out)
     }
 
+    /// Cosine similarity of every semantic token's audio embedding to `token`'s (the official
+    /// `mute_emb_sim_matrix` for the mute token 486: `F.cosine_similarity` over
+    /// `ar_audio_embedding.weight`, eps 1e-8). One value per vocabulary entry, EOS included.
+    /// - Throws: ``T2SError/invalidInput(_:)`` when `token` is outside the vocabulary.
+    public func tokenSimilarity(to token: Int) throws -> [Float] {
+        let rows = audioEmbedding.shape[0], e = audioEmbedding.shape[1]
+        guard token >= 0, token < rows else {
+            throw T2SError.invalidInput("token \(token) is outside the audio vocabulary 0..<\(rows)")
+        }
+        let w = audioEmbedding.scalars
+        var refNorm: Double = 0
+        for j in 0..<e { let v = Double(w[token * e + j]); refNorm += v * v }
+        return (0..<rows).map { r in
+            var dot: Double = 0, norm: Double = 0
+            for j in 0..<e {
+                let a = Double(w[r * e + j])
+                dot += a * Double(w[token * e + j])
+                norm += a * a
+            }
+            return Float(dot / max((refNorm * norm).squareRoot(), 1e-8))
+        }
+    }
+
     // MARK: - Decoding
 
     /// Decodes one sequence (batch of one). See ``decode(batch:options:rng:)``.
@@ -316,6 +342,31 @@ public struct Text2SemanticDecoder: Sendable {
     /// ``decode(batch:options:rng:)`` that also reports where the time went.
     public func decode<R: RandomNumberGenerator>(batch inputs: [T2SInput], options: T2SDecodeOptions,
                                                  rng: inout R, timings: inout T2STimings) throws -> [T2SResult] {
+        try decode(batch: inputs, options: options, rng: &rng, timings: &timings, onStep: nil)
+    }
+
+    /// Decodes one sequence step by step, as `infer_panel_naive(streaming_mode=True)`: after every
+    /// step that did not stop decoding, `onStep` receives the tokens generated so far (prompt
+    /// excluded), so the caller can cut streaming chunks while decoding continues. The result holds
+    /// every generated token (without EOS) — the streaming driver's window, whatever `options.variant`.
+    ///
+    /// - Throws: what ``decode(batch:options:rng:)`` throws, and whatever `onStep` throws (which ends
+    ///   decoding).
+    public func decodeStreaming<R: RandomNumberGenerator>(_ input: T2SInput, options: T2SDecodeOptions, rng: inout R,
+                                                          timings: inout T2STimings,
+                                                          onStep: (ArraySlice<Int>) throws -> Void) throws -> T2SResult {
+        var o = options
+        o.variant = .streaming
+        let results = try withoutActuallyEscaping(onStep) { step in
+            try decode(batch: [input], options: o, rng: &rng, timings: &timings) { _, generated in try step(generated) }
+        }
+        guard let r = results.first else { throw T2SError.invalidInput("empty batch") }
+        return r
+    }
+
+    private func decode<R: RandomNumberGenerator>(batch inputs: [T2SInput], options: T2SDecodeOptions,
+                                                  rng: inout R, timings: inout T2STimings,
+                                                  onStep: ((Int, ArraySlice<Int>) throws -> Void)?) throws -> [T2SResult] {
         guard !inputs.isEmpty else { throw T2SError.invalidInput("empty batch") }
         guard options.maxSteps > 0 else { throw T2SError.invalidInput("maxSteps must be positive, got \(options.maxSteps)") }
         if let n = options.earlyStopNum, n < 0 {
@@ -388,7 +439,11 @@ public struct Text2SemanticDecoder: Sendable {
                         // idx 0 here, and TTS.run's y[-0:] keeps every generated token.
                         window = gen
                     } else {
-                        window = options.variant == .batched ? Array(gen.dropLast()) : Array(gen.dropFirst())
+                        switch options.variant {
+                        case .batched: window = Array(gen.dropLast())
+                        case .naive: window = Array(gen.dropFirst())
+                        case .streaming: window = gen
+                        }
                     }
                     results[seq.item] = T2SResult(tokens: window, stopReason: early ? .earlyStop : .maxSteps,
                                                   steps: idx, stepLogits: [])
@@ -397,6 +452,9 @@ public struct Text2SemanticDecoder: Sendable {
             }
             timings.steps = idx + 1
             if active.isEmpty { break }
+            if let onStep {
+                for seq in active { try onStep(seq.item, seq.tokens[seq.promptCount...]) }
+            }
             // Next input: audio_emb(last token) + alpha·PE[prompt length + idx].
             let next = audioRows(active.map { $0.tokens[$0.tokens.count - 1] },
                                  startPositions: active.map { $0.promptCount + idx })
