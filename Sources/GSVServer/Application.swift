@@ -406,6 +406,7 @@ final class ServerCore: Sendable {
                            frame: (@Sendable (Data) -> Data)? = nil,
                            finish: (@Sendable (SynthesisReport?) -> Data)? = nil) async throws -> Response {
         try await gate.acquire()
+        let lease = SlotLease(gate)
         let source = EventSource(plan.engine.synthesize(plan.text, voice: plan.voice, options: plan.options))
         let parts: AsyncThrowingStream<StreamPart, Error>
         do {
@@ -415,10 +416,10 @@ final class ServerCore: Sendable {
             }
             parts = try ChunkPacker.parts(source: source, first: first, encoding: encoding)
         } catch {
-            await gate.release()
+            await lease.release()
             throw error
         }
-        let gate = self.gate
+        // The lease also frees the slot if the body is never written (the client left before it).
         let body = ResponseBody { writer in
             do {
                 for try await part in parts {
@@ -430,9 +431,9 @@ final class ServerCore: Sendable {
                     }
                 }
                 try await writer.finish(nil)
-                await gate.release()
+                await lease.release()
             } catch {
-                await gate.release()
+                await lease.release()
                 throw error
             }
         }
@@ -635,6 +636,26 @@ final class ServerCore: Sendable {
         if await holder.defaultVoice != nil { list.append(["id": "default", "name": "default", "kind": "reference"]) }
         for name in roles?.names() ?? [] { list.append(["id": name, "name": name, "kind": "role"]) }
         return Self.json(.ok, ["object": "list", "voices": list])
+    }
+}
+
+/// A slot taken from an ``AdmissionGate``, given back once: by ``release()``, or when the lease is
+/// dropped without it (a response whose body was never written).
+final class SlotLease: Sendable {
+    private let gate: AdmissionGate
+    private let latch = ExitLatch()
+
+    init(_ gate: AdmissionGate) { self.gate = gate }
+
+    func release() async {
+        if latch.trigger() { await gate.release() }
+    }
+
+    deinit {
+        if latch.trigger() {
+            let gate = self.gate
+            Task { await gate.release() }
+        }
     }
 }
 

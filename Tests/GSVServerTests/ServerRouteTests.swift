@@ -327,6 +327,22 @@ struct ServerRouteTests {
         #expect(await gate.running == 0)
     }
 
+    @Test("Slot lease: released once, and given back when dropped unreleased")
+    func slotLease() async throws {
+        let gate = AdmissionGate(maxConcurrent: 2, queueLength: 0)
+        try await gate.acquire()
+        try await gate.acquire()
+        let lease = SlotLease(gate)
+        await lease.release()
+        await lease.release()
+        #expect(await gate.running == 1)
+        var dropped: SlotLease? = SlotLease(gate)
+        #expect(dropped != nil)
+        dropped = nil
+        for _ in 0..<200 where await gate.running > 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        #expect(await gate.running == 0)
+    }
+
     @Test("Admission gate: a cancelled waiter leaves the queue")
     func admissionGateCancel() async throws {
         let gate = AdmissionGate(maxConcurrent: 1, queueLength: 2)
