@@ -106,23 +106,38 @@ public struct ModelBundle: Sendable {
 
     /// Loads the four networks from files.
     public static func load(_ paths: ModelPaths) throws -> ModelBundle {
-        func check(_ role: String, _ p: String) throws {
-            guard FileManager.default.fileExists(atPath: p) else { throw SynthesisError.missingModel(role: role, path: p) }
-        }
-        try check("GPT", paths.gpt)
-        try check("SoVITS", paths.sovits)
-        try check("CN-HuBERT", paths.hubert)
-        try check("BERT", paths.bert)
-        func load<T>(_ role: String, _ p: String, _ body: () throws -> T) throws -> T {
-            do { return try body() } catch {
-                throw SynthesisError.loadFailed(role: role, path: p, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-            }
-        }
-        let t2s = try load("GPT", paths.gpt) { try Text2SemanticDecoder.load(path: paths.gpt) }
-        let sovits = try load("SoVITS", paths.sovits) { try SynthesizerTrn.load(path: paths.sovits) }
-        let hubert = try load("CN-HuBERT", paths.hubert) { try CNHuBERT.load(folder: paths.hubert) }
-        let bert = try load("BERT", paths.bert) { try ChineseRoBERTa.load(folder: paths.bert) }
+        try checkExists("GPT", paths.gpt)
+        try checkExists("SoVITS", paths.sovits)
+        try checkExists("CN-HuBERT", paths.hubert)
+        try checkExists("BERT", paths.bert)
+        let t2s = try loadNetwork("GPT", paths.gpt) { try Text2SemanticDecoder.load(path: paths.gpt) }
+        let sovits = try loadNetwork("SoVITS", paths.sovits) { try SynthesizerTrn.load(path: paths.sovits) }
+        let hubert = try loadNetwork("CN-HuBERT", paths.hubert) { try CNHuBERT.load(folder: paths.hubert) }
+        let bert = try loadNetwork("BERT", paths.bert) { try ChineseRoBERTa.load(folder: paths.bert) }
         return try ModelBundle(t2s: t2s, sovits: sovits, hubert: hubert, bert: bert, source: paths.sovits)
+    }
+
+    /// This bundle with its GPT and/or SoVITS loaded from other files. CN-HuBERT and BERT are the
+    /// same (already loaded) instances, so a per-voice bundle costs only the networks it replaces.
+    /// With neither path given the result is this bundle.
+    /// - Throws: ``SynthesisError/missingModel(role:path:)`` or ``SynthesisError/loadFailed(role:path:reason:)``
+    ///   naming the file.
+    public func replacingWeights(gpt: String? = nil, sovits: String? = nil) throws -> ModelBundle {
+        if let gpt { try Self.checkExists("GPT", gpt) }
+        if let sovits { try Self.checkExists("SoVITS", sovits) }
+        let newT2S = try gpt.map { p in try Self.loadNetwork("GPT", p) { try Text2SemanticDecoder.load(path: p) } } ?? t2s
+        let newSoVITS = try sovits.map { p in try Self.loadNetwork("SoVITS", p) { try SynthesizerTrn.load(path: p) } } ?? self.sovits
+        return try ModelBundle(t2s: newT2S, sovits: newSoVITS, hubert: hubert, bert: bert, source: sovits ?? source)
+    }
+
+    private static func checkExists(_ role: String, _ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw SynthesisError.missingModel(role: role, path: path) }
+    }
+
+    private static func loadNetwork<T>(_ role: String, _ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            throw SynthesisError.loadFailed(role: role, path: path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
     }
 
     /// Full-size v2 networks with random weights (official dimensions), built in memory: for

@@ -311,7 +311,14 @@ public final class FFmpegEncoder: @unchecked Sendable {
     public init(sampleRate: Int, format: EncodedAudioFormat, bitrate: Int? = nil, metadata: [String: String] = [:]) throws {
         let name = "<\(format.rawValue) encoder>"
         let exe = try FFmpeg.requireExecutable(for: name)
-        let args = try FFmpeg.encoderArguments(sampleRate: sampleRate, format: format, bitrate: bitrate, metadata: metadata)
+        var args = try FFmpeg.encoderArguments(sampleRate: sampleRate, format: format, bitrate: bitrate, metadata: metadata)
+        // Streaming: start encoding without probing the input first (ffmpeg would wait for more
+        // data), hand every muxed packet to the pipe at once (else up to 32 KiB stay buffered),
+        // and close Ogg pages every 20 ms instead of every second.
+        args.insert(contentsOf: ["-probesize", "32", "-analyzeduration", "0"], at: 0)
+        var output = ["-flush_packets", "1"]
+        if format == .ogg || format == .opus { output += ["-page_duration", "20000"] }
+        args.insert(contentsOf: output, at: args.count - 1)
         _ = FFmpeg.ignoreSIGPIPE
         self.format = format
         let process = Process()

@@ -52,11 +52,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Let GET /control?command=exit stop the server.")
     var allowExit: Bool = false
 
+    @Flag(name: .long, help: "Let GET /control?command=restart restart the server (same binary and arguments).")
+    var allowRestart: Bool = false
+
+    @Option(name: .long, help: "Memory budget in MiB for roles' own GPT/SoVITS weights (least recently used dropped beyond it).")
+    var modelCacheMb: Int = 2048
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1 (got \(maxConcurrent))") }
         guard queue >= 0 else { throw ValidationError("--queue must be ≥ 0 (got \(queue))") }
         guard maxText >= 1, maxBody >= 1 else { throw ValidationError("--max-text and --max-body must be ≥ 1") }
+        guard (0...(1 << 30)).contains(modelCacheMb) else { throw ValidationError("--model-cache-mb must be in 0…\(1 << 30) (got \(modelCacheMb))") }
         for root in refRoots + (roles.map { [$0] } ?? []) {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
@@ -79,6 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxTextLength = maxText
         config.maxBodyBytes = maxBody
         config.allowExit = allowExit
+        config.allowRestart = allowRestart
+        config.modelCacheBytes = modelCacheMb << 20
         if let ref = defaultReference {
             let path = try PathPolicy(roots: config.allowedRoots).confine(ref, field: "--ref")
             let voice = VoiceReference(audioPath: path, promptText: refText, promptLanguage: refLang.lowercased())
@@ -92,5 +101,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         print("gpt-sovits server: \(bundle.source) (\(bundle.version.rawValue)) on http://\(bindAddr):\(port)")
         try await buildApplication(configuration: config).runService()
+        if ProcessRestart.isRequested {
+            print("gpt-sovits server: restarting")
+            try ProcessRestart.execSelf()
+        }
     }
 }

@@ -41,6 +41,16 @@ public struct ServerConfiguration: Sendable {
     /// Called (once, after the response) by an allowed `/control?command=exit`. The default sends
     /// SIGTERM to this process, which the service lifecycle turns into a graceful shutdown.
     public var onExit: @Sendable () -> Void = { kill(getpid(), SIGTERM) }
+    /// Whether `/control?command=restart` restarts the server.
+    public var allowRestart: Bool = false
+    /// Called (once, after the response) by an allowed `/control?command=restart`. The default,
+    /// ``ProcessRestart/request()``, marks the restart and starts a graceful shutdown; the program
+    /// then calls ``ProcessRestart/execSelf()`` once its service has stopped.
+    public var onRestart: @Sendable () -> Void = { ProcessRestart.request() }
+    /// Memory budget, in bytes, for the GPT/SoVITS weights of roles that name their own (`gpt`,
+    /// `sovits` in config.json). Least recently used weights are dropped beyond it; the server's
+    /// own models are not counted and never dropped.
+    public var modelCacheBytes: Int = 2048 << 20
     /// Model id listed by `/v1/models`.
     public var modelName: String = "gpt-sovits"
 
@@ -65,16 +75,17 @@ public func buildApplication(configuration: ServerConfiguration) -> some Applica
 func buildRouter(core: ServerCore) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: BearerTokenMiddleware(token: core.config.bearerToken))
-    router.get("/tts") { req, ctx in await core.respond { try await core.tts(fields: core.query(req)) } }
-    router.post("/tts") { req, ctx in await core.respond { try await core.tts(fields: core.jsonBody(req, ctx)) } }
+    // Synthesis routes stop their work when the client hangs up before the answer is ready.
+    router.get("/tts") { req, _ in await core.untilHangUp(req) { _ in try await core.tts(fields: core.query(req)) } }
+    router.post("/tts") { req, _ in await core.untilHangUp(req) { body in try await core.tts(fields: core.jsonBody(body)) } }
     router.get("/set_refer_audio") { req, _ in await core.respond { try await core.setReferAudio(core.query(req)) } }
     router.get("/set_gpt_weights") { req, _ in await core.respond { try await core.setWeights(core.query(req), kind: "gpt") } }
     router.get("/set_sovits_weights") { req, _ in await core.respond { try await core.setWeights(core.query(req), kind: "sovits") } }
     router.get("/control") { req, _ in await core.respond { try await core.control(core.query(req)) } }
     router.get("/health") { _, _ in await core.respond { await core.health() } }
     router.get("/running") { _, _ in await core.respond { ServerCore.json(.ok, ["message": "running"]) } }
-    router.post("/v1/audio/speech") { req, ctx in
-        await core.respond(openAI: true) { try await core.openAISpeech(core.jsonBody(req, ctx)) }
+    router.post("/v1/audio/speech") { req, _ in
+        await core.untilHangUp(req, openAI: true) { body in try await core.openAISpeech(core.jsonBody(body)) }
     }
     router.get("/v1/models") { _, _ in await core.respond(openAI: true) { core.models() } }
     router.get("/v1/voices") { _, _ in await core.respond(openAI: true) { await core.voices() } }
@@ -109,9 +120,19 @@ struct BearerTokenMiddleware: RouterMiddleware {
 
 /// What a synthesis request resolves to.
 struct SynthesisPlan: Sendable {
+    /// The engine to synthesize with (the server's, or a role's own weights).
+    var engine: TTSEngine
     var text: String
     var voice: VoiceReference
     var options: SynthesisOptions
+}
+
+/// Identifies a per-role weight set in the model cache: the GPT and SoVITS files that replace the
+/// server's, and (when only one is replaced) the generation of the server bundle supplying the other.
+struct RoleWeightsKey: Hashable, Sendable {
+    var gpt: String?
+    var sovits: String?
+    var baseGeneration: Int?
 }
 
 /// Lets one task at a time pull from an engine stream after the handler has peeked at its start.
@@ -123,12 +144,12 @@ final class EventSource: @unchecked Sendable {
     func next() async throws -> SynthesisEvent? { try await iterator.next() }
 
     /// The next audio chunk (skipping progress), remembering the final report.
-    func nextAudio(report: inout (fragments: [FragmentReport], timings: SynthesisTimings)?) async throws -> (samples: [Float], rate: Int)? {
+    func nextAudio(report: inout SynthesisReport?) async throws -> AudioChunk? {
         while let e = try await next() {
             switch e {
-            case let .audio(s, r): return (s, r)
+            case let .audio(s, r): return AudioChunk(samples: s, sampleRate: r)
             case .progress: continue
-            case let .finished(f, t): report = (f, t)
+            case let .finished(f, t): report = SynthesisReport(fragments: f, timings: t)
             }
         }
         return nil
@@ -144,6 +165,11 @@ final class ServerCore: Sendable {
     let classifiers = ClassifierCache()
     let policy: PathPolicy
     let exitLatch = ExitLatch()
+    let restartLatch = ExitLatch()
+    /// Engines over per-role weights, bounded by `config.modelCacheBytes`.
+    let modelCache: MemoryBoundedCache<RoleWeightsKey, TTSEngine>
+    /// Identifies this server instance (changes when the process restarts).
+    let instanceID = UUID().uuidString
 
     init(_ config: ServerConfiguration) {
         self.config = config
@@ -151,6 +177,7 @@ final class ServerCore: Sendable {
         gate = AdmissionGate(maxConcurrent: config.maxConcurrent, queueLength: config.queueLength)
         roles = config.rolesDirectory.map { RoleLibrary(root: $0) }
         policy = PathPolicy(roots: config.allowedRoots)
+        modelCache = MemoryBoundedCache(budgetBytes: config.modelCacheBytes)
     }
 
     // MARK: - Plumbing
@@ -202,10 +229,20 @@ final class ServerCore: Sendable {
         return fields
     }
 
-    func jsonBody(_ request: Request, _ context: BasicRequestContext) async throws -> [String: Any] {
-        var request = request
+    /// Runs a synthesis route (as ``respond(openAI:_:)``) with the request body, cancelling it if
+    /// the client closes the connection before it returns (a queued or running synthesis is then
+    /// abandoned). Once a streamed body is under way, a hang-up is noticed by the failing write
+    /// instead. Watching the connection consumes it, so these responses carry `Connection: close`
+    /// and the connection closes after them (clients open a new one for the next request).
+    func untilHangUp(_ request: Request, openAI: Bool = false, _ operation: (RequestBody) async throws -> Response) async -> Response {
+        var response = await respond(openAI: openAI) { try await request.body.consumeWithCancellationOnInboundClose(operation) }
+        response.headers[.connection] = "close"
+        return response
+    }
+
+    func jsonBody(_ body: RequestBody) async throws -> [String: Any] {
         let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: config.maxBodyBytes) } catch {
+        do { buffer = try await body.collect(upTo: config.maxBodyBytes) } catch {
             throw APIError(status: 413, message: "request body exceeds \(config.maxBodyBytes) bytes", exception: nil)
         }
         let data = Data(buffer.readableBytesView)
@@ -233,37 +270,44 @@ final class ServerCore: Sendable {
             return Response(status: .ok, headers: [.contentType: "audio/\(request.mediaType)"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
         }
-        let media = request.mediaType
-        return try await streamingResponse(plan, contentType: "audio/\(media)") { samples, rate, first in
-            try await Self.streamChunk(samples, sampleRate: rate, mediaType: media, first: first)
-        }
+        return try await streamingResponse(plan, contentType: "audio/\(request.mediaType)",
+                                           encoding: try Self.apiV2StreamEncoding(request.mediaType))
     }
 
-    /// Resolves the voice, text and options of an api_v2 request (with the role extension).
+    /// Resolves the voice, engine, text and options of an api_v2 request (with the role extension).
     func plan(for request: TTSRequest) async throws -> SynthesisPlan {
         var request = request
-        let engine = await holder.engine
-        let version = engine.bundle.version
-        let languages = Set(TextLanguage.allCases.filter { $0.isSupported(by: version) }.map(\.rawValue))
-        let voice: VoiceReference
         if let roleName = request.role, !roleName.isEmpty {
             if request.textLang == nil { request.textLang = "zh" }
-            try request.validate(languages: languages, version: version.rawValue, requireReference: false)
+            guard let roles else { throw APIError.badRequest("roles are not configured on this server (start it with --roles DIR)") }
+            let role = try roles.role(roleName)
+            let engine = try await engine(for: role)
+            try request.validate(languages: Self.languages(engine), version: engine.bundle.version.rawValue, requireReference: false)
             try checkLength(request.text ?? "")
-            voice = try await roleVoice(roleName, text: request.text ?? "", emotion: request.emotion)
-        } else if (request.refAudioPath ?? "").isEmpty, let fallback = await holder.defaultVoice {
-            try request.validate(languages: languages, version: version.rawValue, requireReference: false)
+            let voice = try await roleVoice(roleName, text: request.text ?? "", emotion: request.emotion)
+            return SynthesisPlan(engine: engine, text: request.text ?? "", voice: voice, options: try request.synthesisOptions())
+        }
+        let engine = await holder.engine
+        let languages = Self.languages(engine), version = engine.bundle.version.rawValue
+        let voice: VoiceReference
+        if (request.refAudioPath ?? "").isEmpty, let fallback = await holder.defaultVoice {
+            try request.validate(languages: languages, version: version, requireReference: false)
             try checkLength(request.text ?? "")
             voice = fallback
         } else {
-            try request.validate(languages: languages, version: version.rawValue, requireReference: true)
+            try request.validate(languages: languages, version: version, requireReference: true)
             try checkLength(request.text ?? "")
             let path = try policy.confine(request.refAudioPath ?? "", field: "ref_audio_path")
             let aux = try request.auxRefAudioPaths.map { try policy.confine($0, field: "aux_ref_audio_paths") }
             voice = VoiceReference(audioPath: path, promptText: request.promptText,
                                    promptLanguage: (request.promptLang ?? "zh").lowercased(), auxiliaryAudioPaths: aux)
         }
-        return SynthesisPlan(text: request.text ?? "", voice: voice, options: try request.synthesisOptions())
+        return SynthesisPlan(engine: engine, text: request.text ?? "", voice: voice, options: try request.synthesisOptions())
+    }
+
+    static func languages(_ engine: TTSEngine) -> Set<String> {
+        let version = engine.bundle.version
+        return Set(TextLanguage.allCases.filter { $0.isSupported(by: version) }.map(\.rawValue))
     }
 
     /// The reference of role `name` for `text`: the forced emotion, else the classifier's choice,
@@ -271,9 +315,6 @@ final class ServerCore: Sendable {
     func roleVoice(_ name: String, text: String, emotion: String?) async throws -> VoiceReference {
         guard let roles else { throw APIError.badRequest("roles are not configured on this server (start it with --roles DIR)") }
         let role = try roles.role(name)
-        if role.gptWeights != nil || role.sovitsWeights != nil {
-            throw APIError.badRequest("role '\(name)': per-role gpt/sovits weights are not supported yet; remove 'gpt'/'sovits' from its config.json")
-        }
         var chosen: String?
         if let emotion, !emotion.isEmpty {
             guard emotionLabels.contains(emotion) else {
@@ -293,6 +334,49 @@ final class ServerCore: Sendable {
         return VoiceReference(audioPath: ref.audio.path, promptText: ref.text, promptLanguage: ref.language)
     }
 
+    /// The engine for `role`: the server's, or — when its config.json names `gpt` and/or `sovits`
+    /// files — one over those weights (sharing the server's CN-HuBERT and BERT), loaded on first use
+    /// and kept in the model cache. Weight files must lie in the role folder or an allowed root.
+    func engine(for role: Role) async throws -> TTSEngine {
+        let base = await holder.snapshot()
+        guard role.gptWeights != nil || role.sovitsWeights != nil else { return base.engine }
+        let gpt = try role.gptWeights.map { try confineRoleWeights($0, role: role, key: "gpt") }
+        let sovits = try role.sovitsWeights.map { try confineRoleWeights($0, role: role, key: "sovits") }
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        // Files the server's bundle already holds need no second copy.
+        let newGPT = gpt.flatMap { $0 == base.paths.map { resolved($0.gpt) } ? nil : $0 }
+        let newSoVITS = sovits.flatMap { $0 == base.paths.map { resolved($0.sovits) } ? nil : $0 }
+        if newGPT == nil && newSoVITS == nil { return base.engine }
+        let key = RoleWeightsKey(gpt: newGPT, sovits: newSoVITS,
+                                 baseGeneration: newGPT != nil && newSoVITS != nil ? nil : base.generation)
+        let name = role.name
+        let baseBundle = base.engine.bundle
+        return try await modelCache.value(for: key) {
+            let bundle: ModelBundle
+            do {
+                bundle = try await EngineHolder.background { try baseBundle.replacingWeights(gpt: newGPT, sovits: newSoVITS) }
+            } catch let e as SynthesisError {
+                switch e {
+                case let .missingModel(kind, path), let .loadFailed(kind, path, _):
+                    throw APIError.badRequest("role '\(name)': cannot load its \(kind) weights \(path)", exception: e.errorDescription)
+                default:
+                    throw APIError.badRequest("role '\(name)': cannot load its weights", exception: e.errorDescription)
+                }
+            }
+            let bytes = (newGPT == nil ? 0 : bundle.gptBytes) + (newSoVITS == nil ? 0 : bundle.sovitsBytes)
+            return (TTSEngine(bundle: bundle), bytes)
+        }
+    }
+
+    /// The resolved path of a role's weight file if it lies in the role folder or an allowed root.
+    func confineRoleWeights(_ url: URL, role: Role, key: String) throws -> String {
+        let path = url.standardizedFileURL.resolvingSymlinksInPath().path
+        let folder = role.folder.standardizedFileURL.resolvingSymlinksInPath().path
+        if path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") { return path }
+        if let confined = try? policy.confine(path, field: key) { return confined }
+        throw APIError.badRequest("role '\(role.name)': '\(key)' weights \(url.path) are outside the role folder and the allowed folders")
+    }
+
     func withSlot<T>(_ body: () async throws -> T) async throws -> T {
         try await gate.acquire()
         do {
@@ -306,42 +390,50 @@ final class ServerCore: Sendable {
     }
 
     func synthesizeAll(_ plan: SynthesisPlan) async throws -> SynthesisResult {
-        let engine = await holder.engine
-        return try await withSlot { try await engine.synthesizeAll(plan.text, voice: plan.voice, options: plan.options) }
+        try await withSlot {
+            let result = try await plan.engine.synthesizeAll(plan.text, voice: plan.voice, options: plan.options)
+            // A cancelled synthesis ends its stream early; its partial audio is not an answer.
+            try Task.checkCancellation()
+            return result
+        }
     }
 
     /// Starts a synthesis and answers once its first audio chunk exists (so failures before any
-    /// audio are still a 400), then streams every chunk through `encode` (first chunk flagged).
-    func streamingResponse(_ plan: SynthesisPlan, contentType: String,
-                           encode: @escaping @Sendable ([Float], Int, Bool) async throws -> [Data],
-                           finish: (@Sendable ((fragments: [FragmentReport], timings: SynthesisTimings)?) -> Data)? = nil) async throws -> Response {
-        let engine = await holder.engine
+    /// audio are still a 400), then sends the encoded audio as it is produced. Every encoded piece
+    /// goes through `frame` (SSE wraps it in an event); `finish` adds a last piece. The slot is held
+    /// until the body ends; a client that goes away ends it early, which cancels the synthesis.
+    func streamingResponse(_ plan: SynthesisPlan, contentType: String, encoding: StreamEncoding,
+                           frame: (@Sendable (Data) -> Data)? = nil,
+                           finish: (@Sendable (SynthesisReport?) -> Data)? = nil) async throws -> Response {
         try await gate.acquire()
-        let source = EventSource(engine.synthesize(plan.text, voice: plan.voice, options: plan.options))
-        let first: (samples: [Float], rate: Int)
-        var report: (fragments: [FragmentReport], timings: SynthesisTimings)?
+        let lease = SlotLease(gate)
+        let source = EventSource(plan.engine.synthesize(plan.text, voice: plan.voice, options: plan.options))
+        let parts: AsyncThrowingStream<StreamPart, Error>
         do {
-            guard let a = try await source.nextAudio(report: &report) else {
+            var report: SynthesisReport?
+            guard let first = try await source.nextAudio(report: &report) else {
                 throw SynthesisError.nothingToSay(plan.text)
             }
-            first = a
+            parts = try ChunkPacker.parts(source: source, first: first, encoding: encoding)
         } catch {
-            await gate.release()
+            await lease.release()
             throw error
         }
-        let gate = self.gate
+        // The lease also frees the slot if the body is never written (the client left before it).
         let body = ResponseBody { writer in
             do {
-                var report: (fragments: [FragmentReport], timings: SynthesisTimings)?
-                for chunk in try await encode(first.samples, first.rate, true) { try await writer.write(ByteBuffer(bytes: chunk)) }
-                while let next = try await source.nextAudio(report: &report) {
-                    for chunk in try await encode(next.samples, next.rate, false) { try await writer.write(ByteBuffer(bytes: chunk)) }
+                for try await part in parts {
+                    switch part {
+                    case let .bytes(data):
+                        try await writer.write(ByteBuffer(bytes: frame?(data) ?? data))
+                    case let .end(report):
+                        if let finish { try await writer.write(ByteBuffer(bytes: finish(report))) }
+                    }
                 }
-                if let finish { try await writer.write(ByteBuffer(bytes: finish(report))) }
                 try await writer.finish(nil)
-                await gate.release()
+                await lease.release()
             } catch {
-                await gate.release()
+                await lease.release()
                 throw error
             }
         }
@@ -363,14 +455,15 @@ final class ServerCore: Sendable {
 
     /// api_v2 streaming packing: for wav a header chunk (length unknown) before the first PCM
     /// chunk and raw int16 PCM after; raw → PCM; ogg/aac → each chunk a complete file.
-    /// Returns the body chunks to send, in order (the wav header is a chunk of its own).
-    static func streamChunk(_ samples: [Float], sampleRate: Int, mediaType: String, first: Bool) async throws -> [Data] {
+    static func apiV2StreamEncoding(_ mediaType: String) throws -> StreamEncoding {
         switch mediaType {
-        case "wav":
-            let pcm = WAV.encodeSamples(samples, format: .pcm16(.truncateClamp))
-            return first ? [try WAV.header(sampleRate: sampleRate, dataBytes: nil), pcm] : [pcm]
+        case "wav": return .wavStream
+        case "raw": return .pcm16(resampleTo: nil)
         default:
-            return [try await encode(samples, sampleRate: sampleRate, mediaType: mediaType)]
+            guard let format = EncodedAudioFormat(rawValue: mediaType) else {
+                throw APIError.badRequest("media_type: \(mediaType) is not supported")
+            }
+            return .filePerChunk(format)
         }
     }
 
@@ -420,7 +513,15 @@ final class ServerCore: Sendable {
             }
             return Self.json(.ok, ["message": "exiting"])
         case "restart":
-            throw APIError.badRequest("restart is not supported by this server; restart it from its supervisor")
+            guard config.allowRestart else { throw APIError.badRequest("restart is disabled on this server (start it with --allow-restart)") }
+            if restartLatch.trigger() {
+                let onRestart = config.onRestart
+                Task.detached {
+                    try? await Task.sleep(nanoseconds: 200_000_000)
+                    onRestart()
+                }
+            }
+            return Self.json(.ok, ["message": "restarting"])
         default:
             throw APIError.badRequest("unknown command '\(command)' (use restart or exit)")
         }
@@ -429,8 +530,11 @@ final class ServerCore: Sendable {
     func health() async -> Response {
         let engine = await holder.engine
         let running = await gate.running, queued = await gate.queued
+        let cache: [String: Any] = ["entries": await modelCache.count, "bytes": await modelCache.residentBytes,
+                                    "budget_bytes": modelCache.budgetBytes]
         return Self.json(.ok, ["status": "ok", "model": engine.bundle.source, "version": engine.bundle.version.rawValue,
-                               "sample_rate": engine.bundle.sampleRate, "running": running, "queued": queued])
+                               "sample_rate": engine.bundle.sampleRate, "running": running, "queued": queued,
+                               "pid": Int(getpid()), "instance": instanceID, "model_cache": cache])
     }
 
     // MARK: - OpenAI
@@ -475,22 +579,23 @@ final class ServerCore: Sendable {
         if let lang = fields["language"] as? String { options.textLanguage = lang.lowercased() } else { options.textLanguage = "auto" }
         if let problem = options.validationErrors().first { throw APIError.badRequest(problem) }
 
-        let voice: VoiceReference
+        let plan: SynthesisPlan
         if voiceName == "default", let v = await holder.defaultVoice {
-            voice = v
+            plan = SynthesisPlan(engine: await holder.engine, text: input, voice: v, options: options)
         } else if let roles, roles.names().contains(voiceName) {
-            voice = try await roleVoice(voiceName, text: input, emotion: nil)
+            let engine = try await engine(for: try roles.role(voiceName))
+            let voice = try await roleVoice(voiceName, text: input, emotion: nil)
+            plan = SynthesisPlan(engine: engine, text: input, voice: voice, options: options)
         } else {
             throw APIError(status: 400, message: "voice '\(voiceName)' not found (GET /v1/voices lists them)", exception: nil)
         }
-        let plan = SynthesisPlan(text: input, voice: voice, options: options)
-
+        // Audio goes out fragment by fragment as it is synthesized (HTTP chunked transfer).
+        var streamed = plan
+        streamed.options.streamingMode = .fragments
+        let encoding = try Self.openAIStreamEncoding(format)
         if streamFormat == "sse" {
-            var streamed = plan
-            streamed.options.streamingMode = .fragments
-            return try await streamingResponse(streamed, contentType: "text/event-stream", encode: { samples, rate, _ in
-                let audio = try await Self.openAIEncode(samples, sampleRate: rate, format: format)
-                return [Self.sseEvent(["type": "speech.audio.delta", "audio": audio.base64EncodedString()])]
+            return try await streamingResponse(streamed, contentType: "text/event-stream", encoding: encoding, frame: { data in
+                Self.sseEvent(["type": "speech.audio.delta", "audio": data.base64EncodedString()])
             }, finish: { report in
                 let input = report?.fragments.reduce(0) { $0 + $1.phoneIDs.count } ?? 0
                 let output = report?.fragments.reduce(0) { $0 + $1.semanticTokens.count } ?? 0
@@ -498,19 +603,21 @@ final class ServerCore: Sendable {
                                       "usage": ["input_tokens": input, "output_tokens": output, "total_tokens": input + output]])
             })
         }
-        let result = try await synthesizeAll(plan)
-        let data = try await Self.openAIEncode(result.samples, sampleRate: result.sampleRate, format: format)
-        return Response(status: .ok, headers: [.contentType: mime], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return try await streamingResponse(streamed, contentType: mime, encoding: encoding)
     }
 
-    /// OpenAI formats: `pcm` is raw int16 little-endian at the model rate; the rest are files.
-    static func openAIEncode(_ samples: [Float], sampleRate: Int, format: String) async throws -> Data {
+    /// OpenAI's output rate for `pcm` (16-bit little-endian mono).
+    static let openAIPCMRate = 24000
+
+    /// OpenAI formats: `pcm` is raw int16 little-endian at 24 kHz; `wav` a streamed WAV at the model
+    /// rate; the rest one continuous file from ffmpeg.
+    static func openAIStreamEncoding(_ format: String) throws -> StreamEncoding {
         switch format {
-        case "pcm": return WAV.encodeSamples(samples, format: .pcm16(.truncateClamp))
-        case "wav": return try WAV.encode(samples, sampleRate: sampleRate)
+        case "pcm": return .pcm16(resampleTo: openAIPCMRate)
+        case "wav": return .wavStream
         default:
             guard let f = EncodedAudioFormat(rawValue: format) else { throw APIError.badRequest("response_format: \(format) is not supported") }
-            return try await FFmpeg.encode(samples, sampleRate: sampleRate, format: f)
+            return .ffmpeg(f)
         }
     }
 
@@ -529,6 +636,26 @@ final class ServerCore: Sendable {
         if await holder.defaultVoice != nil { list.append(["id": "default", "name": "default", "kind": "reference"]) }
         for name in roles?.names() ?? [] { list.append(["id": name, "name": name, "kind": "role"]) }
         return Self.json(.ok, ["object": "list", "voices": list])
+    }
+}
+
+/// A slot taken from an ``AdmissionGate``, given back once: by ``release()``, or when the lease is
+/// dropped without it (a response whose body was never written).
+final class SlotLease: Sendable {
+    private let gate: AdmissionGate
+    private let latch = ExitLatch()
+
+    init(_ gate: AdmissionGate) { self.gate = gate }
+
+    func release() async {
+        if latch.trigger() { await gate.release() }
+    }
+
+    deinit {
+        if latch.trigger() {
+            let gate = self.gate
+            Task { await gate.release() }
+        }
     }
 }
 

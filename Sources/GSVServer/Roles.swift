@@ -39,9 +39,9 @@ public struct Role: Sendable, Equatable {
     public let folder: URL
     /// The default reference (`ref_audio`, `ref_text`, `ref_lang`).
     public let defaultReference: RoleReference
-    /// Per-role GPT weights (`gpt`), if any.
+    /// Per-role GPT weights (`gpt`: relative to the folder, or absolute), if any.
     public let gptWeights: URL?
-    /// Per-role SoVITS weights (`sovits`), if any.
+    /// Per-role SoVITS weights (`sovits`: relative to the folder, or absolute), if any.
     public let sovitsWeights: URL?
     /// Emotion classifier folder (`BERTmodel`), if any.
     public let classifierFolder: URL?
@@ -49,7 +49,7 @@ public struct Role: Sendable, Equatable {
     /// level deeper: `refAudio/<role>/<emotion>/…`).
     public let emotionReferences: [String: RoleReference]
 
-    /// Reads `folder/config.json`; every path must stay inside `folder`.
+    /// Reads `folder/config.json`; every path except `gpt` and `sovits` must stay inside `folder`.
     public init(folder: URL) throws {
         let name = folder.lastPathComponent
         let root = folder.standardizedFileURL
@@ -60,13 +60,13 @@ public struct Role: Sendable, Equatable {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw RoleError.invalidConfig(role: name, reason: "not a JSON object")
         }
-        func path(_ key: String, required: Bool) throws -> URL? {
+        func path(_ key: String, required: Bool, confined: Bool = true) throws -> URL? {
             guard let raw = obj[key] as? String, !raw.isEmpty else {
                 if required { throw RoleError.invalidConfig(role: name, reason: "'\(key)' is missing") }
                 return nil
             }
             let url = URL(fileURLWithPath: raw, relativeTo: root).standardizedFileURL
-            guard url.path.hasPrefix(root.path + "/") else { throw RoleError.outsideRoot(role: name, path: raw) }
+            guard !confined || url.path.hasPrefix(root.path + "/") else { throw RoleError.outsideRoot(role: name, path: raw) }
             guard FileManager.default.fileExists(atPath: url.path) else { throw RoleError.missingFile(role: name, path: url.path) }
             return url
         }
@@ -74,8 +74,10 @@ public struct Role: Sendable, Equatable {
         let refText = obj["ref_text"] as? String ?? ""
         let refLang = (obj["ref_lang"] as? String ?? "zh").lowercased()
         defaultReference = RoleReference(audio: refAudio, text: refText, language: refLang)
-        gptWeights = try path("gpt", required: false)
-        sovitsWeights = try path("sovits", required: false)
+        // Weight files may also live outside the folder (shared checkpoints); the server confines
+        // them to the role folder and its allowed roots when it loads them.
+        gptWeights = try path("gpt", required: false, confined: false)
+        sovitsWeights = try path("sovits", required: false, confined: false)
         classifierFolder = try path("BERTmodel", required: false)
         var refs: [String: RoleReference] = [:]
         if let multi = try path("multiREF", required: false) {

@@ -14,6 +14,8 @@ public actor EngineHolder {
     public private(set) var paths: ModelPaths?
     /// The voice used when a request names no reference (set by `/set_refer_audio`).
     public private(set) var defaultVoice: VoiceReference?
+    /// Counts weight swaps (0 for the engine given at start).
+    public private(set) var generation = 0
 
     /// A holder over `engine`.
     public init(engine: TTSEngine, paths: ModelPaths?, defaultVoice: VoiceReference?) {
@@ -25,7 +27,11 @@ public actor EngineHolder {
     /// Sets the default voice.
     public func setDefaultVoice(_ voice: VoiceReference) { defaultVoice = voice }
 
-    /// Loads a new bundle with `gpt` and/or `sovits` replaced and makes it current.
+    /// The engine, its paths and its generation, read together.
+    public func snapshot() -> (engine: TTSEngine, paths: ModelPaths?, generation: Int) { (engine, paths, generation) }
+
+    /// Loads `gpt` and/or `sovits` into a new bundle (sharing the current CN-HuBERT and BERT) and
+    /// makes it current.
     public func swapWeights(gpt: String? = nil, sovits: String? = nil) async throws {
         guard var p = paths else {
             throw APIError.badRequest("this server's models were not loaded from files; weights cannot be swapped")
@@ -33,9 +39,11 @@ public actor EngineHolder {
         if let gpt { p.gpt = gpt }
         if let sovits { p.sovits = sovits }
         let newPaths = p
-        let bundle = try await Self.background { try ModelBundle.load(newPaths) }
+        let base = engine.bundle
+        let bundle = try await Self.background { try base.replacingWeights(gpt: gpt, sovits: sovits) }
         engine = TTSEngine(bundle: bundle)
         paths = newPaths
+        generation += 1
     }
 
     /// Runs blocking work off the cooperative pool.
@@ -55,7 +63,8 @@ public actor AdmissionGate {
     private var active = 0
     /// The most syntheses that ever ran at once.
     public private(set) var peakRunning = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
+    private var nextWaiterID: UInt64 = 0
 
     /// A gate with the given limits (each at least 1 / 0).
     public init(maxConcurrent: Int, queueLength: Int) {
@@ -63,7 +72,8 @@ public actor AdmissionGate {
         self.queueLength = max(0, queueLength)
     }
 
-    /// Takes a slot, waiting in the queue if needed. Throws a 503 ``APIError`` when the queue is full.
+    /// Takes a slot, waiting in the queue if needed. Throws a 503 ``APIError`` when the queue is
+    /// full, and `CancellationError` when the waiting task is cancelled (it then leaves the queue).
     public func acquire() async throws {
         if active < maxConcurrent {
             active += 1
@@ -73,7 +83,22 @@ public actor AdmissionGate {
         guard waiters.count < queueLength else {
             throw APIError(status: 503, message: "server busy: \(active) syntheses running and \(waiters.count) queued; try again later", exception: nil)
         }
-        await withCheckedContinuation { waiters.append($0) }
+        try Task.checkCancellation()
+        let id = nextWaiterID
+        nextWaiterID += 1
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+                waiters.append((id, c))
+            }
+        } onCancel: {
+            Task { await self.leaveQueue(id) }
+        }
+    }
+
+    /// Removes a cancelled waiter (if it is still waiting: a slot it was already handed stays its own).
+    private func leaveQueue(_ id: UInt64) {
+        guard let i = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: i).continuation.resume(throwing: CancellationError())
     }
 
     /// Gives a slot back (handing it to the longest-waiting request, if any).
@@ -81,7 +106,7 @@ public actor AdmissionGate {
         if waiters.isEmpty {
             active = max(0, active - 1)
         } else {
-            waiters.removeFirst().resume()
+            waiters.removeFirst().continuation.resume()
         }
     }
 

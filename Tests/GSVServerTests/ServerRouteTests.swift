@@ -237,7 +237,7 @@ struct ServerRouteTests {
         }
     }
 
-    @Test("/control: exit only when allowed, restart refused, command required")
+    @Test("/control: exit and restart only when allowed, command required")
     func control() async throws {
         final class Flag: @unchecked Sendable {
             let lock = NSLock()
@@ -245,22 +245,40 @@ struct ServerRouteTests {
             func hit() { lock.lock(); count += 1; lock.unlock() }
             var value: Int { lock.lock(); defer { lock.unlock() }; return count }
         }
-        let flag = Flag()
+        let flag = Flag(), restarts = Flag()
         var config = try Shared.configuration()
         config.onExit = { flag.hit() }
+        config.onRestart = { restarts.hit() }
         try await buildApplication(configuration: config).test(.router) { client in
-            try await client.execute(uri: "/control?command=exit", method: .get) { r in #expect(r.status == .badRequest) }
+            try await client.execute(uri: "/control?command=exit", method: .get) { r in
+                #expect(r.status == .badRequest)
+                #expect(jsonObject(r.body)["message"] as? String == "exit is disabled on this server (start it with --allow-exit)")
+            }
+            try await client.execute(uri: "/control?command=restart", method: .get) { r in
+                #expect(r.status == .badRequest)
+                #expect(jsonObject(r.body)["message"] as? String == "restart is disabled on this server (start it with --allow-restart)")
+            }
+            try await client.execute(uri: "/control?command=reboot", method: .get) { r in
+                #expect(jsonObject(r.body)["message"] as? String == "unknown command 'reboot' (use restart or exit)")
+            }
         }
         config.allowExit = true
+        config.allowRestart = true
         try await buildApplication(configuration: config).test(.router) { client in
             try await client.execute(uri: "/control", method: .get) { r in
                 #expect(jsonObject(r.body)["message"] as? String == "command is required")
             }
-            try await client.execute(uri: "/control?command=restart", method: .get) { r in #expect(r.status == .badRequest) }
+            for _ in 0..<2 {
+                try await client.execute(uri: "/control?command=restart", method: .get) { r in
+                    #expect(r.status == .ok)
+                    #expect(jsonObject(r.body)["message"] as? String == "restarting")
+                }
+            }
             try await client.execute(uri: "/control?command=exit", method: .get) { r in #expect(r.status == .ok) }
         }
-        for _ in 0..<50 where flag.value == 0 { try await Task.sleep(nanoseconds: 20_000_000) }
+        for _ in 0..<50 where flag.value == 0 || restarts.value == 0 { try await Task.sleep(nanoseconds: 20_000_000) }
         #expect(flag.value == 1)
+        #expect(restarts.value == 1)  // fires once however often it is asked
     }
 
     @Test("Over HTTP: with one slot and no queue, simultaneous requests beyond the first get 503")
@@ -306,5 +324,41 @@ struct ServerRouteTests {
         #expect(await gate.queued == 0)
         await gate.release()
         #expect(await gate.running == 0)
+    }
+
+    @Test("Slot lease: released once, and given back when dropped unreleased")
+    func slotLease() async throws {
+        let gate = AdmissionGate(maxConcurrent: 2, queueLength: 0)
+        try await gate.acquire()
+        try await gate.acquire()
+        let lease = SlotLease(gate)
+        await lease.release()
+        await lease.release()
+        #expect(await gate.running == 1)
+        var dropped: SlotLease? = SlotLease(gate)
+        #expect(dropped != nil)
+        dropped = nil
+        for _ in 0..<200 where await gate.running > 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        #expect(await gate.running == 0)
+    }
+
+    @Test("Admission gate: a cancelled waiter leaves the queue")
+    func admissionGateCancel() async throws {
+        let gate = AdmissionGate(maxConcurrent: 1, queueLength: 2)
+        try await gate.acquire()
+        let waiter = Task { try await gate.acquire() }
+        let second = Task { try await gate.acquire() }
+        for _ in 0..<100 where await gate.queued < 2 { try await Task.sleep(nanoseconds: 1_000_000) }
+        #expect(await gate.queued == 2)
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(await gate.queued == 1)
+        // The slot goes to the request still waiting, then back to idle.
+        await gate.release()
+        try await second.value
+        #expect(await gate.running == 1)
+        await gate.release()
+        #expect(await gate.running == 0)
+        #expect(await gate.queued == 0)
     }
 }

@@ -12,8 +12,10 @@ struct ServerStreamingTests {
     @Test("Streaming wav: a header chunk alone, then raw int16 PCM per chunk")
     func streamFraming() async throws {
         let a: [Float] = [0, 0.5, -0.5], b: [Float] = [0.25]
-        let first = try await ServerCore.streamChunk(a, sampleRate: 32000, mediaType: "wav", first: true)
-        let next = try await ServerCore.streamChunk(b, sampleRate: 32000, mediaType: "wav", first: false)
+        var wav = try ChunkState(encoding: ServerCore.apiV2StreamEncoding("wav"))
+        let first = try await wav.encode(AudioChunk(samples: a, sampleRate: 32000))
+        let next = try await wav.encode(AudioChunk(samples: b, sampleRate: 32000))
+        #expect(wav.finish().isEmpty)
         try #require(first.count == 2)
         #expect(first[0].count == 44)
         #expect(first[0].prefix(4) == Data("RIFF".utf8))
@@ -22,8 +24,57 @@ struct ServerStreamingTests {
         #expect(header.frameCount == 4)
         #expect(first[1] == WAV.encodeSamples(a, format: .pcm16(.truncateClamp)))
         #expect(next == [WAV.encodeSamples(b, format: .pcm16(.truncateClamp))])
-        let raw = try await ServerCore.streamChunk(a, sampleRate: 32000, mediaType: "raw", first: true)
+        var rawState = try ChunkState(encoding: ServerCore.apiV2StreamEncoding("raw"))
+        let raw = try await rawState.encode(AudioChunk(samples: a, sampleRate: 32000))
         #expect(raw == [WAV.encodeSamples(a, format: .pcm16(.truncateClamp))])
+        #expect(try ServerCore.apiV2StreamEncoding("ogg") == .filePerChunk(.ogg))
+        #expect(throws: APIError.self) { try ServerCore.apiV2StreamEncoding("mp4") }
+    }
+
+    @Test("ChunkPacker sends each chunk's bytes before the next chunk exists", .timeLimit(.minutes(2)), arguments: [
+        StreamEncoding.pcm16(resampleTo: 24000), .pcm16(resampleTo: nil), .wavStream, .ffmpeg(.mp3), .ffmpeg(.flac), .ffmpeg(.opus), .ffmpeg(.aac),
+    ])
+    func packerIsIncremental(encoding: StreamEncoding) async throws {
+        if case .ffmpeg = encoding, !FFmpeg.isAvailable { return }
+        func tone(_ seconds: Double, _ hz: Double) -> [Float] {
+            (0..<Int(seconds * 32000)).map { Float(0.3 * sin(2 * Double.pi * hz * Double($0) / 32000)) }
+        }
+        // The synthesis side is driven by hand: the packer must answer chunk 1 while chunk 2 does not exist yet.
+        let (events, engine) = AsyncThrowingStream<SynthesisEvent, Error>.makeStream()
+        let parts = try ChunkPacker.parts(source: EventSource(events), first: AudioChunk(samples: tone(1, 440), sampleRate: 32000),
+                                          encoding: encoding)
+        var iterator = parts.makeAsyncIterator()
+        func nextBytes() async throws -> Data {
+            guard case let .bytes(d)? = try await iterator.next() else { throw RawHTTPError(description: "expected bytes") }
+            return d
+        }
+        var before = try await nextBytes()
+        #expect(!before.isEmpty)
+        if encoding == .wavStream { before += try await nextBytes() }  // header, then the first PCM
+        engine.yield(.progress(done: 1, total: 2))
+        engine.yield(.audio(samples: tone(1, 660), sampleRate: 32000))
+        let second = try await nextBytes()
+        #expect(!second.isEmpty)
+        engine.yield(.finished(fragments: [], timings: SynthesisTimings()))
+        engine.finish()
+        var rest = Data(), ended = false
+        while let part = try await iterator.next() {
+            switch part {
+            case let .bytes(d): rest += d
+            case .end: ended = true
+            }
+        }
+        #expect(ended)
+        let all = before + second + rest
+        switch encoding {
+        case .pcm16(resampleTo: 24000?): #expect(all.count == 2 * 48000)
+        case .pcm16: #expect(all.count == 2 * 64000)
+        case .wavStream: #expect(try WAV.decode(all).frameCount == 64000)
+        case let .ffmpeg(format):
+            let audio = try await FFmpeg.decode(data: all, name: "packed.\(format.rawValue)", sampleRate: 32000)
+            #expect(abs(audio.samples.count - 64000) < 3200, "\(format): \(audio.samples.count) samples")
+        case .filePerChunk: break
+        }
     }
 
     @Test("Live socket: streaming_mode 1 sends the header then the PCM of every sentence group")
@@ -38,12 +89,17 @@ struct ServerStreamingTests {
                                        "prompt_lang": "zh", "top_k": 1, "seed": 11, "streaming_mode": 1]
             try await client.execute(uri: "/tts", method: .post, body: jsonBody(body)) { r in
                 #expect(r.status == .ok)
+                // Synthesis routes watch the connection for hang-ups and close it afterwards.
+                #expect(r.headers[.connection] == "close")
                 let data = bytes(r.body)
                 #expect(data.count == 44 + pcm.count)
                 #expect(data.prefix(4) == Data("RIFF".utf8))
                 #expect(data.dropFirst(44) == pcm)
             }
-            try await client.execute(uri: "/running", method: .get) { r in #expect(r.status == .ok) }
+            // The server goes on answering (on a new connection).
+            let port = try #require(client.port)
+            let running = try await RawHTTP.send(port: port, method: "GET", path: "/running", timeout: 30)
+            #expect(running.status == 200)
         }
     }
 
@@ -102,11 +158,13 @@ struct ServerStreamingTests {
         let core = ServerCore(try Shared.configuration())
         let chosen = try await core.roleVoice("小明", text: text, emotion: nil)
         let chunks = try await Shared.expectedChunks(text, voice: chosen, seed: 9, language: "auto")
-        var options = Shared.options(seed: 9, language: "auto")
-        options.streamingMode = .off
-        let whole = try await Shared.engine().synthesizeAll(text, voice: chosen, options: options)
         _ = voice
-        let wholeWAV = try WAV.encode(whole.samples, sampleRate: whole.sampleRate)
+        // The OpenAI route always synthesizes fragment by fragment (and streams each one).
+        let whole = chunks.flatMap { $0 }
+        // Streamed WAV: header with unknown length, then the PCM of every chunk.
+        let streamedWAV = try WAV.header(sampleRate: 32000, dataBytes: nil) + WAV.encodeSamples(whole, format: .pcm16(.truncateClamp))
+        // OpenAI pcm: 24 kHz int16.
+        let pcm24 = try KaiserResampler(from: 32000, to: 24000)(whole)
         try await app.test(.router) { client in
             let base: [String: Any] = ["model": "tts-1", "input": text, "voice": "小明", "top_k": 1, "seed": 9]
             var wav = base
@@ -114,7 +172,7 @@ struct ServerStreamingTests {
             try await client.execute(uri: "/v1/audio/speech", method: .post, body: jsonBody(wav)) { r in
                 #expect(r.status == .ok, "\(String(buffer: r.body))")
                 #expect(r.headers[.contentType] == "audio/wav")
-                #expect(bytes(r.body) == wholeWAV)
+                #expect(bytes(r.body) == streamedWAV)
             }
             var sse = base
             sse["response_format"] = "pcm"
@@ -127,12 +185,18 @@ struct ServerStreamingTests {
                     guard e.hasPrefix("data: ") else { return nil }
                     return try? JSONSerialization.jsonObject(with: Data(e.dropFirst(6).utf8)) as? [String: Any]
                 }
-                try #require(events.count == chunks.count + 1)
-                for (e, chunk) in zip(events, chunks) {
+                // One delta per synthesized chunk plus the resampler's tail, then `done`.
+                try #require(events.count >= chunks.count + 1)
+                var audio = Data()
+                for e in events.dropLast() {
                     #expect(e["type"] as? String == "speech.audio.delta")
-                    let audio = (e["audio"] as? String).flatMap { Data(base64Encoded: $0) }
-                    #expect(audio == WAV.encodeSamples(chunk, format: .pcm16(.truncateClamp)))
+                    audio += (e["audio"] as? String).flatMap { Data(base64Encoded: $0) } ?? Data()
                 }
+                let decoded = int16Samples(audio)
+                #expect(decoded.count == pcm24.count)
+                #expect(decoded.count == (whole.count * 3 + 3) / 4)
+                let expected24 = int16Samples(WAV.encodeSamples(pcm24, format: .pcm16(.truncateClamp)))
+                #expect(zip(decoded, expected24).allSatisfy { abs(Int($0) - Int($1)) <= 1 })
                 let done = try #require(events.last)
                 #expect(done["type"] as? String == "speech.audio.done")
                 let usage = done["usage"] as? [String: Any]
