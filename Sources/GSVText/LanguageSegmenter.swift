@@ -53,7 +53,7 @@ public struct ScriptLanguageDetector: LanguageDetector {
     }
 
     /// The script label of `text` (as `detect`, a CJK run when it has a Chinese/Japanese character), or
-    /// nothing for text without letters or symbols.
+    /// nothing for blank text.
     public func candidates(_ text: String) -> [String] {
         let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if t.isEmpty { return [] }
