@@ -226,7 +226,9 @@ public final class TTSEngine: @unchecked Sendable {
     public func synthesize(_ text: String, voice: VoiceReference, options: SynthesisOptions,
                            noise: NoiseSource = .seeded) -> AsyncThrowingStream<SynthesisEvent, Error> {
         AsyncThrowingStream { continuation in
-            let task = Task.detached { [self] in
+            // The pipeline is long synchronous work: it runs on threads of its own, not on the
+            // shared cooperative pool (which it would otherwise block for seconds at a time).
+            let task = Task.detached(executorPreference: BlockingWorkExecutor.shared) { [self] in
                 do {
                     try self.run(text, voice: voice, options: options, noise: noise) { continuation.yield($0) }
                     continuation.finish()

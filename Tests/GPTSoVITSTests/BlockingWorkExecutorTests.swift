@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import GPTSoVITS
+
+/// Timings are taken inside the jobs: the test's own task may resume late when other tests keep
+/// the shared pool busy.
+@Suite struct BlockingWorkExecutorTests {
+    @Test func blockingJobsRunConcurrentlyOnWorkerThreads() async throws {
+        let executor = BlockingWorkExecutor(idleTimeout: 5)
+        let jobs = (0..<4).map { _ in
+            Task.detached(executorPreference: executor) { () -> (start: Date, end: Date, worker: Bool) in
+                let start = Date()
+                let worker = onWorkerThread()
+                blockThread(1.0)  // blocks its thread, as a synthesis does
+                return (start, Date(), worker)
+            }
+        }
+        var spans: [(start: Date, end: Date, worker: Bool)] = []
+        for j in jobs { spans.append(await j.value) }
+        #expect(spans.allSatisfy { $0.worker }, "jobs must run on the executor's own threads")
+        // All four were blocked at the same moment: the latest start precedes the earliest end.
+        let latestStart = spans.map(\.start).max()!, earliestEnd = spans.map(\.end).min()!
+        #expect(latestStart < earliestEnd)
+        #expect(!onWorkerThread())
+    }
+
+    @Test func cancellationReachesWorkOnTheExecutor() async throws {
+        let executor = BlockingWorkExecutor(idleTimeout: 1)
+        let cap = 6000  // 60 s
+        let task = Task.detached(executorPreference: executor) { () -> Int in
+            var spins = 0
+            while !Task.isCancelled && spins < cap {
+                blockThread(0.01)
+                spins += 1
+            }
+            return spins
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        task.cancel()
+        #expect(await task.value < cap)
+    }
+
+    @Test func idleThreadsEnd() async throws {
+        let executor = BlockingWorkExecutor(idleTimeout: 0.2)
+        _ = await Task.detached(executorPreference: executor) { 1 }.value
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+        #expect(executor.threadCount == 0)
+    }
+}
+
+/// Synchronous sleep (what a CPU-bound synthesis does to its thread).
+private func blockThread(_ seconds: Double) {
+    usleep(UInt32(seconds * 1_000_000))
+}
+
+private func onWorkerThread() -> Bool { BlockingWorkExecutor.isWorkerThread }
