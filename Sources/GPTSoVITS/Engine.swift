@@ -262,7 +262,10 @@ public final class TTSEngine: @unchecked Sendable {
     }
 
     /// The synchronous pipeline behind ``synthesize(_:voice:options:noise:)``.
+    /// - Parameter adjustDecode: a hook that may change the GPT decode options derived from
+    ///   `options` before any decode (the benchmark suppresses EOS for fixed token counts).
     func run(_ text: String, voice: VoiceReference, options: SynthesisOptions, noise: NoiseSource,
+             adjustDecode: ((inout T2SDecodeOptions) -> Void)? = nil,
              emit: (SynthesisEvent) -> Void) throws {
         let start = Date()
         var timings = SynthesisTimings()
@@ -314,16 +317,46 @@ public final class TTSEngine: @unchecked Sendable {
             // drops the last one, so `cap` tokens come out.
             earlyStop = min(earlyStop ?? cap, cap)
         }
-        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop,
+        var decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop,
                                              variant: mode.batchedGPT ? .batched : .naive)
+        adjustDecode?(&decodeOptions)
         let rate = bundle.sampleRate
-        let hop = bundle.sovits.config.hopLength
         let silence = AudioAssembly.silenceSamples(seconds: options.fragmentInterval, sampleRate: rate)
         var audioBySentence = [[Float]?](repeating: nil, count: sentences.count)
         var reports = [FragmentReport?](repeating: nil, count: sentences.count)
         var noiseSequence = NoiseSequence(source: noise, seed: seed)
         var done = 0
         var emittedUpTo = 0
+
+        // The background SoVITS decode of the previous batch (non-fragment modes), always joined.
+        var pending: PendingDecode?
+        defer { pending?.wait() }
+        func finish(_ job: SoVITSBatchJob, audio: (perItem: [[Float]], seconds: Double)) throws {
+            timings.sovits += audio.seconds
+            for (k, i) in job.batch.enumerated() {
+                audioBySentence[i] = audio.perItem[k]
+                let s = sentences[i]
+                reports[i] = FragmentReport(normText: s.seq.normText, phones: s.seq.phones, phoneIDs: s.seq.phoneIDs,
+                                            semanticTokens: job.tokens[k],
+                                            seconds: Double(audio.perItem[k].count) / Double(rate))
+            }
+            done += job.batch.count
+            emit(.progress(done: done, total: sentences.count))
+            if mode.fragments {
+                // Fragment mode: batches are consecutive, so everything up to here is final.
+                var chunk: [Float] = []
+                while emittedUpTo < sentences.count, let a = audioBySentence[emittedUpTo] {
+                    chunk += AudioAssembly.finishFragment(a, silence: silence)
+                    emittedUpTo += 1
+                }
+                if !chunk.isEmpty { emit(.audio(samples: chunk, sampleRate: rate)) }
+            }
+        }
+        func finishPending() throws {
+            guard let p = pending else { return }
+            pending = nil
+            try finish(p.job, audio: p.result())
+        }
 
         for batch in batches {
             try Task.checkCancellation()
@@ -347,46 +380,23 @@ public final class TTSEngine: @unchecked Sendable {
             timings.gptTokens += results.reduce(0) { $0 + $1.tokens.count }
             try Task.checkCancellation()
 
-            // SoVITS: one decode over the whole batch at speed 1 (official parallel decode), else per item.
-            t0 = Date()
+            // SoVITS: one decode over the whole batch at speed 1 (official parallel decode), else per
+            // item. The noise of each decode call is fixed here, in call order, so running the
+            // decode concurrently with the next batch's GPT cannot change the result.
             func nextNoise() throws -> SoVITSNoise { try noiseSequence.next() }
-            if options.speedFactor == 1 {
-                let codes = results.flatMap(\.tokens)
-                let phones = batch.flatMap { sentences[$0].seq.phoneIDs }
-                let audio = try sovitsDecode(codes: codes, phones: phones, ge: prepared.ge, speed: 1,
-                                             noiseScale: options.noiseScale, noise: try nextNoise())
-                var startSample = 0
-                for (k, i) in batch.enumerated() {
-                    let end = min(audio.count, startSample + results[k].tokens.count * 2 * hop)
-                    audioBySentence[i] = Array(audio[startSample..<end])
-                    startSample = end
-                }
+            let job = SoVITSBatchJob(batch: batch, tokens: results.map(\.tokens),
+                                     phones: batch.map { sentences[$0].seq.phoneIDs },
+                                     noises: try (0..<(options.speedFactor == 1 ? 1 : batch.count)).map { _ in try nextNoise() })
+            // Fragment mode emits each batch's audio at once; otherwise the decode overlaps the next
+            // batch's GPT (finished at the top of the next iteration or after the loop).
+            try finishPending()
+            if mode.fragments || Self.serialSoVITS {
+                try finish(job, audio: decodeBatch(job, ge: prepared.ge, options: options))
             } else {
-                for (k, i) in batch.enumerated() {
-                    audioBySentence[i] = try sovitsDecode(codes: results[k].tokens, phones: sentences[i].seq.phoneIDs, ge: prepared.ge,
-                                                          speed: options.speedFactor, noiseScale: options.noiseScale,
-                                                          noise: try nextNoise())
-                }
-            }
-            timings.sovits += Date().timeIntervalSince(t0)
-            for (k, i) in batch.enumerated() {
-                let s = sentences[i]
-                reports[i] = FragmentReport(normText: s.seq.normText, phones: s.seq.phones, phoneIDs: s.seq.phoneIDs,
-                                            semanticTokens: results[k].tokens,
-                                            seconds: Double(audioBySentence[i]?.count ?? 0) / Double(rate))
-            }
-            done += batch.count
-            emit(.progress(done: done, total: sentences.count))
-            if mode.fragments {
-                // Fragment mode: batches are consecutive, so everything up to here is final.
-                var chunk: [Float] = []
-                while emittedUpTo < sentences.count, let a = audioBySentence[emittedUpTo] {
-                    chunk += AudioAssembly.finishFragment(a, silence: silence)
-                    emittedUpTo += 1
-                }
-                if !chunk.isEmpty { emit(.audio(samples: chunk, sampleRate: rate)) }
+                pending = PendingDecode(job: job) { [self] in try decodeBatch(job, ge: prepared.ge, options: options) }
             }
         }
+        try finishPending()
         if !mode.fragments {
             var all: [Float] = []
             for a in audioBySentence { all += AudioAssembly.finishFragment(a ?? [], silence: silence) }
@@ -394,6 +404,77 @@ public final class TTSEngine: @unchecked Sendable {
         }
         timings.total = Date().timeIntervalSince(start)
         emit(.finished(fragments: reports.compactMap { $0 }, timings: timings))
+    }
+
+    /// `GSV_SERIAL_SOVITS=1` turns off the overlap of a batch's SoVITS decode with the next batch's
+    /// GPT (for measurements; the output is the same either way).
+    static let serialSoVITS = ProcessInfo.processInfo.environment["GSV_SERIAL_SOVITS"] == "1"
+
+    /// The SoVITS decode of one GPT batch: everything it needs, fixed before it starts.
+    struct SoVITSBatchJob: Sendable {
+        /// Sentence indices of the batch.
+        var batch: [Int]
+        /// Semantic tokens per item.
+        var tokens: [[Int]]
+        /// Phone ids per item.
+        var phones: [[Int]]
+        /// One noise for the merged decode (speed 1), else one per item.
+        var noises: [SoVITSNoise]
+    }
+
+    /// Audio per item of `job` and the seconds the decode took.
+    private func decodeBatch(_ job: SoVITSBatchJob, ge: Tensor, options: SynthesisOptions) throws -> (perItem: [[Float]], seconds: Double) {
+        let t0 = Date()
+        var perItem: [[Float]] = []
+        if options.speedFactor == 1 {
+            let hop = bundle.sovits.config.hopLength
+            let audio = try sovitsDecode(codes: job.tokens.flatMap { $0 }, phones: job.phones.flatMap { $0 }, ge: ge, speed: 1,
+                                         noiseScale: options.noiseScale, noise: job.noises[0])
+            var startSample = 0
+            for t in job.tokens {
+                let end = min(audio.count, startSample + t.count * 2 * hop)
+                perItem.append(Array(audio[startSample..<end]))
+                startSample = end
+            }
+        } else {
+            for k in job.batch.indices {
+                perItem.append(try sovitsDecode(codes: job.tokens[k], phones: job.phones[k], ge: ge, speed: options.speedFactor,
+                                                noiseScale: options.noiseScale, noise: job.noises[k]))
+            }
+        }
+        return (perItem, Date().timeIntervalSince(t0))
+    }
+
+    /// A ``SoVITSBatchJob`` decoding on a background thread while the caller runs the next GPT batch.
+    final class PendingDecode: @unchecked Sendable {
+        // @unchecked: `outcome` is written once by the worker before `done` is signalled and read
+        // only after waiting on `done`.
+        let job: SoVITSBatchJob
+        private let done = DispatchSemaphore(value: 0)
+        private var outcome: Result<(perItem: [[Float]], seconds: Double), any Error>?
+        private var joined = false
+
+        init(job: SoVITSBatchJob, work: @escaping @Sendable () throws -> (perItem: [[Float]], seconds: Double)) {
+            self.job = job
+            DispatchQueue.global(qos: .userInitiated).async { [self] in
+                outcome = Result { try work() }
+                done.signal()
+            }
+        }
+
+        /// Blocks until the decode has finished (idempotent).
+        func wait() {
+            guard !joined else { return }
+            done.wait()
+            joined = true
+        }
+
+        /// Waits and returns the audio, or rethrows the decode's error.
+        func result() throws -> (perItem: [[Float]], seconds: Double) {
+            wait()
+            guard let outcome else { throw SynthesisError.stageFailed(stage: "SoVITS", reason: "decode produced no result") }
+            return try outcome.get()
+        }
     }
 
     func gpt<T>(_ body: () throws -> T) throws -> T {

@@ -1,6 +1,7 @@
 import Foundation
 import GSVModels
 import GSVTensor
+import GSVTestSupport
 import Testing
 @testable import GPTSoVITS
 
@@ -59,5 +60,35 @@ import Testing
             }
         }
         #expect(stoppedOnEOS)
+    }
+
+    /// The engine's decode hook (used by the benchmark's end-to-end stage): with EOS suppressed and
+    /// an early-stop limit every fragment decodes exactly that many tokens, and the audio matches
+    /// the token counts.
+    @Test func engineDecodeHookFixesTokenCounts() throws {
+        let engine = try E2EModels.engine.get()
+        let c = try #require(E2ECase.all.first)
+        let refPath = Fixtures.url("v2/e2e").appendingPathComponent(c.refAudio).standardizedFileURL.path
+        let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: c.string("prompt_lang"))
+        var options = c.options
+        options.speedFactor = 1
+        let n = 7
+        var fragments: [FragmentReport] = []
+        var hookCalls = 0
+        try engine.run(c.string("text"), voice: voice, options: options, noise: .seeded,
+                       adjustDecode: { d in
+                           hookCalls += 1
+                           d.earlyStopNum = n
+                           d.maxSteps = n + 1
+                           d.suppressEOS = true
+                       },
+                       emit: { if case let .finished(f, _) = $0 { fragments = f } })
+        #expect(hookCalls == 1)
+        #expect(!fragments.isEmpty)
+        let hop = engine.bundle.sovits.config.hopLength, rate = Double(engine.bundle.sampleRate)
+        for f in fragments {
+            #expect(f.semanticTokens.count == n)
+            #expect(abs(f.seconds - Double(n * 2 * hop) / rate) < 1e-9)
+        }
     }
 }
