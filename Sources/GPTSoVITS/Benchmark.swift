@@ -122,6 +122,10 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var firstChunkMs: Double
     /// The same with the voice already prepared by an earlier request (warm voice cache).
     public var firstChunkWarmMs: Double
+    /// Time to the first `.audio` event in streaming_mode 2 (token chunks), voice cached.
+    public var firstChunkTokenStreamMs: Double
+    /// Duration of that chunk.
+    public var firstChunkTokenStreamAudioSeconds: Double
     /// Duration of that first chunk.
     public var firstChunkAudioSeconds: Double
     /// Peak resident set size of the process at the end (VmHWM / ru_maxrss).
@@ -139,6 +143,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case gptPrefillMs = "gpt_prefill_ms", gptTokensPerSecond = "gpt_tokens_per_s", gptBatch = "gpt_batch"
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
         case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf, firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
+        case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
         case firstChunkAudioSeconds = "first_chunk_audio_s", peakRSSMB = "peak_rss_mb"
         case loadAverageBefore = "load_average_before", loadAverageAfter = "load_average_after", cpuCores = "cpu_cores"
     }
@@ -365,6 +370,7 @@ public struct PipelineBenchmark: Sendable {
         // whose voice cache already holds the reference.
         var firstChunk: [(seconds: Double, audio: Double)] = []
         var firstChunkWarm: [Double] = []
+        var firstChunkTokens: [(seconds: Double, audio: Double)] = []
         let warmEngine = TTSEngine(bundle: bundle)
         _ = try warmEngine.prepare(settings.reference)
         let total = settings.warmupRuns + settings.runs
@@ -374,9 +380,11 @@ public struct PipelineBenchmark: Sendable {
                           : "first chunk: run \(i - settings.warmupRuns + 1)/\(settings.runs)")
             let cold = try await firstChunkLatency(engine: TTSEngine(bundle: bundle))
             let cached = try await firstChunkLatency(engine: warmEngine)
+            let tokenStream = try await firstChunkLatency(engine: warmEngine, mode: .tokenChunks)
             if !warm {
                 firstChunk.append(cold)
                 firstChunkWarm.append(cached.seconds)
+                firstChunkTokens.append(tokenStream)
             }
         }
 
@@ -396,6 +404,8 @@ public struct PipelineBenchmark: Sendable {
             medianWallSeconds: wall, audioSeconds: e2eAudio, rtf: wall / e2eAudio,
             firstChunkMs: try Self.median(firstChunk.map { $0.seconds }, "first chunk") * 1000,
             firstChunkWarmMs: try Self.median(firstChunkWarm, "first chunk (warm voice)") * 1000,
+            firstChunkTokenStreamMs: try Self.median(firstChunkTokens.map { $0.seconds }, "first chunk (streaming 2)") * 1000,
+            firstChunkTokenStreamAudioSeconds: BenchmarkStatistics.median(firstChunkTokens.map { $0.audio }) ?? 0,
             firstChunkAudioSeconds: BenchmarkStatistics.median(firstChunk.map { $0.audio }) ?? 0,
             peakRSSMB: Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576,
             loadAverageBefore: loadBefore, loadAverageAfter: ProcessMetrics.loadAverage(),
@@ -435,11 +445,11 @@ public struct PipelineBenchmark: Sendable {
 
     /// Seconds from the request to the first `.audio` event of the engine in streaming_mode 1, and
     /// that chunk's duration in seconds. The rest of the stream is cancelled.
-    private func firstChunkLatency(engine: TTSEngine) async throws -> (seconds: Double, audio: Double) {
+    private func firstChunkLatency(engine: TTSEngine, mode: StreamingMode = .fragments) async throws -> (seconds: Double, audio: Double) {
         var options = SynthesisOptions()
         options.textLanguage = settings.textLanguage
         options.textSplitMethod = settings.textSplitMethod
-        options.streamingMode = .fragments
+        options.streamingMode = mode
         options.seed = Int64(settings.seed % UInt64(Int64.max))
         // The same per-fragment token budget as the other stages (random weights never predict EOS;
         // with real weights EOS may end a fragment earlier).

@@ -113,10 +113,22 @@ public final class TTSEngine: @unchecked Sendable {
     /// Prepared voices kept (least recently prepared dropped first).
     public let voiceCacheLimit: Int
 
+    /// Whether a batch's SoVITS decode runs on a background thread while the next batch's GPT
+    /// decodes (non-streaming modes; the output is identical either way). Off by default: on the
+    /// 2-core reference machine the two stages' threads (OpenBLAS + the fp16 GEMV workers) compete
+    /// and the overlap made the end-to-end bench slower (58 s vs 40 s serial). Worth trying on
+    /// machines with spare cores; `GSV_OVERLAP_SOVITS=1` turns it on for engines made with the
+    /// default.
+    public let overlapsSoVITS: Bool
+
+    /// The default of ``overlapsSoVITS``: `GSV_OVERLAP_SOVITS=1` in the environment.
+    public static let overlapsSoVITSByDefault = ProcessInfo.processInfo.environment["GSV_OVERLAP_SOVITS"] == "1"
+
     /// An engine over `bundle`.
-    public init(bundle: ModelBundle, voiceCacheLimit: Int = 32) {
+    public init(bundle: ModelBundle, voiceCacheLimit: Int = 32, overlapsSoVITS: Bool = TTSEngine.overlapsSoVITSByDefault) {
         self.bundle = bundle
         self.voiceCacheLimit = max(1, voiceCacheLimit)
+        self.overlapsSoVITS = overlapsSoVITS
     }
 
     // MARK: - Voice
@@ -204,15 +216,24 @@ public final class TTSEngine: @unchecked Sendable {
 
     /// `get_phones_and_bert`: phones of `text` and their BERT features.
     func phonesAndBert(_ text: String, language: TextLanguage) throws -> (PhoneSequence, Tensor) {
-        let seq: PhoneSequence
-        do { seq = try bundle.frontend.phones(for: text, language: language) } catch {
+        let seq = try phones(text, language: language)
+        return (seq, try bertFeatures(seq))
+    }
+
+    /// The frontend half of `get_phones_and_bert`: normalised text and phones.
+    func phones(_ text: String, language: TextLanguage) throws -> PhoneSequence {
+        do { return try bundle.frontend.phones(for: text, language: language) } catch {
             throw SynthesisError.invalidRequest((error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
+    }
+
+    /// The BERT half of `get_phones_and_bert`: features `[1024, phones]` of a frontend result.
+    func bertFeatures(_ seq: PhoneSequence) throws -> Tensor {
         let segments = seq.segments.map {
             BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
         }
         do {
-            return (seq, try bundle.bert.features(segments: segments))
+            return try bundle.bert.features(segments: segments)
         } catch {
             throw SynthesisError.stageFailed(stage: "BERT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
@@ -258,7 +279,9 @@ public final class TTSEngine: @unchecked Sendable {
     /// One sentence after the frontend.
     struct Sentence {
         var seq: PhoneSequence
-        var bert: Tensor
+        /// BERT features; nil until needed (fragment mode computes them per batch, as the official
+        /// `return_fragment` path does, so the first chunk does not wait for the whole text).
+        var bert: Tensor?
     }
 
     /// The synchronous pipeline behind ``synthesize(_:voice:options:noise:)``.
@@ -297,9 +320,9 @@ public final class TTSEngine: @unchecked Sendable {
         }
         var sentences: [Sentence] = []
         for p in pieces {
-            let (seq, bert) = try phonesAndBert(p, language: lang)
+            let seq = try phones(p, language: lang)
             if seq.phoneIDs.isEmpty || seq.normText.isEmpty { continue }
-            sentences.append(Sentence(seq: seq, bert: bert))
+            sentences.append(Sentence(seq: seq, bert: mode.fragments ? nil : try bertFeatures(seq)))
         }
         guard !sentences.isEmpty else { throw SynthesisError.nothingToSay(text) }
         timings.frontend = Date().timeIntervalSince(t0)
@@ -361,10 +384,16 @@ public final class TTSEngine: @unchecked Sendable {
         for batch in batches {
             try Task.checkCancellation()
             t0 = Date()
+            for i in batch where sentences[i].bert == nil {
+                sentences[i].bert = try bertFeatures(sentences[i].seq)
+            }
+            timings.frontend += Date().timeIntervalSince(t0)
+            t0 = Date()
             let inputs = try batch.map { i -> T2SInput in
+                let bert = try sentences[i].bert ?? bertFeatures(sentences[i].seq)
                 do {
                     return try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
-                                        targetPhoneIDs: sentences[i].seq.phoneIDs, targetBert: sentences[i].bert,
+                                        targetPhoneIDs: sentences[i].seq.phoneIDs, targetBert: bert,
                                         promptTokens: prepared.promptTokens)
                 } catch {
                     throw SynthesisError.stageFailed(stage: "GPT input", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
@@ -387,10 +416,10 @@ public final class TTSEngine: @unchecked Sendable {
             let job = SoVITSBatchJob(batch: batch, tokens: results.map(\.tokens),
                                      phones: batch.map { sentences[$0].seq.phoneIDs },
                                      noises: try (0..<(options.speedFactor == 1 ? 1 : batch.count)).map { _ in try nextNoise() })
-            // Fragment mode emits each batch's audio at once; otherwise the decode overlaps the next
-            // batch's GPT (finished at the top of the next iteration or after the loop).
+            // Fragment mode emits each batch's audio at once; otherwise, with `overlapsSoVITS`, the
+            // decode overlaps the next batch's GPT (finished at the next iteration or after the loop).
             try finishPending()
-            if mode.fragments || Self.serialSoVITS {
+            if mode.fragments || !overlapsSoVITS {
                 try finish(job, audio: decodeBatch(job, ge: prepared.ge, options: options))
             } else {
                 pending = PendingDecode(job: job) { [self] in try decodeBatch(job, ge: prepared.ge, options: options) }
@@ -405,10 +434,6 @@ public final class TTSEngine: @unchecked Sendable {
         timings.total = Date().timeIntervalSince(start)
         emit(.finished(fragments: reports.compactMap { $0 }, timings: timings))
     }
-
-    /// `GSV_SERIAL_SOVITS=1` turns off the overlap of a batch's SoVITS decode with the next batch's
-    /// GPT (for measurements; the output is the same either way).
-    static let serialSoVITS = ProcessInfo.processInfo.environment["GSV_SERIAL_SOVITS"] == "1"
 
     /// The SoVITS decode of one GPT batch: everything it needs, fixed before it starts.
     struct SoVITSBatchJob: Sendable {

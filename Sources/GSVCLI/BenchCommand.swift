@@ -137,6 +137,8 @@ struct BenchCommand: AsyncParsableCommand {
             ("end to end", "\(f(r.medianWallSeconds)) s for \(f(r.audioSeconds)) s audio, RTF \(f(r.rtf, 3))"),
             ("first chunk (streaming 1, cold voice)", "\(f(r.firstChunkMs, 0)) ms (\(f(r.firstChunkAudioSeconds)) s audio)"),
             ("first chunk (streaming 1, cached voice)", "\(f(r.firstChunkWarmMs, 0)) ms"),
+            ("first chunk (streaming 2, cached voice)",
+             "\(f(r.firstChunkTokenStreamMs, 0)) ms (\(f(r.firstChunkTokenStreamAudioSeconds)) s audio)"),
             ("peak RSS", "\(f(r.peakRSSMB, 0)) MB"),
             ("machine", "\(r.cpuCores) cores, load average \(load)"),
         ]

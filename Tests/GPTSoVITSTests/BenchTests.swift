@@ -91,4 +91,24 @@ import Testing
             #expect(abs(f.seconds - Double(n * 2 * hop) / rate) < 1e-9)
         }
     }
+
+    /// The SoVITS/GPT overlap changes timing only: the samples and tokens equal a serial run.
+    @Test func overlappedSoVITSDecodeGivesTheSerialResult() async throws {
+        let bundle = try E2EModels.engine.get().bundle
+        let serial = TTSEngine(bundle: bundle, overlapsSoVITS: false)
+        let overlapped = TTSEngine(bundle: bundle, overlapsSoVITS: true)
+        let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
+                                   promptLanguage: "zh")
+        var o = SynthesisOptions()
+        o.seed = 5
+        o.textSplitMethod = .cut5
+        o.batchSize = 1
+        o.maxTokensPerSentence = 12
+        let text = "今天天气很好，我们去散步吧。明天也许会下雨。后天再说吧！"
+        let a = try await serial.synthesizeAll(text, voice: voice, options: o)
+        let b = try await overlapped.synthesizeAll(text, voice: voice, options: o)
+        #expect(a.fragments.count > 1)
+        #expect(a.samples == b.samples)
+        #expect(a.fragments == b.fragments)
+    }
 }
