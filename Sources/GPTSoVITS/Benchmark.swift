@@ -86,7 +86,8 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var runs: Int
     /// Unmeasured warm-up runs per stage.
     public var warmupRuns: Int
-    /// Model load (or random construction) time; measured once.
+    /// Model load time, measured once by the caller: reading the files for real models, building
+    /// the networks in memory for `random-v2` (no files are read then).
     public var loadSeconds: Double
     /// Text frontend (normalisation, G2P, phone ids) throughput over the whole text.
     public var frontendCharsPerSecond: Double
@@ -116,8 +117,15 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     /// End-to-end real-time factor (`medianWallSeconds / audioSeconds`; < 1 is faster than real time).
     public var rtf: Double
     /// Time from the request to the first `.audio` event of ``TTSEngine/synthesize(_:voice:options:noise:)``
-    /// in streaming_mode 1 with an uncached voice (EOS enabled: the real decoder stop).
+    /// in streaming_mode 1 with an uncached voice (cold: the reference features are computed in the
+    /// request), each sentence capped at ``tokensPerFragment`` tokens.
     public var firstChunkMs: Double
+    /// The same with the voice already prepared by an earlier request (warm voice cache).
+    public var firstChunkWarmMs: Double
+    /// Time to the first `.audio` event in streaming_mode 2 (token chunks), voice cached.
+    public var firstChunkTokenStreamMs: Double
+    /// Duration of that chunk.
+    public var firstChunkTokenStreamAudioSeconds: Double
     /// Duration of that first chunk.
     public var firstChunkAudioSeconds: Double
     /// Peak resident set size of the process at the end (VmHWM / ru_maxrss).
@@ -134,7 +142,8 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case bertMs = "bert_ms", hubertMs = "hubert_ms", referenceAudioSeconds = "reference_audio_s"
         case gptPrefillMs = "gpt_prefill_ms", gptTokensPerSecond = "gpt_tokens_per_s", gptBatch = "gpt_batch"
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
-        case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf, firstChunkMs = "first_chunk_ms"
+        case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf, firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
+        case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
         case firstChunkAudioSeconds = "first_chunk_audio_s", peakRSSMB = "peak_rss_mb"
         case loadAverageBefore = "load_average_before", loadAverageAfter = "load_average_after", cpuCores = "cpu_cores"
     }
@@ -357,14 +366,26 @@ public struct PipelineBenchmark: Sendable {
         guard e2eAudio > 0 else { throw BenchmarkError.stageFailed(stage: "end to end", reason: "no audio produced") }
 
         // Time to the first chunk through the engine (streaming_mode 1).
+        // Cold: a fresh engine per run, so the voice is prepared inside the request. Warm: one engine
+        // whose voice cache already holds the reference.
         var firstChunk: [(seconds: Double, audio: Double)] = []
+        var firstChunkWarm: [Double] = []
+        var firstChunkTokens: [(seconds: Double, audio: Double)] = []
+        let warmEngine = TTSEngine(bundle: bundle)
+        _ = try warmEngine.prepare(settings.reference)
         let total = settings.warmupRuns + settings.runs
         for i in 0..<total {
             let warm = i < settings.warmupRuns
             progress(warm ? "first chunk: warm-up \(i + 1)/\(settings.warmupRuns)"
                           : "first chunk: run \(i - settings.warmupRuns + 1)/\(settings.runs)")
-            let r = try await firstChunkLatency()
-            if !warm { firstChunk.append(r) }
+            let cold = try await firstChunkLatency(engine: TTSEngine(bundle: bundle))
+            let cached = try await firstChunkLatency(engine: warmEngine)
+            let tokenStream = try await firstChunkLatency(engine: warmEngine, mode: .tokenChunks)
+            if !warm {
+                firstChunk.append(cold)
+                firstChunkWarm.append(cached.seconds)
+                firstChunkTokens.append(tokenStream)
+            }
         }
 
         let g1 = gpt1
@@ -382,6 +403,9 @@ public struct PipelineBenchmark: Sendable {
             sovitsRTF: try Self.median(sovitsRTFs, "SoVITS"), sovitsAudioSeconds: sovitsAudio,
             medianWallSeconds: wall, audioSeconds: e2eAudio, rtf: wall / e2eAudio,
             firstChunkMs: try Self.median(firstChunk.map { $0.seconds }, "first chunk") * 1000,
+            firstChunkWarmMs: try Self.median(firstChunkWarm, "first chunk (warm voice)") * 1000,
+            firstChunkTokenStreamMs: try Self.median(firstChunkTokens.map { $0.seconds }, "first chunk (streaming 2)") * 1000,
+            firstChunkTokenStreamAudioSeconds: BenchmarkStatistics.median(firstChunkTokens.map { $0.audio }) ?? 0,
             firstChunkAudioSeconds: BenchmarkStatistics.median(firstChunk.map { $0.audio }) ?? 0,
             peakRSSMB: Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576,
             loadAverageBefore: loadBefore, loadAverageAfter: ProcessMetrics.loadAverage(),
@@ -394,42 +418,38 @@ public struct PipelineBenchmark: Sendable {
         }
     }
 
-    /// One synthesis of the text the way `TTSEngine.run` does it with api_v2 defaults and
-    /// streaming off (batch 1, fragment pauses), except that every fragment decodes exactly
-    /// `tokens` tokens. A fresh engine, so the reference features are computed too.
+    /// One synthesis of the text through ``TTSEngine`` with api_v2 defaults and streaming off
+    /// (batch 1, fragment pauses), except that every fragment decodes exactly `tokens` tokens (EOS
+    /// suppressed through the engine's decode hook). A fresh engine, so the reference features are
+    /// computed too.
     /// - Returns: the number of output samples.
     private func endToEnd() throws -> Int {
         let engine = TTSEngine(bundle: bundle)
-        let defaults = SynthesisOptions()
-        let prepared = try engine.prepare(settings.reference)
-        let lang = try TTSEngine.language(settings.textLanguage, version: bundle.version)
-        let pieces = try TextSplitter.segment(settings.text, language: lang, method: settings.textSplitMethod)
-        let silence = AudioAssembly.silenceSamples(seconds: defaults.fragmentInterval, sampleRate: bundle.sampleRate)
-        var rng = SeededRNG(seed: settings.seed)
+        var options = SynthesisOptions()
+        options.textLanguage = settings.textLanguage
+        options.textSplitMethod = settings.textSplitMethod
+        options.seed = Int64(settings.seed % UInt64(Int64.max))
+        let fixed = fixedTokenOptions
         var samples = 0
-        var call: UInt64 = 0
-        for piece in pieces {
-            let (seq, bert) = try engine.phonesAndBert(piece, language: lang)
-            if seq.phoneIDs.isEmpty || seq.normText.isEmpty { continue }
-            let input = try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
-                                     targetPhoneIDs: seq.phoneIDs, targetBert: bert, promptTokens: prepared.promptTokens)
-            let tokens = try bundle.t2s.decode(input, options: fixedTokenOptions, rng: &rng).tokens
-            let audio = try bundle.sovits.decode(codes: tokens, phones: seq.phoneIDs, ge: prepared.ge,
-                                                 noiseScale: defaults.noiseScale, noise: .seeded(settings.seed &+ call))
-            call += 1
-            samples += AudioAssembly.finishFragment(audio.scalars, silence: silence).count
-        }
+        try engine.run(settings.text, voice: settings.reference, options: options, noise: .seeded,
+                       adjustDecode: { decode in
+                           decode.earlyStopNum = fixed.earlyStopNum
+                           decode.maxSteps = fixed.maxSteps
+                           decode.suppressEOS = true
+                       },
+                       emit: { event in
+                           if case let .audio(chunk, _) = event { samples += chunk.count }
+                       })
         return samples
     }
 
     /// Seconds from the request to the first `.audio` event of the engine in streaming_mode 1, and
     /// that chunk's duration in seconds. The rest of the stream is cancelled.
-    private func firstChunkLatency() async throws -> (seconds: Double, audio: Double) {
-        let engine = TTSEngine(bundle: bundle)
+    private func firstChunkLatency(engine: TTSEngine, mode: StreamingMode = .fragments) async throws -> (seconds: Double, audio: Double) {
         var options = SynthesisOptions()
         options.textLanguage = settings.textLanguage
         options.textSplitMethod = settings.textSplitMethod
-        options.streamingMode = .fragments
+        options.streamingMode = mode
         options.seed = Int64(settings.seed % UInt64(Int64.max))
         // The same per-fragment token budget as the other stages (random weights never predict EOS;
         // with real weights EOS may end a fragment earlier).

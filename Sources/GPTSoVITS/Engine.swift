@@ -113,10 +113,22 @@ public final class TTSEngine: @unchecked Sendable {
     /// Prepared voices kept (least recently prepared dropped first).
     public let voiceCacheLimit: Int
 
+    /// Whether a batch's SoVITS decode runs on a background thread while the next batch's GPT
+    /// decodes (non-streaming modes; the output is identical either way). Off by default: on the
+    /// 2-core reference machine the two stages' threads (OpenBLAS + the fp16 GEMV workers) compete
+    /// and the overlap made the end-to-end bench slower (58 s vs 40 s serial). Worth trying on
+    /// machines with spare cores; `GSV_OVERLAP_SOVITS=1` turns it on for engines made with the
+    /// default.
+    public let overlapsSoVITS: Bool
+
+    /// The default of ``overlapsSoVITS``: `GSV_OVERLAP_SOVITS=1` in the environment.
+    public static let overlapsSoVITSByDefault = ProcessInfo.processInfo.environment["GSV_OVERLAP_SOVITS"] == "1"
+
     /// An engine over `bundle`.
-    public init(bundle: ModelBundle, voiceCacheLimit: Int = 32) {
+    public init(bundle: ModelBundle, voiceCacheLimit: Int = 32, overlapsSoVITS: Bool = TTSEngine.overlapsSoVITSByDefault) {
         self.bundle = bundle
         self.voiceCacheLimit = max(1, voiceCacheLimit)
+        self.overlapsSoVITS = overlapsSoVITS
     }
 
     // MARK: - Voice
@@ -204,15 +216,24 @@ public final class TTSEngine: @unchecked Sendable {
 
     /// `get_phones_and_bert`: phones of `text` and their BERT features.
     func phonesAndBert(_ text: String, language: TextLanguage) throws -> (PhoneSequence, Tensor) {
-        let seq: PhoneSequence
-        do { seq = try bundle.frontend.phones(for: text, language: language) } catch {
+        let seq = try phones(text, language: language)
+        return (seq, try bertFeatures(seq))
+    }
+
+    /// The frontend half of `get_phones_and_bert`: normalised text and phones.
+    func phones(_ text: String, language: TextLanguage) throws -> PhoneSequence {
+        do { return try bundle.frontend.phones(for: text, language: language) } catch {
             throw SynthesisError.invalidRequest((error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
+    }
+
+    /// The BERT half of `get_phones_and_bert`: features `[1024, phones]` of a frontend result.
+    func bertFeatures(_ seq: PhoneSequence) throws -> Tensor {
         let segments = seq.segments.map {
             BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
         }
         do {
-            return (seq, try bundle.bert.features(segments: segments))
+            return try bundle.bert.features(segments: segments)
         } catch {
             throw SynthesisError.stageFailed(stage: "BERT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
@@ -260,11 +281,16 @@ public final class TTSEngine: @unchecked Sendable {
     /// One sentence after the frontend.
     struct Sentence {
         var seq: PhoneSequence
-        var bert: Tensor
+        /// BERT features; nil until needed (fragment mode computes them per batch, as the official
+        /// `return_fragment` path does, so the first chunk does not wait for the whole text).
+        var bert: Tensor?
     }
 
     /// The synchronous pipeline behind ``synthesize(_:voice:options:noise:)``.
+    /// - Parameter adjustDecode: a hook that may change the GPT decode options derived from
+    ///   `options` before any decode (the benchmark suppresses EOS for fixed token counts).
     func run(_ text: String, voice: VoiceReference, options: SynthesisOptions, noise: NoiseSource,
+             adjustDecode: ((inout T2SDecodeOptions) -> Void)? = nil,
              emit: (SynthesisEvent) -> Void) throws {
         let start = Date()
         var timings = SynthesisTimings()
@@ -296,9 +322,9 @@ public final class TTSEngine: @unchecked Sendable {
         }
         var sentences: [Sentence] = []
         for p in pieces {
-            let (seq, bert) = try phonesAndBert(p, language: lang)
+            let seq = try phones(p, language: lang)
             if seq.phoneIDs.isEmpty || seq.normText.isEmpty { continue }
-            sentences.append(Sentence(seq: seq, bert: bert))
+            sentences.append(Sentence(seq: seq, bert: mode.fragments ? nil : try bertFeatures(seq)))
         }
         guard !sentences.isEmpty else { throw SynthesisError.nothingToSay(text) }
         timings.frontend = Date().timeIntervalSince(t0)
@@ -316,10 +342,10 @@ public final class TTSEngine: @unchecked Sendable {
             // drops the last one, so `cap` tokens come out.
             earlyStop = min(earlyStop ?? cap, cap)
         }
-        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop,
+        var decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop,
                                              variant: mode.batchedGPT ? .batched : .naive)
+        adjustDecode?(&decodeOptions)
         let rate = bundle.sampleRate
-        let hop = bundle.sovits.config.hopLength
         let silence = AudioAssembly.silenceSamples(seconds: options.fragmentInterval, sampleRate: rate)
         var audioBySentence = [[Float]?](repeating: nil, count: sentences.count)
         var reports = [FragmentReport?](repeating: nil, count: sentences.count)
@@ -327,13 +353,49 @@ public final class TTSEngine: @unchecked Sendable {
         var done = 0
         var emittedUpTo = 0
 
+        // The background SoVITS decode of the previous batch (non-fragment modes), always joined.
+        var pending: PendingDecode?
+        defer { pending?.wait() }
+        func finish(_ job: SoVITSBatchJob, audio: (perItem: [[Float]], seconds: Double)) throws {
+            timings.sovits += audio.seconds
+            for (k, i) in job.batch.enumerated() {
+                audioBySentence[i] = audio.perItem[k]
+                let s = sentences[i]
+                reports[i] = FragmentReport(normText: s.seq.normText, phones: s.seq.phones, phoneIDs: s.seq.phoneIDs,
+                                            semanticTokens: job.tokens[k],
+                                            seconds: Double(audio.perItem[k].count) / Double(rate))
+            }
+            done += job.batch.count
+            emit(.progress(done: done, total: sentences.count))
+            if mode.fragments {
+                // Fragment mode: batches are consecutive, so everything up to here is final.
+                var chunk: [Float] = []
+                while emittedUpTo < sentences.count, let a = audioBySentence[emittedUpTo] {
+                    chunk += AudioAssembly.finishFragment(a, silence: silence)
+                    emittedUpTo += 1
+                }
+                if !chunk.isEmpty { emit(.audio(samples: chunk, sampleRate: rate)) }
+            }
+        }
+        func finishPending() throws {
+            guard let p = pending else { return }
+            pending = nil
+            try finish(p.job, audio: p.result())
+        }
+
         for batch in batches {
             try Task.checkCancellation()
             t0 = Date()
+            for i in batch where sentences[i].bert == nil {
+                sentences[i].bert = try bertFeatures(sentences[i].seq)
+            }
+            timings.frontend += Date().timeIntervalSince(t0)
+            t0 = Date()
             let inputs = try batch.map { i -> T2SInput in
+                let bert = try sentences[i].bert ?? bertFeatures(sentences[i].seq)
                 do {
                     return try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
-                                        targetPhoneIDs: sentences[i].seq.phoneIDs, targetBert: sentences[i].bert,
+                                        targetPhoneIDs: sentences[i].seq.phoneIDs, targetBert: bert,
                                         promptTokens: prepared.promptTokens)
                 } catch {
                     throw SynthesisError.stageFailed(stage: "GPT input", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
@@ -349,46 +411,23 @@ public final class TTSEngine: @unchecked Sendable {
             timings.gptTokens += results.reduce(0) { $0 + $1.tokens.count }
             try Task.checkCancellation()
 
-            // SoVITS: one decode over the whole batch at speed 1 (official parallel decode), else per item.
-            t0 = Date()
+            // SoVITS: one decode over the whole batch at speed 1 (official parallel decode), else per
+            // item. The noise of each decode call is fixed here, in call order, so running the
+            // decode concurrently with the next batch's GPT cannot change the result.
             func nextNoise() throws -> SoVITSNoise { try noiseSequence.next() }
-            if options.speedFactor == 1 {
-                let codes = results.flatMap(\.tokens)
-                let phones = batch.flatMap { sentences[$0].seq.phoneIDs }
-                let audio = try sovitsDecode(codes: codes, phones: phones, ge: prepared.ge, speed: 1,
-                                             noiseScale: options.noiseScale, noise: try nextNoise())
-                var startSample = 0
-                for (k, i) in batch.enumerated() {
-                    let end = min(audio.count, startSample + results[k].tokens.count * 2 * hop)
-                    audioBySentence[i] = Array(audio[startSample..<end])
-                    startSample = end
-                }
+            let job = SoVITSBatchJob(batch: batch, tokens: results.map(\.tokens),
+                                     phones: batch.map { sentences[$0].seq.phoneIDs },
+                                     noises: try (0..<(options.speedFactor == 1 ? 1 : batch.count)).map { _ in try nextNoise() })
+            // Fragment mode emits each batch's audio at once; otherwise, with `overlapsSoVITS`, the
+            // decode overlaps the next batch's GPT (finished at the next iteration or after the loop).
+            try finishPending()
+            if mode.fragments || !overlapsSoVITS {
+                try finish(job, audio: decodeBatch(job, ge: prepared.ge, options: options))
             } else {
-                for (k, i) in batch.enumerated() {
-                    audioBySentence[i] = try sovitsDecode(codes: results[k].tokens, phones: sentences[i].seq.phoneIDs, ge: prepared.ge,
-                                                          speed: options.speedFactor, noiseScale: options.noiseScale,
-                                                          noise: try nextNoise())
-                }
-            }
-            timings.sovits += Date().timeIntervalSince(t0)
-            for (k, i) in batch.enumerated() {
-                let s = sentences[i]
-                reports[i] = FragmentReport(normText: s.seq.normText, phones: s.seq.phones, phoneIDs: s.seq.phoneIDs,
-                                            semanticTokens: results[k].tokens,
-                                            seconds: Double(audioBySentence[i]?.count ?? 0) / Double(rate))
-            }
-            done += batch.count
-            emit(.progress(done: done, total: sentences.count))
-            if mode.fragments {
-                // Fragment mode: batches are consecutive, so everything up to here is final.
-                var chunk: [Float] = []
-                while emittedUpTo < sentences.count, let a = audioBySentence[emittedUpTo] {
-                    chunk += AudioAssembly.finishFragment(a, silence: silence)
-                    emittedUpTo += 1
-                }
-                if !chunk.isEmpty { emit(.audio(samples: chunk, sampleRate: rate)) }
+                pending = PendingDecode(job: job) { [self] in try decodeBatch(job, ge: prepared.ge, options: options) }
             }
         }
+        try finishPending()
         if !mode.fragments {
             var all: [Float] = []
             for a in audioBySentence { all += AudioAssembly.finishFragment(a ?? [], silence: silence) }
@@ -396,6 +435,73 @@ public final class TTSEngine: @unchecked Sendable {
         }
         timings.total = Date().timeIntervalSince(start)
         emit(.finished(fragments: reports.compactMap { $0 }, timings: timings))
+    }
+
+    /// The SoVITS decode of one GPT batch: everything it needs, fixed before it starts.
+    struct SoVITSBatchJob: Sendable {
+        /// Sentence indices of the batch.
+        var batch: [Int]
+        /// Semantic tokens per item.
+        var tokens: [[Int]]
+        /// Phone ids per item.
+        var phones: [[Int]]
+        /// One noise for the merged decode (speed 1), else one per item.
+        var noises: [SoVITSNoise]
+    }
+
+    /// Audio per item of `job` and the seconds the decode took.
+    private func decodeBatch(_ job: SoVITSBatchJob, ge: Tensor, options: SynthesisOptions) throws -> (perItem: [[Float]], seconds: Double) {
+        let t0 = Date()
+        var perItem: [[Float]] = []
+        if options.speedFactor == 1 {
+            let hop = bundle.sovits.config.hopLength
+            let audio = try sovitsDecode(codes: job.tokens.flatMap { $0 }, phones: job.phones.flatMap { $0 }, ge: ge, speed: 1,
+                                         noiseScale: options.noiseScale, noise: job.noises[0])
+            var startSample = 0
+            for t in job.tokens {
+                let end = min(audio.count, startSample + t.count * 2 * hop)
+                perItem.append(Array(audio[startSample..<end]))
+                startSample = end
+            }
+        } else {
+            for k in job.batch.indices {
+                perItem.append(try sovitsDecode(codes: job.tokens[k], phones: job.phones[k], ge: ge, speed: options.speedFactor,
+                                                noiseScale: options.noiseScale, noise: job.noises[k]))
+            }
+        }
+        return (perItem, Date().timeIntervalSince(t0))
+    }
+
+    /// A ``SoVITSBatchJob`` decoding on a background thread while the caller runs the next GPT batch.
+    final class PendingDecode: @unchecked Sendable {
+        // @unchecked: `outcome` is written once by the worker before `done` is signalled and read
+        // only after waiting on `done`.
+        let job: SoVITSBatchJob
+        private let done = DispatchSemaphore(value: 0)
+        private var outcome: Result<(perItem: [[Float]], seconds: Double), any Error>?
+        private var joined = false
+
+        init(job: SoVITSBatchJob, work: @escaping @Sendable () throws -> (perItem: [[Float]], seconds: Double)) {
+            self.job = job
+            DispatchQueue.global(qos: .userInitiated).async { [self] in
+                outcome = Result { try work() }
+                done.signal()
+            }
+        }
+
+        /// Blocks until the decode has finished (idempotent).
+        func wait() {
+            guard !joined else { return }
+            done.wait()
+            joined = true
+        }
+
+        /// Waits and returns the audio, or rethrows the decode's error.
+        func result() throws -> (perItem: [[Float]], seconds: Double) {
+            wait()
+            guard let outcome else { throw SynthesisError.stageFailed(stage: "SoVITS", reason: "decode produced no result") }
+            return try outcome.get()
+        }
     }
 
     func gpt<T>(_ body: () throws -> T) throws -> T {

@@ -142,46 +142,70 @@ public struct MultiHeadAttention: Sendable {
     public let numHeads: Int
     /// Channels per head, `E / heads`.
     public var headDim: Int { embedDim / numHeads }
-    /// `[3E, E]`.
-    public let inProjWeight: Tensor
+    /// Packed q/k/v projection `[3E, E]` in its stored precision.
+    public let inProj: WeightMatrix
     /// `[3E]` or nil.
     public let inProjBias: Tensor?
-    /// `out_proj`, `[E, E]`.
-    public let outProj: Linear
-    private let qProj: Linear, kProj: Linear, vProj: Linear
+    /// `out_proj.weight [E, E]` in its stored precision.
+    public let outProjWeight: WeightMatrix
+    /// `out_proj.bias [E]` or nil.
+    public let outProjBias: Tensor?
+    private let splitBias: [Tensor]?
+
+    /// `in_proj_weight [3E, E]` as Float32 (a widened copy when stored as fp16).
+    public var inProjWeight: Tensor { inProj.widened }
+    /// `out_proj` as a Float32 `Linear` (a widened copy when stored as fp16).
+    public var outProj: Linear { Linear(weight: outProjWeight.widened, bias: outProjBias) }
 
     /// - Throws: ``NNError`` when shapes disagree or `E` is not divisible by `numHeads`.
     public init(inProjWeight: Tensor, inProjBias: Tensor?, outProjWeight: Tensor, outProjBias: Tensor?,
                 numHeads: Int) throws {
-        guard inProjWeight.rank == 2, inProjWeight.shape[0] == 3 * inProjWeight.shape[1] else {
+        guard inProjWeight.rank == 2 else {
             throw NNError.shapeMismatch(layer: "MultiHeadAttention", tensor: "in_proj_weight", expected: "[3E, E]",
                                         got: inProjWeight.shape)
         }
         let e = inProjWeight.shape[1]
+        guard outProjWeight.rank == 2 else {
+            throw NNError.shapeMismatch(layer: "MultiHeadAttention", tensor: "out_proj.weight", expected: "[\(e), \(e)]",
+                                        got: outProjWeight.shape)
+        }
+        try self.init(inProj: .float(inProjWeight), inProjBias: inProjBias, outProj: .float(outProjWeight),
+                      outProjBias: outProjBias, numHeads: numHeads)
+    }
+
+    /// Attention over weights kept in their stored precision (fp16 stays fp16 in memory).
+    /// - Throws: ``NNError`` when shapes disagree or `E` is not divisible by `numHeads`.
+    public init(inProj: WeightMatrix, inProjBias: Tensor?, outProj: WeightMatrix, outProjBias: Tensor?,
+                numHeads: Int) throws {
+        guard inProj.rows == 3 * inProj.cols else {
+            throw NNError.shapeMismatch(layer: "MultiHeadAttention", tensor: "in_proj_weight", expected: "[3E, E]",
+                                        got: [inProj.rows, inProj.cols])
+        }
+        let e = inProj.cols
         guard numHeads >= 1, e % numHeads == 0 else {
             throw NNError.invalidParameter(layer: "MultiHeadAttention", message: "embed dim \(e) not divisible by \(numHeads) heads")
         }
         if let b = inProjBias, b.shape != [3 * e] {
             throw NNError.shapeMismatch(layer: "MultiHeadAttention", tensor: "in_proj_bias", expected: "[\(3 * e)]", got: b.shape)
         }
-        guard outProjWeight.shape == [e, e] else {
+        guard outProj.rows == e, outProj.cols == e else {
             throw NNError.shapeMismatch(layer: "MultiHeadAttention", tensor: "out_proj.weight", expected: "[\(e), \(e)]",
-                                        got: outProjWeight.shape)
+                                        got: [outProj.rows, outProj.cols])
         }
         if let b = outProjBias, b.shape != [e] {
             throw NNError.shapeMismatch(layer: "MultiHeadAttention", tensor: "out_proj.bias", expected: "[\(e)]", got: b.shape)
         }
         embedDim = e
         self.numHeads = numHeads
-        self.inProjWeight = inProjWeight
+        self.inProj = inProj
         self.inProjBias = inProjBias
-        outProj = Linear(weight: outProjWeight, bias: outProjBias)
-        let ws = inProjWeight.split(sizes: [e, e, e], axis: 0)
-        let bs = inProjBias?.split(sizes: [e, e, e], axis: 0)
-        qProj = Linear(weight: ws[0], bias: bs?[0])
-        kProj = Linear(weight: ws[1], bias: bs?[1])
-        vProj = Linear(weight: ws[2], bias: bs?[2])
+        outProjWeight = outProj
+        self.outProjBias = outProjBias
+        splitBias = inProjBias?.split(sizes: [e, e, e], axis: 0)
     }
+
+    /// Bytes of projection weights held.
+    public var weightByteCount: Int { inProj.byteCount + outProjWeight.byteCount }
 
     /// Attention of `query [B, L, E]` over `key`/`value [B, S, E]`; returns `[B, L, E]`.
     /// - Parameters:
@@ -192,7 +216,10 @@ public struct MultiHeadAttention: Sendable {
         precondition(query.rank == 3 && query.shape[2] == embedDim, "MHA query must be [B, L, \(embedDim)], got \(query.shape)")
         precondition(key.rank == 3 && key.shape == value.shape && key.shape[0] == query.shape[0] && key.shape[2] == embedDim,
                      "MHA key/value must be [B, S, \(embedDim)] matching the query batch, got \(key.shape) / \(value.shape)")
-        let q = qProj(query), k = kProj(key), v = vProj(value)
+        let e = embedDim
+        let q = inProj.rows(0..<e).linear(query, bias: splitBias?[0])
+        let k = inProj.rows(e..<(2 * e)).linear(key, bias: splitBias?[1])
+        let v = inProj.rows((2 * e)..<(3 * e)).linear(value, bias: splitBias?[2])
         let (b, s) = (key.shape[0], key.shape[1])
         return k.scalars.withUnsafeBufferPointer { kp in
             v.scalars.withUnsafeBufferPointer { vp in
@@ -207,7 +234,7 @@ public struct MultiHeadAttention: Sendable {
     public func callAsFunction(_ x: Tensor, keyPaddingMask: Mask? = nil, attnMask: AttentionMask? = nil,
                                zeroMaskedWeights: Bool = false) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == embedDim, "MHA input must be [B, L, \(embedDim)], got \(x.shape)")
-        let parts = linear(x, weight: inProjWeight, bias: inProjBias).split(sizes: [embedDim, embedDim, embedDim], axis: 2)
+        let parts = inProj.linear(x, bias: inProjBias).split(sizes: [embedDim, embedDim, embedDim], axis: 2)
         let (b, l) = (x.shape[0], x.shape[1])
         return parts[1].scalars.withUnsafeBufferPointer { kp in
             parts[2].scalars.withUnsafeBufferPointer { vp in
@@ -234,7 +261,7 @@ public struct MultiHeadAttention: Sendable {
             throw NNError.invalidParameter(layer: "MultiHeadAttention", message:
                 "cache [batch \(cache.batch), heads \(cache.heads), headDim \(cache.headDim)] does not fit input \(x.shape) with \(numHeads) heads")
         }
-        let parts = linear(x, weight: inProjWeight, bias: inProjBias).split(sizes: [embedDim, embedDim, embedDim], axis: 2)
+        let parts = inProj.linear(x, bias: inProjBias).split(sizes: [embedDim, embedDim, embedDim], axis: 2)
         try cache.append(layer: layer, keys: parts[1], values: parts[2])
         let s = cache.lengths[layer], hs = cache.headStride
         return cache.withLayer(layer) { kp, vp in
@@ -297,6 +324,6 @@ public struct MultiHeadAttention: Sendable {
                 } }
             }
         }
-        return outProj(Tensor(shape: [b, l, e], scalars: merged))
+        return outProjWeight.linear(Tensor(shape: [b, l, e], scalars: merged), bias: outProjBias)
     }
 }

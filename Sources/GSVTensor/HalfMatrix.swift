@@ -21,6 +21,13 @@ private final class HalfStorage: @unchecked Sendable {
         owner = nil
     }
 
+    /// Takes ownership of `p` (allocated with `UnsafeMutablePointer.allocate`).
+    init(adopting p: UnsafeMutablePointer<UInt16>) {
+        owned = p
+        base = UnsafePointer(p)
+        owner = nil
+    }
+
     init(borrowing p: UnsafePointer<UInt16>, owner: AnyObject) {
         base = p
         owned = nil
@@ -69,6 +76,34 @@ public struct HalfMatrix: Sendable {
             }
             storage = copy.withUnsafeBufferPointer { HalfStorage(copying: $0) }
         }
+    }
+
+    /// Rows `range` of this matrix as a matrix sharing the same memory (no copy).
+    /// - Precondition: `range` lies within `0..<rows`.
+    public func rows(_ range: Range<Int>) -> HalfMatrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "HalfMatrix rows \(range) outside 0..<\(rows)")
+        return HalfMatrix(rows: range.count, cols: cols,
+                          storage: HalfStorage(borrowing: storage.base + range.lowerBound * cols, owner: storage))
+    }
+
+    private init(rows: Int, cols: Int, storage: HalfStorage) {
+        self.rows = rows
+        self.cols = cols
+        self.storage = storage
+    }
+
+    /// Stacks matrices of equal width along the rows (one copy into new fp16 storage).
+    /// - Precondition: `parts` is non-empty and every part has the same `cols`.
+    public static func stacked(_ parts: [HalfMatrix]) -> HalfMatrix {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.cols == parts[0].cols }, "HalfMatrix.stacked needs equal widths")
+        let cols = parts[0].cols, rows = parts.reduce(0) { $0 + $1.rows }
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(rows * cols, 1))
+        var offset = 0
+        for m in parts {
+            (p + offset).initialize(from: m.storage.base, count: m.rows * cols)
+            offset += m.rows * cols
+        }
+        return HalfMatrix(rows: rows, cols: cols, storage: HalfStorage(adopting: p))
     }
 
     /// Narrows a Float32 `[rows, cols]` tensor to fp16 (round to nearest even).
@@ -284,7 +319,9 @@ public struct HalfMatrix: Sendable {
 
     /// Larger batches: widen tiles of rows and multiply with BLAS.
     private func tiledGemm(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>, f16c: Bool) {
-        let tile = max(1, min(rows, 65_536 / max(cols, 1)))
+        // 1 MB of widened rows per sgemm call: large enough for an efficient BLAS call, small enough
+        // to stay in cache between widening and use.
+        let tile = max(1, min(rows, 262_144 / max(cols, 1)))
         var scratch = [Float](repeating: 0, count: tile * cols)
         scratch.withUnsafeMutableBufferPointer { sp in
             guard let s0 = sp.baseAddress else { return }

@@ -1,6 +1,7 @@
 import Foundation
 import GSVModels
 import GSVTensor
+import GSVTestSupport
 import Testing
 @testable import GPTSoVITS
 
@@ -59,5 +60,55 @@ import Testing
             }
         }
         #expect(stoppedOnEOS)
+    }
+
+    /// The engine's decode hook (used by the benchmark's end-to-end stage): with EOS suppressed and
+    /// an early-stop limit every fragment decodes exactly that many tokens, and the audio matches
+    /// the token counts.
+    @Test func engineDecodeHookFixesTokenCounts() throws {
+        let engine = try E2EModels.engine.get()
+        let c = try #require(E2ECase.all.first)
+        let refPath = Fixtures.url("v2/e2e").appendingPathComponent(c.refAudio).standardizedFileURL.path
+        let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: c.string("prompt_lang"))
+        var options = c.options
+        options.speedFactor = 1
+        let n = 7
+        var fragments: [FragmentReport] = []
+        var hookCalls = 0
+        try engine.run(c.string("text"), voice: voice, options: options, noise: .seeded,
+                       adjustDecode: { d in
+                           hookCalls += 1
+                           d.earlyStopNum = n
+                           d.maxSteps = n + 1
+                           d.suppressEOS = true
+                       },
+                       emit: { if case let .finished(f, _) = $0 { fragments = f } })
+        #expect(hookCalls == 1)
+        #expect(!fragments.isEmpty)
+        let hop = engine.bundle.sovits.config.hopLength, rate = Double(engine.bundle.sampleRate)
+        for f in fragments {
+            #expect(f.semanticTokens.count == n)
+            #expect(abs(f.seconds - Double(n * 2 * hop) / rate) < 1e-9)
+        }
+    }
+
+    /// The SoVITS/GPT overlap changes timing only: the samples and tokens equal a serial run.
+    @Test func overlappedSoVITSDecodeGivesTheSerialResult() async throws {
+        let bundle = try E2EModels.engine.get().bundle
+        let serial = TTSEngine(bundle: bundle, overlapsSoVITS: false)
+        let overlapped = TTSEngine(bundle: bundle, overlapsSoVITS: true)
+        let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
+                                   promptLanguage: "zh")
+        var o = SynthesisOptions()
+        o.seed = 5
+        o.textSplitMethod = .cut5
+        o.batchSize = 1
+        o.maxTokensPerSentence = 12
+        let text = "今天天气很好，我们去散步吧。明天也许会下雨。后天再说吧！"
+        let a = try await serial.synthesizeAll(text, voice: voice, options: o)
+        let b = try await overlapped.synthesizeAll(text, voice: voice, options: o)
+        #expect(a.fragments.count > 1)
+        #expect(a.samples == b.samples)
+        #expect(a.fragments == b.fragments)
     }
 }

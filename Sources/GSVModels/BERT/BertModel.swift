@@ -77,10 +77,10 @@ public struct BertLayer: Sendable {
     public let attention: MultiHeadAttention
     /// `attention.output.LayerNorm`.
     public let attentionLayerNorm: LayerNorm
-    /// `intermediate.dense [intermediate, hidden]`.
-    public let intermediate: Linear
-    /// `output.dense [hidden, intermediate]`.
-    public let output: Linear
+    /// `intermediate.dense [intermediate, hidden]` (stored precision).
+    public let intermediate: StoredLinear
+    /// `output.dense [hidden, intermediate]` (stored precision).
+    public let output: StoredLinear
     /// `output.LayerNorm`.
     public let outputLayerNorm: LayerNorm
     /// `hidden_act`.
@@ -214,8 +214,8 @@ extension BertModel {
                                                       value: "attention.self.value", output: "attention.output.dense",
                                                       dim: h, heads: c.numAttentionHeads),
                 attentionLayerNorm: try l.encoderLayerNorm("attention.output.LayerNorm", dim: h, eps: c.layerNormEps),
-                intermediate: try l.encoderLinear("intermediate.dense", out: c.intermediateSize, in: h),
-                output: try l.encoderLinear("output.dense", out: h, in: c.intermediateSize),
+                intermediate: try l.encoderStoredLinear("intermediate.dense", out: c.intermediateSize, in: h),
+                output: try l.encoderStoredLinear("output.dense", out: h, in: c.intermediateSize),
                 outputLayerNorm: try l.encoderLayerNorm("output.LayerNorm", dim: h, eps: c.layerNormEps),
                 activation: act))
         }
@@ -247,8 +247,8 @@ extension BertModel {
         for _ in 0..<n {
             layers.append(BertLayer(attention: try rnd.attention(dim: h, heads: c.numAttentionHeads),
                                     attentionLayerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
-                                    intermediate: rnd.linear(out: c.intermediateSize, in: h),
-                                    output: rnd.linear(out: h, in: c.intermediateSize),
+                                    intermediate: try rnd.storedLinear(out: c.intermediateSize, in: h),
+                                    output: try rnd.storedLinear(out: h, in: c.intermediateSize),
                                     outputLayerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
                                     activation: act))
         }

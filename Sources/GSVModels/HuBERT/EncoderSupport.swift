@@ -97,18 +97,27 @@ extension WeightReader {
         return Linear(weight: try s.tensor("weight", shape: [out, inF]), bias: try s.tensor("bias", shape: [out]))
     }
 
+    /// A linear layer `<name>.weight [out, in]` + `<name>.bias [out]` (bias required) whose weight
+    /// keeps its stored precision (fp16 checkpoints stay fp16, read in place from the mapped file).
+    func encoderStoredLinear(_ name: String, out: Int, in inF: Int) throws -> StoredLinear {
+        let s = scoped(name)
+        return try StoredLinear(weight: try WeightMatrix(s, "weight", rows: out, cols: inF),
+                                bias: try s.tensor("bias", shape: [out]))
+    }
+
     /// Self-attention from separate query/key/value projections, packed at load into one
-    /// `MultiHeadAttention` (a layout change done once, never in forward).
+    /// `MultiHeadAttention` (a layout change done once, never in forward). Weights keep their
+    /// stored precision.
     func encoderSelfAttention(query: String, key: String, value: String, output: String, dim: Int,
                               heads: Int) throws -> MultiHeadAttention {
-        let q = try encoderLinear(query, out: dim, in: dim)
-        let k = try encoderLinear(key, out: dim, in: dim)
-        let v = try encoderLinear(value, out: dim, in: dim)
-        let o = try encoderLinear(output, out: dim, in: dim)
+        let q = try encoderStoredLinear(query, out: dim, in: dim)
+        let k = try encoderStoredLinear(key, out: dim, in: dim)
+        let v = try encoderStoredLinear(value, out: dim, in: dim)
+        let o = try encoderStoredLinear(output, out: dim, in: dim)
         return try MultiHeadAttention(
-            inProjWeight: Tensor.concat([q.weight, k.weight, v.weight], axis: 0),
+            inProj: try WeightMatrix.stacked([q.weight, k.weight, v.weight], layer: "MultiHeadAttention"),
             inProjBias: Tensor.concat([q.bias ?? .zeros([dim]), k.bias ?? .zeros([dim]), v.bias ?? .zeros([dim])], axis: 0),
-            outProjWeight: o.weight, outProjBias: o.bias, numHeads: heads)
+            outProj: o.weight, outProjBias: o.bias, numHeads: heads)
     }
 }
 
@@ -129,8 +138,18 @@ struct EncoderRandomInit {
     mutating func layerNorm(_ d: Int, eps: Float) throws -> LayerNorm {
         try LayerNorm(weight: rng.gaussian(shape: [d], mean: 1, std: 0.1), bias: bias(d), eps: eps)
     }
+    /// A linear layer with an fp16 weight (the precision official encoder checkpoints store).
+    mutating func storedLinear(out: Int, in inF: Int) throws -> StoredLinear {
+        let w = WeightMatrix.randomHalf(rows: out, cols: inF, std: 1 / Float(max(inF, 1)).squareRoot(), rng: &rng)
+        return try StoredLinear(weight: w, bias: bias(out))
+    }
+    /// Self-attention with fp16 projections.
     mutating func attention(dim: Int, heads: Int) throws -> MultiHeadAttention {
-        try MultiHeadAttention(inProjWeight: weight([3 * dim, dim], fanIn: dim), inProjBias: bias(3 * dim),
-                               outProjWeight: weight([dim, dim], fanIn: dim), outProjBias: bias(dim), numHeads: heads)
+        let std = 1 / Float(max(dim, 1)).squareRoot()
+        let inProj = WeightMatrix.randomHalf(rows: 3 * dim, cols: dim, std: std, rng: &rng)
+        let inBias = bias(3 * dim)
+        let outProj = WeightMatrix.randomHalf(rows: dim, cols: dim, std: std, rng: &rng)
+        return try MultiHeadAttention(inProj: inProj, inProjBias: inBias, outProj: outProj, outProjBias: bias(dim),
+                                      numHeads: heads)
     }
 }

@@ -122,10 +122,10 @@ public struct HubertPositionalConvEmbedding: Sendable {
 
 /// `HubertFeedForward`: `intermediate_dense` → activation → `output_dense`.
 public struct HubertFeedForward: Sendable {
-    /// `intermediate_dense [intermediate, hidden]`.
-    public let intermediateDense: Linear
-    /// `output_dense [hidden, intermediate]`.
-    public let outputDense: Linear
+    /// `intermediate_dense [intermediate, hidden]` (stored precision).
+    public let intermediateDense: StoredLinear
+    /// `output_dense [hidden, intermediate]` (stored precision).
+    public let outputDense: StoredLinear
     /// `hidden_act`.
     public let activation: EncoderActivation
 
@@ -343,8 +343,8 @@ extension CNHuBERT {
                                                       dim: h, heads: c.numAttentionHeads),
                 layerNorm: try l.encoderLayerNorm("layer_norm", dim: h, eps: c.layerNormEps),
                 feedForward: HubertFeedForward(
-                    intermediateDense: try l.encoderLinear("feed_forward.intermediate_dense", out: c.intermediateSize, in: h),
-                    outputDense: try l.encoderLinear("feed_forward.output_dense", out: h, in: c.intermediateSize),
+                    intermediateDense: try l.encoderStoredLinear("feed_forward.intermediate_dense", out: c.intermediateSize, in: h),
+                    outputDense: try l.encoderStoredLinear("feed_forward.output_dense", out: h, in: c.intermediateSize),
                     activation: hiddenAct),
                 finalLayerNorm: try l.encoderLayerNorm("final_layer_norm", dim: h, eps: c.layerNormEps),
                 stable: c.doStableLayerNorm))
@@ -406,8 +406,8 @@ extension CNHuBERT {
             layers.append(HubertEncoderLayer(
                 attention: try rnd.attention(dim: h, heads: c.numAttentionHeads),
                 layerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
-                feedForward: HubertFeedForward(intermediateDense: rnd.linear(out: c.intermediateSize, in: h),
-                                               outputDense: rnd.linear(out: h, in: c.intermediateSize),
+                feedForward: HubertFeedForward(intermediateDense: try rnd.storedLinear(out: c.intermediateSize, in: h),
+                                               outputDense: try rnd.storedLinear(out: h, in: c.intermediateSize),
                                                activation: hiddenAct),
                 finalLayerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
                 stable: c.doStableLayerNorm))

@@ -194,46 +194,53 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
 /// is repacked once at load to `[K, Cout, Cin]`. No im2col buffer, so long, narrow HiFi-GAN
 /// sequences stay cheap (also in debug builds). Other strides use ``GSVTensor/conv1d``.
 struct SoVITSConv: Sendable {
-    /// PyTorch layout `[Cout, Cin, K]` (kept for strided convolutions).
-    let weight: Tensor
-    /// `[K, Cout, Cin]`.
+    /// PyTorch layout `[Cout, Cin, K]`, kept only for strided convolutions (stride-1 ones hold just
+    /// the packed copy, so no weight is held twice).
+    let weight: Tensor?
+    /// `[K, Cout, Cin]` for stride 1, else empty.
     let packed: [Float]
     let bias: Tensor?
     let stride: Int
     let padding: (left: Int, right: Int)
     let dilation: Int
+    let inChannels: Int
+    let outChannels: Int
+    let kernelSize: Int
 
     init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: (Int, Int) = (0, 0), dilation: Int = 1) {
         precondition(weight.rank == 3, "conv weight \(weight.shape)")
         let (cout, cin, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
-        var p = [Float](repeating: 0, count: weight.count)
-        weight.scalars.withUnsafeBufferPointer { src in
-            p.withUnsafeMutableBufferPointer { dst in
-                for o in 0..<cout { for c in 0..<cin { for kk in 0..<k {
-                    dst[(kk * cout + o) * cin + c] = src[(o * cin + c) * k + kk]
-                } } }
+        (outChannels, inChannels, kernelSize) = (cout, cin, k)
+        if stride == 1 {
+            var p = [Float](repeating: 0, count: weight.count)
+            weight.scalars.withUnsafeBufferPointer { src in
+                p.withUnsafeMutableBufferPointer { dst in
+                    for o in 0..<cout { for c in 0..<cin { for kk in 0..<k {
+                        dst[(kk * cout + o) * cin + c] = src[(o * cin + c) * k + kk]
+                    } } }
+                }
             }
+            self.weight = nil
+            packed = p
+        } else {
+            self.weight = weight
+            packed = []
         }
-        self.weight = weight
-        packed = p
         self.bias = bias
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
     }
 
-    var inChannels: Int { weight.shape[1] }
-    var outChannels: Int { weight.shape[0] }
-    var kernelSize: Int { weight.shape[2] }
-
     /// `[Cin, T] → [Cout, Tout]`; with `inputSlope`, `leaky_relu(x, inputSlope)` is applied to the
     /// input first (fused into the padding copy).
     func callAsFunction(_ x: Tensor, inputSlope: Float? = nil) -> Tensor {
-        guard stride == 1 else {
+        if let weight {
             let input = inputSlope.map { leakyReLU(x, $0) } ?? x
             return conv1d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
         }
-        precondition(x.rank == 2 && x.shape[0] == inChannels, "conv input \(x.shape), weight \(weight.shape)")
+        precondition(x.rank == 2 && x.shape[0] == inChannels,
+                     "conv input \(x.shape), weight [\(outChannels), \(inChannels), \(kernelSize)]")
         let (cin, cout, k, t) = (inChannels, outChannels, kernelSize, x.shape[1])
         let tPad = t + padding.left + padding.right
         let tOut = tPad - dilation * (k - 1)

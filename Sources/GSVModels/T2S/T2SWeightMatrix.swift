@@ -1,25 +1,21 @@
-// Weight storage for the T2S GPT's matrices (no official counterpart: a storage choice).
+// Weight storage for the model matrices (no official counterpart: a storage choice).
 
+import GSVNN
 import GSVTensor
 import GSVWeights
 
-/// A `[out, in]` weight matrix kept in its stored precision: fp16 checkpoints (all GPT-SoVITS
-/// releases) stay fp16, read in place from the mapped file, and are widened inside the kernels
-/// (``HalfMatrix``); fp32/bf16/fp64
-/// weights are held as Float32 so that no precision is lost by narrowing.
-public enum T2SWeightMatrix: Sendable {
-    /// fp16 weights.
-    case half(HalfMatrix)
-    /// Float32 weights.
-    case float(Tensor)
+/// The T2S GPT's weight matrices: a ``WeightMatrix`` (fp16 checkpoints stay fp16).
+public typealias T2SWeightMatrix = WeightMatrix
 
-    /// Reads `name` from `r` with shape `[rows, cols]`.
+extension WeightMatrix {
+    /// Reads `name` from `r` with shape `[rows, cols]`, keeping its stored precision: contiguous fp16
+    /// data is read in place from the mapped checkpoint (kept alive by the matrix, no copy at load),
+    /// fp32/bf16/fp64 become Float32.
     /// - Throws: `WeightsError` for a missing key, a wrong shape or a non-float dtype.
     public init(_ r: WeightReader, _ name: String, rows: Int, cols: Int) throws {
         let data = try r.data(name, shape: [rows, cols])
         switch data.dtype {
         case .float16 where data.isContiguous:
-            // Read in place from the mapped checkpoint (kept alive by the matrix): no copy at load.
             self = .half(HalfMatrix(rows: rows, cols: cols, bytes: try data.rawBytes(), owner: data.file))
         case .float16: self = .half(HalfMatrix(rows: rows, cols: cols, bits: try data.halfBits()))
         case .float32, .bfloat16, .float64: self = .float(try data.floatTensor())
@@ -27,35 +23,21 @@ public enum T2SWeightMatrix: Sendable {
         }
     }
 
-    /// Output features.
-    public var rows: Int {
-        switch self {
-        case let .half(m): return m.rows
-        case let .float(t): return t.shape[0]
+    /// A seeded random `[rows, cols]` matrix N(0, `std`²) held as fp16 (the layout official
+    /// checkpoints load into): drawn one row block at a time, so no Float32 copy of the whole
+    /// matrix is ever made.
+    public static func randomHalf(rows: Int, cols: Int, std: Float, rng: inout SeededRNG) -> WeightMatrix {
+        var bits = [UInt16](repeating: 0, count: rows * cols)
+        let block = max(1, 65_536 / max(cols, 1))
+        var r0 = 0
+        while r0 < rows {
+            let n = min(block, rows - r0)
+            let t = rng.gaussian(shape: [n, cols], std: std)
+            t.scalars.withUnsafeBufferPointer { src in
+                for i in 0..<(n * cols) { bits[r0 * cols + i] = HalfConversion.half(fromFloat: src[i]) }
+            }
+            r0 += n
         }
-    }
-
-    /// Input features.
-    public var cols: Int {
-        switch self {
-        case let .half(m): return m.cols
-        case let .float(t): return t.shape[1]
-        }
-    }
-
-    /// Bytes of weight memory held.
-    public var byteCount: Int {
-        switch self {
-        case let .half(m): return m.byteCount
-        case let .float(t): return t.count * MemoryLayout<Float>.stride
-        }
-    }
-
-    /// `F.linear(x, W, bias)` over the last dimension of `x`.
-    public func linear(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
-        switch self {
-        case let .half(m): return m.linear(x, bias: bias)
-        case let .float(w): return GSVTensor.linear(x, weight: w, bias: bias)
-        }
+        return .half(HalfMatrix(rows: rows, cols: cols, bits: bits))
     }
 }

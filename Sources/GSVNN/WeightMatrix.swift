@@ -1,0 +1,104 @@
+import GSVTensor
+
+/// A `[out, in]` weight matrix kept in its stored precision: fp16 checkpoints (every GPT-SoVITS
+/// release, including the CN-HuBERT and Chinese RoBERTa files) stay fp16 and are widened inside the
+/// kernels (``HalfMatrix``); fp32/bf16/fp64 weights are held as Float32 so that nothing is lost by
+/// narrowing. Widening fp16 is exact, so both cases compute with the same weight values.
+public enum WeightMatrix: Sendable {
+    /// fp16 weights.
+    case half(HalfMatrix)
+    /// Float32 weights.
+    case float(Tensor)
+
+    /// Output features.
+    public var rows: Int {
+        switch self {
+        case let .half(m): return m.rows
+        case let .float(t): return t.shape[0]
+        }
+    }
+
+    /// Input features.
+    public var cols: Int {
+        switch self {
+        case let .half(m): return m.cols
+        case let .float(t): return t.shape[1]
+        }
+    }
+
+    /// Bytes of weight memory held.
+    public var byteCount: Int {
+        switch self {
+        case let .half(m): return m.byteCount
+        case let .float(t): return t.count * MemoryLayout<Float>.stride
+        }
+    }
+
+    /// The weights as a Float32 `[rows, cols]` tensor (a widened copy for fp16).
+    public var widened: Tensor {
+        switch self {
+        case let .half(m): return m.widened()
+        case let .float(t): return t
+        }
+    }
+
+    /// `F.linear(x, W, bias)` over the last dimension of `x`.
+    public func linear(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
+        switch self {
+        case let .half(m): return m.linear(x, bias: bias)
+        case let .float(w): return GSVTensor.linear(x, weight: w, bias: bias)
+        }
+    }
+
+    /// Rows `range` (shares memory for fp16, copies for Float32).
+    public func rows(_ range: Range<Int>) -> WeightMatrix {
+        switch self {
+        case let .half(m): return .half(m.rows(range))
+        case let .float(t): return .float(t.slice(axis: 0, range))
+        }
+    }
+
+    /// Stacks matrices of equal width along the rows, e.g. separate q/k/v projections into one
+    /// packed projection. fp16 when every part is fp16, else Float32.
+    /// - Throws: ``NNError/shapeMismatch(layer:tensor:expected:got:)`` for an empty list or unequal widths.
+    public static func stacked(_ parts: [WeightMatrix], layer: String) throws -> WeightMatrix {
+        guard let first = parts.first else {
+            throw NNError.shapeMismatch(layer: layer, tensor: "stacked weights", expected: "at least one matrix", got: [])
+        }
+        if let bad = parts.first(where: { $0.cols != first.cols }) {
+            throw NNError.shapeMismatch(layer: layer, tensor: "stacked weights", expected: "[*, \(first.cols)]",
+                                        got: [bad.rows, bad.cols])
+        }
+        let halves = parts.compactMap { m -> HalfMatrix? in if case let .half(h) = m { return h } else { return nil } }
+        if halves.count == parts.count { return .half(HalfMatrix.stacked(halves)) }
+        return .float(Tensor.concat(parts.map(\.widened), axis: 0))
+    }
+}
+
+/// A fully connected layer (`torch.nn.Linear` semantics) whose weight is a ``WeightMatrix``:
+/// fp16 checkpoints stay fp16 in memory.
+public struct StoredLinear: Sendable {
+    /// `[out, in]` weight.
+    public let weight: WeightMatrix
+    /// `[out]` Float32 bias, or nil.
+    public let bias: Tensor?
+
+    /// - Throws: ``NNError/shapeMismatch(layer:tensor:expected:got:)`` if `bias` is not `[out]`.
+    public init(weight: WeightMatrix, bias: Tensor?) throws {
+        if let b = bias, b.shape != [weight.rows] {
+            throw NNError.shapeMismatch(layer: "StoredLinear", tensor: "bias", expected: "[\(weight.rows)]", got: b.shape)
+        }
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// Input width.
+    public var inFeatures: Int { weight.cols }
+    /// Output width.
+    public var outFeatures: Int { weight.rows }
+
+    /// Applies the layer over the last dimension of `x`.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        weight.linear(x, bias: bias)
+    }
+}
