@@ -499,28 +499,24 @@ final class ServerCore: Sendable {
         return Self.json(.ok, ["message": "success"])
     }
 
+    /// Runs `action` shortly after the current reply had time to leave.
+    private static func afterReply(_ action: @escaping @Sendable () -> Void) {
+        Task.detached {
+            try? await Task.sleep(nanoseconds: 200_000_000)
+            action()
+        }
+    }
+
     func control(_ fields: [String: Any]) async throws -> Response {
         guard let command = fields["command"] as? String, !command.isEmpty else { throw APIError.badRequest("command is required") }
         switch command {
         case "exit":
             guard config.allowExit else { throw APIError.badRequest("exit is disabled on this server (start it with --allow-exit)") }
-            if exitLatch.trigger() {
-                let onExit = config.onExit
-                Task.detached {
-                    try? await Task.sleep(nanoseconds: 200_000_000)
-                    onExit()
-                }
-            }
+            if exitLatch.trigger() { Self.afterReply(config.onExit) }
             return Self.json(.ok, ["message": "exiting"])
         case "restart":
             guard config.allowRestart else { throw APIError.badRequest("restart is disabled on this server (start it with --allow-restart)") }
-            if restartLatch.trigger() {
-                let onRestart = config.onRestart
-                Task.detached {
-                    try? await Task.sleep(nanoseconds: 200_000_000)
-                    onRestart()
-                }
-            }
+            if restartLatch.trigger() { Self.afterReply(config.onRestart) }
             return Self.json(.ok, ["message": "restarting"])
         default:
             throw APIError.badRequest("unknown command '\(command)' (use restart or exit)")
