@@ -124,8 +124,14 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var firstChunkWarmMs: Double
     /// Time to the first `.audio` event in streaming_mode 2 (token chunks), voice cached.
     public var firstChunkTokenStreamMs: Double
-    /// Duration of that chunk.
+    /// Duration of that chunk. With random weights the silence-aligned rule rarely finds a cut
+    /// (no token is mute-like), so this chunk is often the whole sentence.
     public var firstChunkTokenStreamAudioSeconds: Double
+    /// Time to the first `.audio` event in streaming_mode 3 (fixed chunks of `min_chunk_length`
+    /// tokens), voice cached.
+    public var firstChunkFixedStreamMs: Double = 0
+    /// Duration of that chunk.
+    public var firstChunkFixedStreamAudioSeconds: Double = 0
     /// Duration of that first chunk.
     public var firstChunkAudioSeconds: Double
     /// Peak resident set size of the process at the end (VmHWM / ru_maxrss).
@@ -144,6 +150,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
         case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf, firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
         case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
+        case firstChunkFixedStreamMs = "first_chunk_stream3_ms", firstChunkFixedStreamAudioSeconds = "first_chunk_stream3_audio_s"
         case firstChunkAudioSeconds = "first_chunk_audio_s", peakRSSMB = "peak_rss_mb"
         case loadAverageBefore = "load_average_before", loadAverageAfter = "load_average_after", cpuCores = "cpu_cores"
     }
@@ -371,6 +378,7 @@ public struct PipelineBenchmark: Sendable {
         var firstChunk: [(seconds: Double, audio: Double)] = []
         var firstChunkWarm: [Double] = []
         var firstChunkTokens: [(seconds: Double, audio: Double)] = []
+        var firstChunkFixed: [(seconds: Double, audio: Double)] = []
         let warmEngine = TTSEngine(bundle: bundle)
         _ = try warmEngine.prepare(settings.reference)
         let total = settings.warmupRuns + settings.runs
@@ -381,15 +389,17 @@ public struct PipelineBenchmark: Sendable {
             let cold = try await firstChunkLatency(engine: TTSEngine(bundle: bundle))
             let cached = try await firstChunkLatency(engine: warmEngine)
             let tokenStream = try await firstChunkLatency(engine: warmEngine, mode: .tokenChunks)
+            let fixedStream = try await firstChunkLatency(engine: warmEngine, mode: .fixedTokenChunks)
             if !warm {
                 firstChunk.append(cold)
                 firstChunkWarm.append(cached.seconds)
                 firstChunkTokens.append(tokenStream)
+                firstChunkFixed.append(fixedStream)
             }
         }
 
         let g1 = gpt1
-        return BenchmarkReport(
+        var report = BenchmarkReport(
             modelSource: bundle.source, textCharacters: characters, fragments: sequences.count,
             tokensPerFragment: settings.tokens, runs: settings.runs, warmupRuns: settings.warmupRuns,
             loadSeconds: loadSeconds, frontendCharsPerSecond: frontendCPS,
@@ -410,6 +420,9 @@ public struct PipelineBenchmark: Sendable {
             peakRSSMB: Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576,
             loadAverageBefore: loadBefore, loadAverageAfter: ProcessMetrics.loadAverage(),
             cpuCores: ProcessInfo.processInfo.activeProcessorCount)
+        report.firstChunkFixedStreamMs = try Self.median(firstChunkFixed.map { $0.seconds }, "first chunk (streaming 3)") * 1000
+        report.firstChunkFixedStreamAudioSeconds = BenchmarkStatistics.median(firstChunkFixed.map { $0.audio }) ?? 0
+        return report
     }
 
     private static func checkTokenCount(_ results: [T2SResult], expected: Int) throws {

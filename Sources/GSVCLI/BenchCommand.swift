@@ -139,6 +139,8 @@ struct BenchCommand: AsyncParsableCommand {
             ("first chunk (streaming 1, cached voice)", "\(f(r.firstChunkWarmMs, 0)) ms"),
             ("first chunk (streaming 2, cached voice)",
              "\(f(r.firstChunkTokenStreamMs, 0)) ms (\(f(r.firstChunkTokenStreamAudioSeconds)) s audio)"),
+            ("first chunk (streaming 3, cached voice)",
+             "\(f(r.firstChunkFixedStreamMs, 0)) ms (\(f(r.firstChunkFixedStreamAudioSeconds)) s audio)"),
             ("peak RSS", "\(f(r.peakRSSMB, 0)) MB"),
             ("machine", "\(r.cpuCores) cores, load average \(load)"),
         ]

@@ -112,3 +112,30 @@ import Testing
         #expect(a.fragments == b.fragments)
     }
 }
+
+@Suite struct PipelineBenchmarkRunTests {
+    /// The whole benchmark on the tiny fixture models: every figure is produced and the streaming
+    /// first chunks have the sizes their modes imply.
+    @Test func runsEveryStageOnTheTinyModels() async throws {
+        let engine = try E2EModels.engine.get()
+        var settings = BenchmarkSettings(reference: VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path,
+                                                                   promptText: "今天天气很好，我们去散步吧。", promptLanguage: "zh"))
+        settings.text = "我们明天早上八点在公园门口见面吧。今天天气很好。"
+        settings.tokens = 30
+        settings.runs = 1
+        settings.warmupRuns = 0
+        settings.gptBatch = 2
+        let report = try await PipelineBenchmark(bundle: engine.bundle, settings: settings).run(loadSeconds: 0) { _ in }
+        #expect(report.gptTokensPerSecond > 0 && report.gptTokensPerSecondBatch > 0)
+        #expect(report.rtf > 0 && report.sovitsRTF > 0)
+        #expect(report.firstChunkMs > 0 && report.firstChunkWarmMs > 0 && report.firstChunkFixedStreamMs > 0)
+        // Streaming 3 cuts the first chunk at 16 tokens and withholds the 2-token overlap, unless
+        // the GPT stopped (EOS) before 18 tokens; streaming 1 gives the whole first sentence.
+        #expect(report.firstChunkFixedStreamAudioSeconds <= 14 * 0.04 + 1e-9)
+        #expect(report.firstChunkFixedStreamAudioSeconds > 0)
+        #expect(report.firstChunkAudioSeconds >= report.firstChunkFixedStreamAudioSeconds)
+        #expect(report.peakRSSMB > 0)
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
+        #expect(json?["first_chunk_stream3_ms"] != nil && json?["first_chunk_stream2_ms"] != nil)
+    }
+}
