@@ -38,16 +38,15 @@ struct StreamingTokenChunker {
     /// - Returns: a chunk to synthesise now, or nil.
     mutating func step(_ generated: ArraySlice<Int>) -> [Int]? {
         counter += 1
-        let tokens = Array(generated)
         guard let sim = muteSimilarity else {
             guard counter >= chunkLength else { return nil }
-            let chunk = Array(tokens.suffix(counter))
+            let chunk = Array(generated.suffix(counter))
             pointer += counter
             counter = 0
             return chunk
         }
-        guard counter >= chunkLength + Self.lookahead, pointer < tokens.count else { return nil }
-        let pending = Array(tokens[pointer...])
+        guard counter >= chunkLength + Self.lookahead, pointer < generated.count else { return nil }
+        let pending = Array(generated[(generated.startIndex + pointer)...])
         var score = pending.map { t -> Float in
             let s = (t >= 0 && t < sim.count ? sim[t] : -1) - Self.threshold
             return s < 0 ? -1 : s

@@ -35,6 +35,20 @@ import Testing
         #expect(chunks == [[0, 0, 0, 0, 1, 1], [1, 0, 0, 0]])
     }
 
+    @Test func slicesThatStartAfterThePromptAreIndexedFromTheirStart() {
+        // The engine passes `tokens[promptCount...]`, whose indices do not start at 0.
+        let prompt = [7, 7, 7]
+        let tokens = [0, 0, 0, 0, 1, 1, 0, 0, 0]
+        let all = prompt + tokens
+        var c = StreamingTokenChunker(chunkLength: 4, muteSimilarity: [-0.5, 0.9, -0.5, -0.5, -0.5, -0.5, -0.5, 0.9])
+        var chunks: [[Int]] = []
+        for n in 1...tokens.count {
+            if let chunk = c.step(all[prompt.count..<(prompt.count + n)]) { chunks.append(chunk) }
+        }
+        if let last = c.finish(tokens) { chunks.append(last) }
+        #expect(chunks == [[0, 0, 0, 0, 1, 1], [1, 0, 0, 0]])
+    }
+
     @Test func silenceAlignedWaitsWhileNoCutQualifies() {
         // No mute-like pair: nothing before the end, then everything at once.
         var c = StreamingTokenChunker(chunkLength: 3, muteSimilarity: [-0.2, 0.5])
