@@ -469,12 +469,19 @@ public struct PipelineBenchmark: Sendable {
         options.maxTokensPerSentence = settings.tokens
         let clock = ContinuousClock()
         let t0 = clock.now
+        var first: (seconds: Double, audio: Double)?
         for try await event in engine.synthesize(settings.text, voice: settings.reference, options: options) {
             if case let .audio(samples, rate) = event {
-                let dt = BenchmarkStatistics.seconds(clock.now - t0)
-                return (dt, Double(samples.count) / Double(max(rate, 1)))
+                first = (BenchmarkStatistics.seconds(clock.now - t0), Double(samples.count) / Double(max(rate, 1)))
+                break
             }
         }
-        throw BenchmarkError.stageFailed(stage: "first chunk", reason: "the stream ended without audio")
+        // The abandoned rest of the stream stops at its next GPT step; let it, so it neither
+        // overlaps the next measurement nor outlives the program.
+        await TTSEngine.waitUntilIdle()
+        guard let first else {
+            throw BenchmarkError.stageFailed(stage: "first chunk", reason: "the stream ended without audio")
+        }
+        return first
     }
 }

@@ -8,6 +8,11 @@ import Foundation
 ///
 /// A thread is started whenever a job arrives and no thread is idle; idle threads wait for the
 /// next job and end after ``idleTimeout`` seconds without one.
+///
+/// Work started with ``start(_:)`` is tracked until it ends, so a program can wait for abandoned
+/// (cancelled but still unwinding) work before it exits: ``waitUntilIdle()``. Exiting while a
+/// worker is inside a BLAS call crashes the process (the library's exit handlers tear down its
+/// state under the running call).
 public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
     /// The process-wide instance used by ``TTSEngine``.
     public static let shared = BlockingWorkExecutor()
@@ -18,6 +23,9 @@ public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
     private var jobs: [UnownedJob] = []
     private var idle = 0
     private var threads = 0
+    private var tracked: [UInt64: Task<Void, Never>] = [:]
+    private var endedEarly: Set<UInt64> = []
+    private var nextID: UInt64 = 0
 
     /// An executor whose idle threads end after `idleTimeout` seconds.
     public init(idleTimeout: TimeInterval = 30) {
@@ -41,10 +49,57 @@ public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
         condition.unlock()
         if spawn {
             let thread = Thread { [self] in work() }
-            thread.name = "gpt-sovits.worker"
+            thread.name = "gsv-worker"  // Linux thread names hold 15 characters
             thread.stackSize = 8 << 20
             thread.start()
         }
+    }
+
+    /// Starts `body` as a detached task that prefers this executor, and tracks it until it ends
+    /// (see ``waitUntilIdle()``). Cancel the returned task to stop the work.
+    @discardableResult
+    public func start(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        condition.lock()
+        nextID += 1
+        let id = nextID
+        condition.unlock()
+        let task = Task.detached(executorPreference: self) { [self] in
+            await body()
+            ended(id)
+        }
+        condition.lock()
+        if endedEarly.remove(id) == nil { tracked[id] = task }
+        condition.unlock()
+        return task
+    }
+
+    /// Tasks started with ``start(_:)`` that have not ended yet.
+    public var runningTaskCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return tracked.count
+    }
+
+    /// Returns once every task started with ``start(_:)`` (before or during the wait) has ended.
+    /// Cancelled work ends at its next cancellation check.
+    public func waitUntilIdle() async {
+        while true {
+            let pending = trackedTasks()
+            if pending.isEmpty { return }
+            for task in pending { await task.value }
+        }
+    }
+
+    private func trackedTasks() -> [Task<Void, Never>] {
+        condition.lock()
+        defer { condition.unlock() }
+        return Array(tracked.values)
+    }
+
+    private func ended(_ id: UInt64) {
+        condition.lock()
+        if tracked.removeValue(forKey: id) == nil { endedEarly.insert(id) }
+        condition.unlock()
     }
 
     /// Whether the calling thread is one of this type's worker threads.

@@ -243,13 +243,15 @@ public final class TTSEngine: @unchecked Sendable {
 
     /// Synthesises `text` with `voice`, streaming events: audio chunks (one per sentence group in
     /// fragment mode, else one at the end), progress, and a final report.
-    /// Cancelling the consuming task stops the work at the next GPT step.
+    /// Cancelling the consuming task (or dropping the stream) stops the work at the next GPT step;
+    /// until then it goes on in the background. A program that abandons streams should await
+    /// ``waitUntilIdle()`` before it exits.
     public func synthesize(_ text: String, voice: VoiceReference, options: SynthesisOptions,
                            noise: NoiseSource = .seeded) -> AsyncThrowingStream<SynthesisEvent, Error> {
         AsyncThrowingStream { continuation in
             // The pipeline is long synchronous work: it runs on threads of its own, not on the
             // shared cooperative pool (which it would otherwise block for seconds at a time).
-            let task = Task.detached(executorPreference: BlockingWorkExecutor.shared) { [self] in
+            let task = BlockingWorkExecutor.shared.start { [self] in
                 do {
                     try self.run(text, voice: voice, options: options, noise: noise) { continuation.yield($0) }
                     continuation.finish()
@@ -259,6 +261,14 @@ public final class TTSEngine: @unchecked Sendable {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// Returns once no synthesis of any engine is running in the background, including cancelled
+    /// work that is still unwinding (it stops at its next GPT step). Await it before exiting a
+    /// program that abandoned streams: exiting while a synthesis thread is inside a BLAS call
+    /// crashes the process.
+    public static func waitUntilIdle() async {
+        await BlockingWorkExecutor.shared.waitUntilIdle()
     }
 
     /// Synthesises `text` and returns the whole audio.

@@ -70,6 +70,10 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await waitingForAbandonedSynthesis { try await runCommand() }
+    }
+
+    private func runCommand() async throws {
         let splitMethod: TextSplitMethod
         do { splitMethod = try TextSplitMethod(parsing: textSplitMethod) } catch {
             throw ValidationError("--text-split-method: unknown method '\(textSplitMethod)' (use cut0 … cut5)")

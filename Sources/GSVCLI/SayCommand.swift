@@ -119,6 +119,10 @@ struct SayCommand: AsyncParsableCommand {
     ]
 
     func run() async throws {
+        try await waitingForAbandonedSynthesis { try await runCommand() }
+    }
+
+    private func runCommand() async throws {
         let text = try readText()
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CLIError("the text is empty") }
         guard text.unicodeScalars.count <= 100_000 else { throw CLIError("the text has \(text.unicodeScalars.count) characters; split it into files of at most 100000") }

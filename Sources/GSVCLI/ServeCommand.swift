@@ -73,6 +73,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await waitingForAbandonedSynthesis { try await runCommand() }
+    }
+
+    private func runCommand() async throws {
         let bundle = try model.loadBundle()
         let engine = TTSEngine(bundle: bundle)
         var config = ServerConfiguration(engine: engine, modelPaths: model.randomWeights == nil ? try model.paths() : nil)
@@ -103,6 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await buildApplication(configuration: config).runService()
         if ProcessRestart.isRequested {
             print("gpt-sovits server: restarting")
+            await TTSEngine.waitUntilIdle()
             try ProcessRestart.execSelf()
         }
     }

@@ -45,6 +45,26 @@ import Testing
         #expect(await task.value < cap)
     }
 
+    @Test func waitUntilIdleOutlastsCancelledWork() async throws {
+        let executor = BlockingWorkExecutor(idleTimeout: 1)
+        let finished = Flag()
+        // Work that notices cancellation only after a long blocking step, as a synthesis inside
+        // one SoVITS chunk does.
+        let task = executor.start {
+            blockThread(0.5)
+            if Task.isCancelled { finished.set() }
+        }
+        task.cancel()
+        #expect(executor.runningTaskCount <= 1)
+        await executor.waitUntilIdle()
+        #expect(finished.isSet, "waitUntilIdle returned before the cancelled work ended")
+        #expect(executor.runningTaskCount == 0)
+        // Many short tasks: none stays tracked once ended, however the start races the end.
+        for _ in 0..<50 { executor.start {} }
+        await executor.waitUntilIdle()
+        #expect(executor.runningTaskCount == 0)
+    }
+
     @Test func idleThreadsEnd() async throws {
         let executor = BlockingWorkExecutor(idleTimeout: 0.2)
         _ = await Task.detached(executorPreference: executor) { 1 }.value
@@ -59,3 +79,11 @@ private func blockThread(_ seconds: Double) {
 }
 
 private func onWorkerThread() -> Bool { BlockingWorkExecutor.isWorkerThread }
+
+/// A thread-safe one-way flag.
+private final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
