@@ -139,6 +139,8 @@ struct ServerLiveTests {
             #expect(next.status == 200)
             #expect(!next.body.isEmpty)
         }
+        // The abandoned syntheses end as well (a process exiting under one would crash).
+        await TTSEngine.waitUntilIdle()
     }
 
     // MARK: - Restart
