@@ -288,15 +288,15 @@ public struct PipelineBenchmark: Sendable {
         let frontendMedian = try Self.median(frontendSeconds, "frontend")
         let frontendCPS = Double(characters) / max(frontendMedian, 1e-9)
 
-        // BERT features of every fragment.
+        // BERT features of every fragment, batched as the engine computes them (streaming off).
         var berts: [Tensor] = []
         let bertSeconds = try repeated("RoBERTa", progress: progress) { () -> Double in
             let t0 = clock.now
-            let feats = try sequences.map { seq in
-                try bundle.bert.features(segments: seq.segments.map {
+            let feats = try bundle.bert.features(batch: sequences.map { seq in
+                seq.segments.map {
                     BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
-                })
-            }
+                }
+            })
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
             berts = feats
             return dt

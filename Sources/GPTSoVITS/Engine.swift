@@ -229,11 +229,19 @@ public final class TTSEngine: @unchecked Sendable {
 
     /// The BERT half of `get_phones_and_bert`: features `[1024, phones]` of a frontend result.
     func bertFeatures(_ seq: PhoneSequence) throws -> Tensor {
-        let segments = seq.segments.map {
-            BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
+        try bertFeatures([seq])[0]
+    }
+
+    /// ``bertFeatures(_:)`` of several sentences, through the encoder together (its weights are
+    /// read once per batch rather than once per sentence).
+    func bertFeatures(_ seqs: [PhoneSequence]) throws -> [Tensor] {
+        let batch = seqs.map { seq in
+            seq.segments.map {
+                BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
+            }
         }
         do {
-            return try bundle.bert.features(segments: segments)
+            return try bundle.bert.features(batch: batch)
         } catch {
             throw SynthesisError.stageFailed(stage: "BERT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
@@ -334,9 +342,12 @@ public final class TTSEngine: @unchecked Sendable {
         for p in pieces {
             let seq = try phones(p, language: lang)
             if seq.phoneIDs.isEmpty || seq.normText.isEmpty { continue }
-            sentences.append(Sentence(seq: seq, bert: mode.fragments ? nil : try bertFeatures(seq)))
+            sentences.append(Sentence(seq: seq, bert: nil))
         }
         guard !sentences.isEmpty else { throw SynthesisError.nothingToSay(text) }
+        if !mode.fragments {
+            for (i, bert) in try bertFeatures(sentences.map(\.seq)).enumerated() { sentences[i].bert = bert }
+        }
         timings.frontend = Date().timeIntervalSince(t0)
 
         // Batches (bucketed in normal mode; consecutive groups in fragment mode).
@@ -396,9 +407,8 @@ public final class TTSEngine: @unchecked Sendable {
         for batch in batches {
             try Task.checkCancellation()
             t0 = Date()
-            for i in batch where sentences[i].bert == nil {
-                sentences[i].bert = try bertFeatures(sentences[i].seq)
-            }
+            let missing = batch.filter { sentences[$0].bert == nil }
+            for (i, bert) in zip(missing, try bertFeatures(missing.map { sentences[$0].seq })) { sentences[i].bert = bert }
             timings.frontend += Date().timeIntervalSince(t0)
             t0 = Date()
             let inputs = try batch.map { i -> T2SInput in

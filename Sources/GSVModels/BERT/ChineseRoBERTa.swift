@@ -130,9 +130,32 @@ public struct ChineseRoBERTa: Sendable {
     /// `[tokens − 2, hidden]`.
     /// - Throws: ``BERTError`` for an empty or too long text.
     public func charFeatures(normText: String) throws -> Tensor {
-        let ids = tokenizer.encode(normText)
-        let h = try model.hiddenState(hiddenStateIndex, inputIDs: [ids]).squeezed(0)
-        return h.slice(axis: 0, 1..<(ids.count - 1))
+        try charFeatures(normTexts: [normText])[0]
+    }
+
+    /// Texts per encoder batch in ``charFeatures(normTexts:)``.
+    static let batchLimit = 16
+
+    /// ``charFeatures(normText:)`` of several texts, run through the encoder together: texts of
+    /// similar length share a padded batch (padding masked out of attention), so the weights are
+    /// read once per batch instead of once per text. One result per text, in order; each equals
+    /// the single-text result up to float rounding.
+    /// - Throws: ``BERTError`` for an empty or too long text.
+    public func charFeatures(normTexts: [String]) throws -> [Tensor] {
+        let ids = normTexts.map { tokenizer.encode($0) }
+        var out = [Tensor?](repeating: nil, count: ids.count)
+        // Sorted by length, so a batch pads little.
+        let order = ids.indices.sorted { ids[$0].count < ids[$1].count }
+        var start = 0
+        while start < order.count {
+            let group = Array(order[start..<min(start + Self.batchLimit, order.count)])
+            let h = try model.hiddenState(hiddenStateIndex, inputIDs: group.map { ids[$0] })  // [B, L, hidden]
+            for (b, i) in group.enumerated() {
+                out[i] = h.slice(axis: 0, b..<(b + 1)).squeezed(0).slice(axis: 0, 1..<(ids[i].count - 1))
+            }
+            start += group.count
+        }
+        return out.map { $0! }
     }
 
     /// Phone-level features of a Chinese text (`get_bert_feature`): character `i`'s row repeated
@@ -140,6 +163,12 @@ public struct ChineseRoBERTa: Sendable {
     /// - Throws: ``BERTError`` when `word2ph` does not match the characters, the tokenizer yields
     ///   fewer tokens than characters, or a count is negative.
     public func phoneFeatures(normText: String, word2ph: [Int]) throws -> Tensor {
+        try checkWord2ph(normText: normText, word2ph: word2ph)
+        if word2ph.isEmpty { return Tensor.zeros([featureSize, 0]) }
+        return try expand(charFeatures(normText: normText), normText: normText, word2ph: word2ph)
+    }
+
+    private func checkWord2ph(normText: String, word2ph: [Int]) throws {
         let characters = normText.unicodeScalars.count
         guard word2ph.count == characters else {
             throw BERTError.word2phCountMismatch(text: normText, characters: characters, word2ph: word2ph.count)
@@ -147,10 +176,12 @@ public struct ChineseRoBERTa: Sendable {
         guard word2ph.allSatisfy({ $0 >= 0 }) else {
             throw BERTError.phoneCountMismatch(text: normText, phoneCount: -1, word2phSum: word2ph.reduce(0, +))
         }
-        if characters == 0 { return Tensor.zeros([featureSize, 0]) }
-        let chars = try charFeatures(normText: normText)
-        guard chars.shape[0] >= characters else {
-            throw BERTError.tooFewTokens(text: normText, tokens: chars.shape[0], characters: characters)
+    }
+
+    /// ``expand(_:word2ph:)`` after checking that the tokenizer gave a row per character.
+    private func expand(_ chars: Tensor, normText: String, word2ph: [Int]) throws -> Tensor {
+        guard chars.shape[0] >= word2ph.count else {
+            throw BERTError.tooFewTokens(text: normText, tokens: chars.shape[0], characters: word2ph.count)
         }
         return expand(chars, word2ph: word2ph)
     }
@@ -180,24 +211,45 @@ public struct ChineseRoBERTa: Sendable {
     /// - Throws: ``BERTError`` when a Chinese segment lacks `word2ph` or its phone count disagrees
     ///   with it, or a count is negative.
     public func features(segments: [BertTextSegment]) throws -> Tensor {
-        var parts: [Tensor] = []
-        for s in segments {
-            guard s.phoneCount >= 0 else {
-                throw BERTError.phoneCountMismatch(text: s.normText, phoneCount: s.phoneCount,
-                                                   word2phSum: s.word2ph?.reduce(0, +) ?? 0)
-            }
-            if s.isChinese {
+        try features(batch: [segments])[0]
+    }
+
+    /// ``features(segments:)`` for several calls at once (one segment list per sentence): the
+    /// Chinese segments of all of them go through ``charFeatures(normTexts:)`` together, so the
+    /// encoder weights are read once per batch rather than once per sentence. One result per
+    /// list, in order.
+    /// - Throws: what ``features(segments:)`` throws, for the first bad segment.
+    public func features(batch: [[BertTextSegment]]) throws -> [Tensor] {
+        // Check everything and collect the texts that need the encoder.
+        var texts: [String] = []
+        for segments in batch {
+            for s in segments {
+                guard s.phoneCount >= 0 else {
+                    throw BERTError.phoneCountMismatch(text: s.normText, phoneCount: s.phoneCount,
+                                                       word2phSum: s.word2ph?.reduce(0, +) ?? 0)
+                }
+                guard s.isChinese else { continue }
                 guard let w2p = s.word2ph else { throw BERTError.missingWord2ph(text: s.normText) }
                 let sum = w2p.reduce(0, +)
                 guard sum == s.phoneCount else {
                     throw BERTError.phoneCountMismatch(text: s.normText, phoneCount: s.phoneCount, word2phSum: sum)
                 }
-                if sum > 0 { parts.append(try phoneFeatures(normText: s.normText, word2ph: w2p)) }
-            } else if s.phoneCount > 0 {
-                parts.append(Tensor.zeros([featureSize, s.phoneCount]))
+                try checkWord2ph(normText: s.normText, word2ph: w2p)
+                if sum > 0 { texts.append(s.normText) }
             }
         }
-        if parts.isEmpty { return Tensor.zeros([featureSize, 0]) }
-        return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 1)
+        var chars = try charFeatures(normTexts: texts).makeIterator()
+        return try batch.map { segments in
+            var parts: [Tensor] = []
+            for s in segments {
+                if s.isChinese, let w2p = s.word2ph, s.phoneCount > 0, let c = chars.next() {
+                    parts.append(try expand(c, normText: s.normText, word2ph: w2p))
+                } else if !s.isChinese && s.phoneCount > 0 {
+                    parts.append(Tensor.zeros([featureSize, s.phoneCount]))
+                }
+            }
+            if parts.isEmpty { return Tensor.zeros([featureSize, 0]) }
+            return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 1)
+        }
     }
 }
