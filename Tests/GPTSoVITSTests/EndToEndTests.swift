@@ -202,8 +202,8 @@ func snrDB(_ ours: [Float], _ official: [Int16]) -> Double {
         // Generous bound: the current SoVITS decode finishes first, and the suite runs tests in parallel on 2 cores.
         #expect(Date().timeIntervalSince(started) < 60)
         if case let .success(chunks) = result { #expect(chunks < 20, "the stream ran to completion despite cancellation") }
-        // The abandoned work itself ends too (at its next GPT step), not only the consumer.
+        // Let the abandoned work end (at its next GPT step) before the test process may exit. This
+        // waits for every synthesis in the process, so other tests' work bounds its duration.
         await TTSEngine.waitUntilIdle()
-        #expect(Date().timeIntervalSince(started) < 60)
     }
 }

@@ -189,16 +189,30 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
     }
 }
 
-/// A stride-1 `Conv1d` on one channel-first sequence `[Cin, T]`, computed as one sgemm per kernel
-/// tap on the shifted (zero-padded) input: `y += W[:, :, k] · x[:, k·d ..< k·d + Tout]`. The weight
-/// is repacked once at load to `[K, Cout, Cin]`. No im2col buffer, so long, narrow HiFi-GAN
-/// sequences stay cheap (also in debug builds). Other strides use ``GSVTensor/conv1d``.
+/// A stride-1 `Conv1d` on one channel-first sequence `[Cin, T]`. Up to
+/// ``directMaxOutChannels`` output channels it runs ``GSVTensor/DirectConv1d`` (vector kernels
+/// that keep output blocks in registers); wider ones run one sgemm per kernel tap on the shifted
+/// (zero-padded) input, `y += W[:, :, k] · x[:, k·d ..< k·d + Tout]`, with the weight repacked once
+/// at load to `[K, Cout, Cin]`. Neither needs an im2col buffer, so long HiFi-GAN sequences stay
+/// cheap. Other strides use ``GSVTensor/conv1d``.
 struct SoVITSConv: Sendable {
     /// PyTorch layout `[Cout, Cin, K]`, kept only for strided convolutions (stride-1 ones hold just
     /// the packed copy, so no weight is held twice).
     let weight: Tensor?
-    /// `[K, Cout, Cin]` for stride 1, else empty.
+    /// `[K, Cout, Cin]` for stride 1 on the per-tap path, else empty.
     let packed: [Float]
+    /// The direct kernel, for narrow stride-1 convolutions (``directMaxOutChannels``) on CPUs
+    /// where it runs vector code; nil otherwise.
+    let direct: DirectConv1d?
+
+    /// Stride-1 convolutions with at most this many output channels use ``GSVTensor/DirectConv1d``
+    /// (where it is fast); `GSV_CONV_DIRECT_MAX_COUT` overrides (0 = never), for measurements.
+    static let directMaxOutChannels: Int = {
+        if let v = ProcessInfo.processInfo.environment["GSV_CONV_DIRECT_MAX_COUT"], let n = Int(v), n >= 0 { return n }
+        // Measured (bench, 2-core AVX-512 machine): every HiFi-GAN residual stage (16–256
+        // channels) runs faster direct than as one sgemm per tap.
+        return 256
+    }()
     let bias: Tensor?
     let stride: Int
     let padding: (left: Int, right: Int)
@@ -211,7 +225,12 @@ struct SoVITSConv: Sendable {
         precondition(weight.rank == 3, "conv weight \(weight.shape)")
         let (cout, cin, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
         (outChannels, inChannels, kernelSize) = (cout, cin, k)
-        if stride == 1 {
+        if stride == 1 && cout <= Self.directMaxOutChannels && DirectConv1d.isFast {
+            self.weight = nil
+            packed = []
+            direct = DirectConv1d(weight: weight)
+        } else if stride == 1 {
+            direct = nil
             var p = [Float](repeating: 0, count: weight.count)
             weight.scalars.withUnsafeBufferPointer { src in
                 p.withUnsafeMutableBufferPointer { dst in
@@ -225,6 +244,7 @@ struct SoVITSConv: Sendable {
         } else {
             self.weight = weight
             packed = []
+            direct = nil
         }
         self.bias = bias
         self.stride = stride
@@ -274,6 +294,10 @@ struct SoVITSConv: Sendable {
                         bias.scalars.withUnsafeBufferPointer { bp in
                             for r in 0..<cout { (o + r * tOut).update(repeating: bp[r], count: tOut) }
                         }
+                    }
+                    if let direct {
+                        direct.accumulate(x: xb, xStride: tPad, dilation: dilation, into: o, yStride: tOut, outLength: tOut)
+                        return
                     }
                     // Column tiles keep the output block in cache while every tap accumulates into it.
                     let chunk = min(tOut, max(512, 131_072 / max(cout, 1)))

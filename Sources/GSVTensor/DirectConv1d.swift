@@ -1,0 +1,62 @@
+import Foundation
+import GSVKernels
+
+/// A stride-1 1-D convolution computed directly (no im2col, no per-tap GEMM) by the vector kernels
+/// of `GSVKernels` (AVX-512F or AVX2 + FMA, chosen at run time): output channels in blocks of four
+/// and 16–64 columns are accumulated in registers while every input channel and tap streams past.
+///
+/// For narrow convolutions (HiFi-GAN's late stages, 16–64 channels) this runs well above one
+/// BLAS call per tap, whose inner dimension there is only the channel count. Columns are split
+/// over ``Parallel/threadCount`` threads.
+public struct DirectConv1d: Sendable {
+    /// Output channels.
+    public let outChannels: Int
+    /// Input channels.
+    public let inChannels: Int
+    /// Kernel taps.
+    public let kernelSize: Int
+    /// The weights in the kernel's block layout (`[⌈Cout/4⌉][Cin][K][4]`).
+    let packed: [Float]
+
+    /// Whether the kernels run vector code on this CPU (else they are plain loops, slower than BLAS).
+    public static var isFast: Bool { gsv_conv1d_direct_is_fast() != 0 }
+
+    /// The best code level here: 2 = AVX-512F, 1 = AVX2 + FMA, 0 = plain loops.
+    public static var maxLevel: Int { Int(gsv_conv1d_direct_max_level()) }
+
+    /// Packs a PyTorch `Conv1d` weight `[Cout, Cin, K]`.
+    public init(weight: Tensor) {
+        precondition(weight.rank == 3, "DirectConv1d: weight \(weight.shape) is not [Cout, Cin, K]")
+        let (cout, cin, k) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        (outChannels, inChannels, kernelSize) = (cout, cin, k)
+        let blocks = (cout + Int(GSV_CONV_CO_BLOCK) - 1) / Int(GSV_CONV_CO_BLOCK)
+        var p = [Float](repeating: 0, count: blocks * Int(GSV_CONV_CO_BLOCK) * cin * k)
+        weight.scalars.withUnsafeBufferPointer { w in
+            p.withUnsafeMutableBufferPointer { d in
+                gsv_conv1d_pack_weights(w.baseAddress, cout, cin, k, d.baseAddress)
+            }
+        }
+        packed = p
+    }
+
+    /// `y[o, t] += Σ_c Σ_q W[o, c, q] · x[c, t + q·dilation]` for `t < outLength`: `x` holds `Cin`
+    /// rows of `xStride` already padded columns (at least `outLength + (K−1)·dilation`), `y` holds
+    /// `Cout` rows of `yStride` columns, preset with the bias or zeros.
+    /// - Parameter level: force a code level (tests); nil = the best available.
+    public func accumulate(x: UnsafePointer<Float>, xStride: Int, dilation: Int, into y: UnsafeMutablePointer<Float>,
+                           yStride: Int, outLength: Int, level: Int? = nil) {
+        precondition(xStride >= outLength + (kernelSize - 1) * dilation, "DirectConv1d: input rows too short")
+        precondition(yStride >= outLength, "DirectConv1d: output rows too short")
+        let lvl = Int32(level ?? Self.maxLevel)
+        // Ranges in multiples of 64 columns, so only the last one has a partial tile.
+        let tiles = (outLength + 63) / 64
+        nonisolated(unsafe) let (xp, yp) = (x, y)
+        packed.withUnsafeBufferPointer { w in
+            nonisolated(unsafe) let wp = w.baseAddress
+            Parallel.forRanges(tiles, grain: max(1, 2_000_000 / max(64 * inChannels * kernelSize * outChannels, 1))) { r in
+                gsv_conv1d_direct_at(lvl, xp, xStride, inChannels, wp, outChannels, kernelSize, dilation, yp, yStride,
+                                     r.lowerBound * 64, min(outLength, r.upperBound * 64))
+            }
+        }
+    }
+}
