@@ -1,5 +1,13 @@
 import Dispatch
 import Foundation
+import GSVKernels
+
+/// One loop handed to the spinning pool: the body and how `0..<count` is cut into chunks.
+private struct PoolJob {
+    let body: (Range<Int>) -> Void
+    let count: Int
+    let per: Int
+}
 
 /// Data-parallel loops over the machine's cores.
 public enum Parallel {
@@ -21,6 +29,20 @@ public enum Parallel {
         }
         let per = (count + maxChunks - 1) / maxChunks
         let chunks = (count + per - 1) / per
+        // First choice: the spinning pool (no OS wake-up per loop, which matters for the ~100
+        // short products of every GPT token); when another thread holds it, Dispatch.
+        let ranAll = withoutActuallyEscaping(body) { escaping -> Bool in
+            var job = PoolJob(body: escaping, count: count, per: per)
+            return withUnsafeMutablePointer(to: &job) { p in
+                gsv_pool_run(chunks, Int32(threadCount - 1), { ctx, index in
+                    let job = ctx!.assumingMemoryBound(to: PoolJob.self)
+                    let lo = index * job.pointee.per
+                    let hi = min(job.pointee.count, lo + job.pointee.per)
+                    if lo < hi { job.pointee.body(lo..<hi) }
+                }, p) != 0
+            }
+        }
+        if ranAll { return }
         // The chunks are disjoint and `concurrentPerform` returns only when all have run, so the
         // non-Sendable body (which typically writes through unsafe pointers) is used safely.
         withoutActuallyEscaping(body) { escaping in

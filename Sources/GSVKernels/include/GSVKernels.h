@@ -53,6 +53,15 @@ int gsv_conv1d_direct_max_level(void);
 void gsv_conv1d_direct_at(int level, const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout,
                           size_t k, size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end);
 
+/// A loop body for gsv_pool_run: called once per index.
+typedef void (*gsv_pool_fn)(void *ctx, size_t index);
+
+/// Runs fn(ctx, i) for every i < count on the calling thread and the process's spinning helper
+/// threads (started on first use, `helpers` of them, at most 16), returning when all have run.
+/// Returns 1 when done, 0 without running anything when the pool is busy with another caller's
+/// job (or no helper could start): the caller then runs the loop another way.
+int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,115 @@
+// A small spinning thread pool for the many short parallel loops of autoregressive decoding
+// (about a hundred matrix–vector products per GPT token): waking a sleeping thread through the OS
+// for each of them costs more than the product itself. Helpers spin briefly for the next job
+// before they sleep.
+#include "GSVKernels.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GSV_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define GSV_PAUSE() __asm__ __volatile__("yield")
+#else
+#define GSV_PAUSE() ((void)0)
+#endif
+
+// Spin iterations before a helper sleeps (tens of microseconds: decode loops come every few).
+#define GSV_POOL_SPINS 2000
+
+static pthread_mutex_t gsv_pool_owner = PTHREAD_MUTEX_INITIALIZER;  // one job at a time
+static pthread_mutex_t gsv_pool_sleep = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gsv_pool_wake = PTHREAD_COND_INITIALIZER;
+static pthread_once_t gsv_pool_once = PTHREAD_ONCE_INIT;
+static int gsv_pool_helpers = 0;
+static int gsv_pool_requested = 0;
+
+// The current job. `ticket` packs the job number (high 32 bits) and the next index (low 32 bits),
+// so a helper still looking at a finished job can never take an index of the next one.
+static _Atomic(gsv_pool_fn) gsv_job_fn;
+static _Atomic(void *) gsv_job_ctx;
+static _Atomic uint32_t gsv_job_count;
+static _Atomic uint64_t gsv_ticket = 0;
+static _Atomic uint32_t gsv_job_done = 0;
+static _Atomic int gsv_sleepers = 0;
+
+static void gsv_pool_work(uint32_t job, gsv_pool_fn fn, void *ctx, uint32_t count) {
+    uint64_t t = atomic_load(&gsv_ticket);
+    for (;;) {
+        if ((uint32_t)(t >> 32) != job || (uint32_t)t >= count) return;
+        if (atomic_compare_exchange_weak(&gsv_ticket, &t, t + 1)) {
+            fn(ctx, (size_t)(uint32_t)t);
+            atomic_fetch_add(&gsv_job_done, 1);
+            t = atomic_load(&gsv_ticket);
+        }
+    }
+}
+
+static void *gsv_pool_helper(void *arg) {
+    (void)arg;
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t job;
+        int spins = 0;
+        while ((job = (uint32_t)(atomic_load(&gsv_ticket) >> 32)) == seen) {
+            if (++spins < GSV_POOL_SPINS) {
+                GSV_PAUSE();
+                continue;
+            }
+            pthread_mutex_lock(&gsv_pool_sleep);
+            atomic_fetch_add(&gsv_sleepers, 1);
+            while ((uint32_t)(atomic_load(&gsv_ticket) >> 32) == seen) pthread_cond_wait(&gsv_pool_wake, &gsv_pool_sleep);
+            atomic_fetch_sub(&gsv_sleepers, 1);
+            pthread_mutex_unlock(&gsv_pool_sleep);
+            spins = 0;
+        }
+        seen = job;
+        // The job's fields were written before its ticket was published.
+        gsv_pool_work(job, atomic_load_explicit(&gsv_job_fn, memory_order_relaxed),
+                      atomic_load_explicit(&gsv_job_ctx, memory_order_relaxed),
+                      atomic_load_explicit(&gsv_job_count, memory_order_relaxed));
+    }
+    return 0;
+}
+
+static void gsv_pool_start(void) {
+    for (int i = 0; i < gsv_pool_requested; i++) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, gsv_pool_helper, 0) == 0) gsv_pool_helpers++;
+        pthread_attr_destroy(&attr);
+    }
+}
+
+int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
+    if (count == 0) return 1;
+    if (count > UINT32_MAX || helpers < 1) return 0;
+    if (pthread_mutex_trylock(&gsv_pool_owner) != 0) return 0;  // another caller holds the pool
+    if (gsv_pool_requested == 0) gsv_pool_requested = helpers > 16 ? 16 : helpers;
+    pthread_once(&gsv_pool_once, gsv_pool_start);
+    if (gsv_pool_helpers == 0) {
+        pthread_mutex_unlock(&gsv_pool_owner);
+        return 0;
+    }
+    uint32_t job = (uint32_t)(atomic_load(&gsv_ticket) >> 32) + 1;
+    if (job == 0) job = 1;  // 0 is what helpers start from
+    atomic_store_explicit(&gsv_job_fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&gsv_job_ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&gsv_job_count, (uint32_t)count, memory_order_relaxed);
+    atomic_store(&gsv_job_done, 0);
+    atomic_store(&gsv_ticket, (uint64_t)job << 32);  // publishes the job (sequentially consistent)
+    if (atomic_load(&gsv_sleepers) > 0) {
+        pthread_mutex_lock(&gsv_pool_sleep);
+        pthread_cond_broadcast(&gsv_pool_wake);
+        pthread_mutex_unlock(&gsv_pool_sleep);
+    }
+    gsv_pool_work(job, fn, ctx, (uint32_t)count);
+    while (atomic_load(&gsv_job_done) < (uint32_t)count) GSV_PAUSE();
+    pthread_mutex_unlock(&gsv_pool_owner);
+    return 1;
+}

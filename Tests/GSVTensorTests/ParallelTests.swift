@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import GSVTensor
+
+/// `Parallel.forRanges` (the spinning pool, with Dispatch when the pool is busy) covers every index
+/// exactly once, for single, concurrent and nested callers.
+@Suite struct ParallelTests {
+    /// Runs `forRanges` over `count` and returns how often each index was visited.
+    private static func visits(_ count: Int, grain: Int) -> [Int] {
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+        counts.initialize(repeating: 0, count: max(count, 1))
+        defer { counts.deallocate() }
+        nonisolated(unsafe) let c = counts
+        Parallel.forRanges(count, grain: grain) { r in for i in r { c[i] += 1 } }
+        return Array(UnsafeBufferPointer(start: counts, count: count))
+    }
+
+    @Test func everyIndexOnceOverManyShortLoops() {
+        // Thousands of back-to-back loops, as a GPT decode issues: helpers spin between them.
+        for round in 0..<3000 {
+            let n = 1 + (round * 37) % 700
+            #expect(Self.visits(n, grain: 16).allSatisfy { $0 == 1 }, "count \(n)")
+        }
+        #expect(Self.visits(0, grain: 1).isEmpty)
+    }
+
+    @Test func concurrentAndNestedCallers() async {
+        // Several threads at once: one gets the pool, the others fall back; nested loops too.
+        let ok = await withTaskGroup(of: Bool.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    var fine = true
+                    for round in 0..<300 {
+                        let n = 64 + (round * 13 + t) % 500
+                        fine = fine && Self.visits(n, grain: 8).allSatisfy { $0 == 1 }
+                        // A loop inside a loop body.
+                        let inner = UnsafeMutablePointer<Int>.allocate(capacity: 4 * 100)
+                        inner.initialize(repeating: 0, count: 400)
+                        nonisolated(unsafe) let p = inner
+                        Parallel.forRanges(4, grain: 1) { r in
+                            for i in r { Parallel.forRanges(100, grain: 10) { q in for j in q { p[i * 100 + j] += 1 } } }
+                        }
+                        fine = fine && UnsafeBufferPointer(start: inner, count: 400).allSatisfy { $0 == 1 }
+                        inner.deallocate()
+                    }
+                    return fine
+                }
+            }
+            var all = true
+            for await f in group { all = all && f }
+            return all
+        }
+        #expect(ok)
+    }
+}
