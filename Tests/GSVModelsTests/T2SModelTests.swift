@@ -182,11 +182,16 @@ fileprivate func t2sTinyInput(phones: Int, prompt: Int, seed: UInt64) -> T2SInpu
         #expect(throws: (any Error).self) { _ = try Text2SemanticDecoder.load(path: "/nonexistent/gpt.ckpt") }
     }
 
-    @Test(arguments: [t2sTinyConfig, T2SConfig(vocabSize: 41, phonemeVocabSize: 30, embeddingDim: 12, hiddenDim: 12,
-                                               heads: 2, layers: 3, eos: 40, maxSec: 1)])
-    func kvCachedStepsEqualAFullRecomputation(config: T2SConfig) throws {
+    // The third case has a cache long and wide enough (8 heads, 600 prompt tokens) that a decode
+    // step spreads its attention heads over threads.
+    @Test(arguments: [(t2sTinyConfig, 5),
+                      (T2SConfig(vocabSize: 41, phonemeVocabSize: 30, embeddingDim: 12, hiddenDim: 12,
+                                 heads: 2, layers: 3, eos: 40, maxSec: 1), 5),
+                      (T2SConfig(vocabSize: 41, phonemeVocabSize: 30, embeddingDim: 64, hiddenDim: 64,
+                                 heads: 8, layers: 2, eos: 40, maxSec: 1), 600)])
+    func kvCachedStepsEqualAFullRecomputation(config: T2SConfig, promptLength: Int) throws {
         let m = try Text2SemanticDecoder.random(config: config, seed: 11)
-        let input = t2sTinyInput(phones: 7, prompt: 5, seed: 21)
+        let input = t2sTinyInput(phones: 7, prompt: promptLength, seed: 21)
         var rng = SeededRNG(seed: 0)
         let greedy = SamplingParameters(topK: 1)
         let run = try m.decode(input, options: .init(sampling: greedy, earlyStopNum: 14, recordStepLogits: true), rng: &rng)

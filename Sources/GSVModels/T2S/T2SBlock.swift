@@ -170,8 +170,10 @@ public struct T2SBlock: Sendable {
         let qkv = inProj.linear(x, bias: inProjBias)  // [B, 3d]
         var attn = [Float](repeating: 0, count: b * d)
         let maxLen = caches.map { $0.length + 1 }.max() ?? 1
-        var scores = [Float](repeating: 0, count: maxLen)
+        // One score row per head, so the heads can run on different threads.
+        var scores = [Float](repeating: 0, count: heads * maxLen)
         let scale = 1 / Float(hd).squareRoot()
+        let heads = heads
         qkv.scalars.withUnsafeBufferPointer { qp in
             guard let q0 = qp.baseAddress else { return }
             scores.withUnsafeMutableBufferPointer { sp in
@@ -189,21 +191,25 @@ public struct T2SBlock: Sendable {
                         // thread (it threads gemv from m·n ≥ 9216): waking its threads for a
                         // 32-wide head costs more than the product and fights the weight kernels.
                         let block = max(1, 8192 / max(hd, 1))
-                        for h in 0..<heads {
-                            var j0 = 0
-                            while j0 < len {
-                                let m = min(block, len - j0)
-                                BLAS.sgemv(m: m, n: hd, alpha: scale, a: kRows + j0 * d + h * hd, lda: d,
-                                           x: q + h * hd, y: s0 + j0)
-                                j0 += m
-                            }
-                            softmaxPrefix(s0, visible: len, total: len)
-                            j0 = 0
-                            while j0 < len {
-                                let m = min(block, len - j0)
-                                BLAS.sgemv(trans: true, m: m, n: hd, a: vRows + j0 * d + h * hd, lda: d, x: s0 + j0,
-                                           beta: j0 == 0 ? 0 : 1, y: a0 + row * d + h * hd)
-                                j0 += m
+                        // Heads in parallel once the cache is long enough to be worth it.
+                        Parallel.forRanges(heads, grain: max(1, 16_384 / max(len * hd, 1))) { hr in
+                            for h in hr {
+                                let sh = s0 + h * maxLen
+                                var j0 = 0
+                                while j0 < len {
+                                    let m = min(block, len - j0)
+                                    BLAS.sgemv(m: m, n: hd, alpha: scale, a: kRows + j0 * d + h * hd, lda: d,
+                                               x: q + h * hd, y: sh + j0)
+                                    j0 += m
+                                }
+                                softmaxPrefix(sh, visible: len, total: len)
+                                j0 = 0
+                                while j0 < len {
+                                    let m = min(block, len - j0)
+                                    BLAS.sgemv(trans: true, m: m, n: hd, a: vRows + j0 * d + h * hd, lda: d, x: sh + j0,
+                                               beta: j0 == 0 ? 0 : 1, y: a0 + row * d + h * hd)
+                                    j0 += m
+                                }
                             }
                         }
                     }
