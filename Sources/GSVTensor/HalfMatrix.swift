@@ -319,22 +319,27 @@ public struct HalfMatrix: Sendable {
 
     /// Larger batches: widen tiles of rows and multiply with BLAS.
     private func tiledGemm(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>, f16c: Bool) {
-        // 1 MB of widened rows per sgemm call: large enough for an efficient BLAS call, small enough
-        // to stay in cache between widening and use.
-        let tile = max(1, min(rows, 262_144 / max(cols, 1)))
-        var scratch = [Float](repeating: 0, count: tile * cols)
-        scratch.withUnsafeMutableBufferPointer { sp in
-            guard let s0 = sp.baseAddress else { return }
-            var r0 = 0
-            while r0 < rows {
-                let tr = min(tile, rows - r0)
-                widen(storage.base + r0 * cols, into: UnsafeMutableBufferPointer(start: s0, count: tr * cols),
-                      count: tr * cols, f16c: f16c)
-                // out[:, r0 ..< r0+tr] = x · tileᵀ
-                BLAS.sgemm(transB: true, m: n, n: tr, k: cols, a: x, lda: cols, b: s0, ldb: cols,
-                           c: o + r0, ldc: rows)
-                r0 += tr
+        // Up to 16 MB of widened rows per sgemm call (every matrix of the T2S GPT and the encoders
+        // in one call): few, large BLAS calls run far closer to peak than many 1 MB ones, and the
+        // widening is split over threads.
+        let tile = max(1, min(rows, 4_194_304 / max(cols, 1)))
+        // Every element is written by the widening before the sgemm reads it: no zero fill.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, tile * cols))
+        defer { scratch.deallocate() }
+        nonisolated(unsafe) let dst = scratch
+        var r0 = 0
+        while r0 < rows {
+            let tr = min(tile, rows - r0)
+            let src = storage.base + r0 * cols
+            Parallel.forRanges(tr, grain: max(1, 65_536 / max(cols, 1))) { r in
+                widen(src + r.lowerBound * cols,
+                      into: UnsafeMutableBufferPointer(start: dst + r.lowerBound * cols, count: r.count * cols),
+                      count: r.count * cols, f16c: f16c)
             }
+            // out[:, r0 ..< r0+tr] = x · tileᵀ
+            BLAS.sgemm(transB: true, m: n, n: tr, k: cols, a: x, lda: cols, b: scratch, ldb: cols,
+                       c: o + r0, ldc: rows)
+            r0 += tr
         }
     }
 }

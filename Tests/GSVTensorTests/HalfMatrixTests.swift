@@ -54,6 +54,19 @@ import Testing
         }
     }
 
+    @Test func tiledSgemmAcrossTwoTiles() {
+        // More than one 4 Mi-element tile of widened rows (2048 + 52), widened on several threads.
+        let (rows, cols, n) = (2100, 2048, 6)
+        let m = HalfMatrix(randomTensor([rows, cols], seed: 51))
+        let x = randomTensor([n, cols], seed: 52)
+        let b = randomTensor([rows], seed: 53)
+        for f16c in HalfMatrix.usesF16C ? [false, true] : [false] {
+            let y = m.linear(x, bias: b, f16c: f16c)
+            #expect(y.shape == [n, rows])
+            #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-3, "f16c \(f16c)")
+        }
+    }
+
     @Test func fp16RoundingAndRawBuffers() {
         // Values exactly representable in fp16 survive; 1 + 2^-11 rounds to even (1.0).
         let t = Tensor(shape: [1, 3], scalars: [1.5, -0.25, 1 + 1.0 / 2048])
