@@ -292,11 +292,7 @@ public struct PipelineBenchmark: Sendable {
         var berts: [Tensor] = []
         let bertSeconds = try repeated("RoBERTa", progress: progress) { () -> Double in
             let t0 = clock.now
-            let feats = try bundle.bert.features(batch: sequences.map { seq in
-                seq.segments.map {
-                    BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
-                }
-            })
+            let feats = try bundle.bert.features(batch: sequences.map(\.bertSegments))
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
             berts = feats
             return dt

@@ -235,13 +235,8 @@ public final class TTSEngine: @unchecked Sendable {
     /// ``bertFeatures(_:)`` of several sentences, through the encoder together (its weights are
     /// read once per batch rather than once per sentence).
     func bertFeatures(_ seqs: [PhoneSequence]) throws -> [Tensor] {
-        let batch = seqs.map { seq in
-            seq.segments.map {
-                BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
-            }
-        }
         do {
-            return try bundle.bert.features(batch: batch)
+            return try bundle.bert.features(batch: seqs.map(\.bertSegments))
         } catch {
             throw SynthesisError.stageFailed(stage: "BERT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
@@ -561,6 +556,15 @@ struct NoiseSequence {
                 throw SynthesisError.invalidRequest("injected noise has \(list.count) tensors; decode call \(call) needs one more")
             }
             return .injected(list[call])
+        }
+    }
+}
+
+extension PhoneSequence {
+    /// The segments as the BERT stage takes them (`get_phones_and_bert`'s per-language parts).
+    var bertSegments: [BertTextSegment] {
+        segments.map {
+            BertTextSegment(language: $0.lang, normText: $0.normText, word2ph: $0.word2ph, phoneCount: $0.phoneIDs.count)
         }
     }
 }

@@ -28,6 +28,21 @@ static void gsv_conv_tail(const float *x, size_t x_stride, size_t cin, const flo
     }
 }
 
+// Output channels in block b (GSV_CONV_CO_BLOCK, fewer in the last block).
+static inline size_t gsv_block_size(size_t cout, size_t b) {
+    size_t left = cout - b * GSV_CONV_CO_BLOCK;
+    return left < GSV_CONV_CO_BLOCK ? left : GSV_CONV_CO_BLOCK;
+}
+
+// Every channel block, columns [t_begin, t_end), with plain loops.
+static void gsv_conv_plain(const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout, size_t k,
+                           size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end) {
+    size_t blocks = (cout + GSV_CONV_CO_BLOCK - 1) / GSV_CONV_CO_BLOCK;
+    for (size_t b = 0; b < blocks; b++)
+        gsv_conv_tail(x, x_stride, cin, packed + b * cin * k * GSV_CONV_CO_BLOCK, k, dilation,
+                      y + b * GSV_CONV_CO_BLOCK * y_stride, y_stride, gsv_block_size(cout, b), t_begin, t_end - t_begin);
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
@@ -38,7 +53,7 @@ static void gsv_conv_tail(const float *x, size_t x_stride, size_t cin, const flo
 // discarded), so the kernels run without per-row branches.
 static inline void gsv_block_rows(float *y, size_t y_stride, size_t cout, size_t b, size_t t, float *rows[4],
                                   float *spare) {
-    size_t n = cout - b * GSV_CONV_CO_BLOCK < GSV_CONV_CO_BLOCK ? cout - b * GSV_CONV_CO_BLOCK : GSV_CONV_CO_BLOCK;
+    size_t n = gsv_block_size(cout, b);
     for (size_t j = 0; j < 4; j++) rows[j] = j < n ? y + (b * GSV_CONV_CO_BLOCK + j) * y_stride + t : spare;
 }
 
@@ -80,13 +95,7 @@ GSV_AVX2 static void gsv_conv1d_direct_avx2(const float *x, size_t x_stride, siz
             _mm256_storeu_ps(r[3], a30); _mm256_storeu_ps(r[3] + 8, a31);
         }
     }
-    if (t < t_end) {
-        for (size_t b = 0; b < blocks; b++) {
-            size_t rows = cout - b * GSV_CONV_CO_BLOCK < GSV_CONV_CO_BLOCK ? cout - b * GSV_CONV_CO_BLOCK : GSV_CONV_CO_BLOCK;
-            gsv_conv_tail(x, x_stride, cin, packed + b * cin * k * GSV_CONV_CO_BLOCK, k, dilation,
-                          y + b * GSV_CONV_CO_BLOCK * y_stride, y_stride, rows, t, t_end - t);
-        }
-    }
+    if (t < t_end) gsv_conv_plain(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t, t_end);
 }
 
 GSV_AVX512 static void gsv_conv1d_direct_avx512(const float *x, size_t x_stride, size_t cin, const float *packed,
@@ -161,8 +170,6 @@ static int gsv_conv_level(void) { return 0; }
 
 #endif
 
-int gsv_conv1d_direct_is_fast(void) { return gsv_conv_level() > 0; }
-
 int gsv_conv1d_direct_max_level(void) { return gsv_conv_level(); }
 
 void gsv_conv1d_direct_at(int level, const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout,
@@ -175,15 +182,5 @@ void gsv_conv1d_direct_at(int level, const float *x, size_t x_stride, size_t cin
     default: break;
     }
 #endif
-    size_t blocks = (cout + GSV_CONV_CO_BLOCK - 1) / GSV_CONV_CO_BLOCK;
-    for (size_t b = 0; b < blocks; b++) {
-        size_t rows = cout - b * GSV_CONV_CO_BLOCK < GSV_CONV_CO_BLOCK ? cout - b * GSV_CONV_CO_BLOCK : GSV_CONV_CO_BLOCK;
-        gsv_conv_tail(x, x_stride, cin, packed + b * cin * k * GSV_CONV_CO_BLOCK, k, dilation,
-                      y + b * GSV_CONV_CO_BLOCK * y_stride, y_stride, rows, t_begin, t_end - t_begin);
-    }
-}
-
-void gsv_conv1d_direct(const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout, size_t k,
-                       size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end) {
-    gsv_conv1d_direct_at(gsv_conv_level(), x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end);
+    gsv_conv_plain(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end);
 }

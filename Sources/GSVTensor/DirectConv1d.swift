@@ -19,7 +19,7 @@ public struct DirectConv1d: Sendable {
     let packed: [Float]
 
     /// Whether the kernels run vector code on this CPU (else they are plain loops, slower than BLAS).
-    public static var isFast: Bool { gsv_conv1d_direct_is_fast() != 0 }
+    public static var isFast: Bool { maxLevel > 0 }
 
     /// The best code level here: 2 = AVX-512F, 1 = AVX2 + FMA, 0 = plain loops.
     public static var maxLevel: Int { Int(gsv_conv1d_direct_max_level()) }

@@ -34,22 +34,15 @@ void gsv_widen_half_f16c(const uint16_t *src, float *dst, size_t count);
 /// [⌈cout/4⌉][cin][k][4] (missing channels zero). `packed` holds ⌈cout/4⌉·4·cin·k floats.
 void gsv_conv1d_pack_weights(const float *w, size_t cout, size_t cin, size_t k, float *packed);
 
-/// 1 when gsv_conv1d_direct runs vector code on this CPU (AVX-512F, or AVX2 + FMA), else 0 (it
-/// then runs plain loops, correct but slower than BLAS).
-int gsv_conv1d_direct_is_fast(void);
+/// The best code gsv_conv1d_direct_at runs here: 2 = AVX-512F, 1 = AVX2 + FMA, 0 = plain loops
+/// (correct, but slower than BLAS).
+int gsv_conv1d_direct_max_level(void);
 
 /// Direct stride-1 convolution, accumulating into y (preset it with the bias or zeros):
 /// y[o·y_stride + t] += Σ_c Σ_q w[o][c][q] · x[c·x_stride + t + q·dilation] for t in [t_begin, t_end),
-/// o < cout, with `packed` from gsv_conv1d_pack_weights. Every input row must hold the columns up to
-/// t_end + (k−1)·dilation. Disjoint column ranges may run on different threads.
-void gsv_conv1d_direct(const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout, size_t k,
-                       size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end);
-
-/// The best code gsv_conv1d_direct uses here: 2 = AVX-512F, 1 = AVX2 + FMA, 0 = plain loops.
-int gsv_conv1d_direct_max_level(void);
-
-/// gsv_conv1d_direct with the code level chosen (capped at gsv_conv1d_direct_max_level), so tests
-/// can check every version against the others.
+/// o < cout, with `packed` from gsv_conv1d_pack_weights, using code `level` (capped at
+/// gsv_conv1d_direct_max_level; tests check every level against the others). Every input row must
+/// hold the columns up to t_end + (k−1)·dilation. Disjoint column ranges may run on different threads.
 void gsv_conv1d_direct_at(int level, const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout,
                           size_t k, size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end);
 
