@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "GSVText", resources: [.copy("Resources")]),
         .target(
             name: "GSVModels",
-            dependencies: ["GSVTensor", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["GSVTensor", "GSVKernels", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "GPTSoVITS",
@@ -72,7 +72,7 @@ let package = Package(
         ),
         // Locates Tests/Fixtures or the folder named by GSV_FIXTURES; used by tests only.
         .target(name: "GSVTestSupport", path: "Sources/GSVTestSupport"),
-        .testTarget(name: "GSVTensorTests", dependencies: ["GSVTensor"]),
+        .testTarget(name: "GSVTensorTests", dependencies: ["GSVTensor", "GSVKernels"]),
         .testTarget(name: "GSVWeightsTests", dependencies: ["GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN"]),
         .testTarget(name: "GSVAudioTests", dependencies: ["GSVAudio", "GSVWeights", "GSVTestSupport"]),
@@ -85,7 +85,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVWeights", "GSVTestSupport"]),
+        .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVKernels", "GSVWeights", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

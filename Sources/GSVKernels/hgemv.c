@@ -48,19 +48,117 @@ GSV_TARGET void gsv_hgemv_rows_f16c(const uint16_t *w, size_t cols, const float 
     }
 }
 
-GSV_TARGET void gsv_hgemm_small_rows_f16c(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t n,
-                                          float *y, size_t row_begin, size_t row_end) {
+GSV_TARGET void gsv_widen_half_f16c(const uint16_t *src, float *dst, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(dst + i, gsv_load_half8(src + i));
+    for (; i < count; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+
+#define GSV_AVX512H __attribute__((target("avx512f,f16c,fma")))
+
+static int gsv_hgemv_level(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = !gsv_kernels_has_f16c() ? 0 : __builtin_cpu_supports("avx512f") ? 2 : 1;
+    }
+    return cached;
+}
+
+// The first popcount(m) halves at p (m = a low-bit mask), the rest zero, without reading past them.
+GSV_AVX512H static inline __m512 gsv_load_half16(const uint16_t *p, __mmask16 m) {
+    uint16_t tmp[16] = {0};
+    for (int i = 0; i < 16 && (m >> i) & 1; i++) tmp[i] = p[i];
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)tmp));
+}
+
+// Four rows per pass (four weight streams in flight), 16 columns per vector, the last vector of a
+// row masked.
+GSV_AVX512H static void gsv_hgemv_rows_avx512(const uint16_t *w, size_t cols, const float *x, float *y,
+                                              size_t row_begin, size_t row_end) {
+    size_t full = cols & ~(size_t)15;
+    __mmask16 tail = (__mmask16)((1u << (cols - full)) - 1u);
+    size_t r = row_begin;
+    for (; r + 4 <= row_end; r += 4) {
+        const uint16_t *p0 = w + r * cols, *p1 = p0 + cols, *p2 = p1 + cols, *p3 = p2 + cols;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        size_t c = 0;
+        for (; c < full; c += 16) {
+            __m512 xv = _mm512_loadu_ps(x + c);
+            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p0 + c))), xv, a0);
+            a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p1 + c))), xv, a1);
+            a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p2 + c))), xv, a2);
+            a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p3 + c))), xv, a3);
+        }
+        if (tail) {
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + c);
+            a0 = _mm512_fmadd_ps(gsv_load_half16(p0 + c, tail), xv, a0);
+            a1 = _mm512_fmadd_ps(gsv_load_half16(p1 + c, tail), xv, a1);
+            a2 = _mm512_fmadd_ps(gsv_load_half16(p2 + c, tail), xv, a2);
+            a3 = _mm512_fmadd_ps(gsv_load_half16(p3 + c, tail), xv, a3);
+        }
+        y[r] = _mm512_reduce_add_ps(a0);
+        y[r + 1] = _mm512_reduce_add_ps(a1);
+        y[r + 2] = _mm512_reduce_add_ps(a2);
+        y[r + 3] = _mm512_reduce_add_ps(a3);
+    }
+    for (; r < row_end; r++) {
+        const uint16_t *p = w + r * cols;
+        __m512 a = _mm512_setzero_ps();
+        size_t c = 0;
+        for (; c < full; c += 16)
+            a = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + c))), _mm512_loadu_ps(x + c), a);
+        if (tail) a = _mm512_fmadd_ps(gsv_load_half16(p + c, tail), _mm512_maskz_loadu_ps(tail, x + c), a);
+        y[r] = _mm512_reduce_add_ps(a);
+    }
+}
+
+// N input rows (a compile-time constant in every instantiation below, so the N accumulators stay in
+// registers): each 16-column weight vector is converted once and used for every row.
+#define GSV_ALWAYS_INLINE inline __attribute__((always_inline))
+
+GSV_AVX512H static GSV_ALWAYS_INLINE void gsv_hgemm_block_avx512(const uint16_t *w, size_t rows, size_t cols,
+                                                                  const float *x, const size_t n, float *y,
+                                                                  size_t row_begin, size_t row_end) {
+    size_t full = cols & ~(size_t)15;
+    __mmask16 tail = (__mmask16)((1u << (cols - full)) - 1u);
+    for (size_t r = row_begin; r < row_end; r++) {
+        const uint16_t *p = w + r * cols;
+        __m512 a[16];
+#pragma GCC unroll 16
+        for (size_t b = 0; b < n; b++) a[b] = _mm512_setzero_ps();
+        size_t c = 0;
+        for (; c < full; c += 16) {
+            __m512 h = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + c)));
+#pragma GCC unroll 16
+            for (size_t b = 0; b < n; b++) a[b] = _mm512_fmadd_ps(h, _mm512_loadu_ps(x + b * cols + c), a[b]);
+        }
+        if (tail) {
+            __m512 h = gsv_load_half16(p + c, tail);
+#pragma GCC unroll 16
+            for (size_t b = 0; b < n; b++) a[b] = _mm512_fmadd_ps(h, _mm512_maskz_loadu_ps(tail, x + b * cols + c), a[b]);
+        }
+#pragma GCC unroll 16
+        for (size_t b = 0; b < n; b++) y[b * rows + r] = _mm512_reduce_add_ps(a[b]);
+    }
+}
+
+GSV_TARGET static GSV_ALWAYS_INLINE void gsv_hgemm_block_avx2(const uint16_t *w, size_t rows, size_t cols,
+                                                               const float *x, const size_t n, float *y,
+                                                               size_t row_begin, size_t row_end) {
     for (size_t r = row_begin; r < row_end; r++) {
         const uint16_t *row = w + r * cols;
-        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        __m256 a[8];
+#pragma GCC unroll 8
+        for (size_t b = 0; b < n; b++) a[b] = _mm256_setzero_ps();
         size_t c = 0;
         for (; c + 8 <= cols; c += 8) {
             __m256 h = gsv_load_half8(row + c);
-            for (size_t b = 0; b < n && b < 4; b++) {
-                a[b] = _mm256_fmadd_ps(h, _mm256_loadu_ps(x + b * cols + c), a[b]);
-            }
+#pragma GCC unroll 8
+            for (size_t b = 0; b < n; b++) a[b] = _mm256_fmadd_ps(h, _mm256_loadu_ps(x + b * cols + c), a[b]);
         }
-        for (size_t b = 0; b < n && b < 4; b++) {
+#pragma GCC unroll 8
+        for (size_t b = 0; b < n; b++) {
             float s = gsv_hsum(a[b]);
             for (size_t k = c; k < cols; k++) s += _cvtsh_ss(row[k]) * x[b * cols + k];
             y[b * rows + r] = s;
@@ -68,10 +166,50 @@ GSV_TARGET void gsv_hgemm_small_rows_f16c(const uint16_t *w, size_t rows, size_t
     }
 }
 
-GSV_TARGET void gsv_widen_half_f16c(const uint16_t *src, float *dst, size_t count) {
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(dst + i, gsv_load_half8(src + i));
-    for (; i < count; i++) dst[i] = _cvtsh_ss(src[i]);
+#define GSV_HGEMM_N(N)                                                                                         \
+    GSV_AVX512H static void gsv_hgemm512_##N(const uint16_t *w, size_t rows, size_t cols, const float *x, float *y, \
+                                             size_t r0, size_t r1) {                                          \
+        gsv_hgemm_block_avx512(w, rows, cols, x, N, y, r0, r1);                                               \
+    }
+GSV_HGEMM_N(1) GSV_HGEMM_N(2) GSV_HGEMM_N(3) GSV_HGEMM_N(4) GSV_HGEMM_N(5) GSV_HGEMM_N(6) GSV_HGEMM_N(7) GSV_HGEMM_N(8)
+GSV_HGEMM_N(9) GSV_HGEMM_N(10) GSV_HGEMM_N(11) GSV_HGEMM_N(12) GSV_HGEMM_N(13) GSV_HGEMM_N(14) GSV_HGEMM_N(15)
+GSV_HGEMM_N(16)
+
+#define GSV_HGEMM2_N(N)                                                                                          \
+    GSV_TARGET static void gsv_hgemm256_##N(const uint16_t *w, size_t rows, size_t cols, const float *x, float *y,   \
+                                            size_t r0, size_t r1) {                                            \
+        gsv_hgemm_block_avx2(w, rows, cols, x, N, y, r0, r1);                                                  \
+    }
+GSV_HGEMM2_N(1) GSV_HGEMM2_N(2) GSV_HGEMM2_N(3) GSV_HGEMM2_N(4) GSV_HGEMM2_N(5) GSV_HGEMM2_N(6) GSV_HGEMM2_N(7)
+GSV_HGEMM2_N(8)
+
+typedef void (*gsv_hgemm_fn)(const uint16_t *, size_t, size_t, const float *, float *, size_t, size_t);
+
+static const gsv_hgemm_fn gsv_hgemm512[16] = {
+    gsv_hgemm512_1, gsv_hgemm512_2, gsv_hgemm512_3, gsv_hgemm512_4, gsv_hgemm512_5, gsv_hgemm512_6,
+    gsv_hgemm512_7, gsv_hgemm512_8, gsv_hgemm512_9, gsv_hgemm512_10, gsv_hgemm512_11, gsv_hgemm512_12,
+    gsv_hgemm512_13, gsv_hgemm512_14, gsv_hgemm512_15, gsv_hgemm512_16};
+static const gsv_hgemm_fn gsv_hgemm256[8] = {gsv_hgemm256_1, gsv_hgemm256_2, gsv_hgemm256_3, gsv_hgemm256_4,
+                                             gsv_hgemm256_5, gsv_hgemm256_6, gsv_hgemm256_7, gsv_hgemm256_8};
+
+int gsv_hgemv_max_level(void) { return gsv_hgemv_level(); }
+
+void gsv_hgemv_rows_at(int level, const uint16_t *w, size_t cols, const float *x, float *y, size_t row_begin,
+                       size_t row_end) {
+    if (level > gsv_hgemv_level()) level = gsv_hgemv_level();
+    if (level >= 2) gsv_hgemv_rows_avx512(w, cols, x, y, row_begin, row_end);
+    else gsv_hgemv_rows_f16c(w, cols, x, y, row_begin, row_end);
+}
+
+void gsv_hgemm_rows_at(int level, const uint16_t *w, size_t rows, size_t cols, const float *x, size_t n, float *y,
+                       size_t row_begin, size_t row_end) {
+    if (level > gsv_hgemv_level()) level = gsv_hgemv_level();
+    size_t pass = level >= 2 ? 16 : 8;
+    for (size_t b0 = 0; b0 < n; b0 += pass) {
+        size_t nb = n - b0 < pass ? n - b0 : pass;
+        const gsv_hgemm_fn fn = level >= 2 ? gsv_hgemm512[nb - 1] : gsv_hgemm256[nb - 1];
+        fn(w, rows, cols, x + b0 * cols, y + b0 * rows, row_begin, row_end);
+    }
 }
 
 #else  // Not x86: no F16C; GSVTensor never calls the kernels below.
@@ -83,13 +221,20 @@ void gsv_hgemv_rows_f16c(const uint16_t *w, size_t cols, const float *x, float *
     (void)w; (void)cols; (void)x; (void)y; (void)row_begin; (void)row_end;
 }
 
-void gsv_hgemm_small_rows_f16c(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t n,
-                               float *y, size_t row_begin, size_t row_end) {
-    (void)w; (void)rows; (void)cols; (void)x; (void)n; (void)y; (void)row_begin; (void)row_end;
-}
-
 void gsv_widen_half_f16c(const uint16_t *src, float *dst, size_t count) {
     (void)src; (void)dst; (void)count;
+}
+
+int gsv_hgemv_max_level(void) { return 0; }
+
+void gsv_hgemv_rows_at(int level, const uint16_t *w, size_t cols, const float *x, float *y, size_t row_begin,
+                       size_t row_end) {
+    (void)level; (void)w; (void)cols; (void)x; (void)y; (void)row_begin; (void)row_end;
+}
+
+void gsv_hgemm_rows_at(int level, const uint16_t *w, size_t rows, size_t cols, const float *x, size_t n, float *y,
+                       size_t row_begin, size_t row_end) {
+    (void)level; (void)w; (void)rows; (void)cols; (void)x; (void)n; (void)y; (void)row_begin; (void)row_end;
 }
 
 #endif

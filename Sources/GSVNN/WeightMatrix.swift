@@ -50,6 +50,30 @@ public enum WeightMatrix: Sendable {
         }
     }
 
+    /// `y = x · Wᵀ (+ bias)` for `n` rows of `x` (`[n, cols]`) into `y` (`[n, rows]`, fully
+    /// written), without allocating: the decode loop's form of ``linear(_:bias:)``.
+    /// - Precondition: `bias`, when given, is `[rows]`.
+    public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, bias: Tensor? = nil) {
+        switch self {
+        case let .half(m):
+            m.multiply(x, rows: n, into: y)
+        case let .float(w):
+            w.scalars.withUnsafeBufferPointer { wp in
+                guard let w0 = wp.baseAddress else { return }
+                BLAS.sgemm(transB: true, m: n, n: rows, k: cols, a: x, lda: cols, b: w0, ldb: cols, c: y, ldc: rows)
+            }
+        }
+        guard let bias else { return }
+        precondition(bias.shape == [rows], "WeightMatrix.multiply: bias \(bias.shape) != [\(rows)]")
+        let r = rows
+        bias.scalars.withUnsafeBufferPointer { b in
+            for i in 0..<n {
+                let yr = y + i * r
+                for j in 0..<r { yr[j] += b[j] }
+            }
+        }
+    }
+
     /// Rows `range` (shares memory for fp16, copies for Float32).
     public func rows(_ range: Range<Int>) -> WeightMatrix {
         switch self {

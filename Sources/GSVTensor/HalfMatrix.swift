@@ -117,6 +117,18 @@ public struct HalfMatrix: Sendable {
     public static let usesF16C: Bool =
         gsv_kernels_has_f16c() != 0 && ProcessInfo.processInfo.environment["GSV_NO_F16C"] != "1"
 
+    /// The kernel code the products run: 2 = AVX-512F + F16C, 1 = AVX2 + F16C + FMA, 0 = Swift SIMD.
+    /// `GSV_HALF_LEVEL=0|1|2` caps it (for comparisons); `GSV_NO_F16C=1` means 0.
+    public static let kernelLevel: Int = {
+        guard usesF16C else { return 0 }
+        let best = Int(gsv_hgemv_max_level())
+        if let s = ProcessInfo.processInfo.environment["GSV_HALF_LEVEL"], let cap = Int(s) { return max(0, min(best, cap)) }
+        return best
+    }()
+
+    /// The levels available here, lowest first (tests run each).
+    public static var availableLevels: [Int] { Array(0...kernelLevel) }
+
     /// Bytes of weight memory held.
     public var byteCount: Int { rows * cols * 2 }
 
@@ -200,11 +212,11 @@ public struct HalfMatrix: Sendable {
     /// `y = W · x (+ bias)` for one vector `x` of length `cols`; returns `rows` values.
     /// Rows are split over threads when the matrix is large.
     public func gemv(_ x: [Float], bias: [Float]? = nil) -> [Float] {
-        gemv(x, bias: bias, f16c: HalfMatrix.usesF16C)
+        gemv(x, bias: bias, level: HalfMatrix.kernelLevel)
     }
 
-    /// ``gemv(_:bias:)`` with an explicit kernel choice (tests run both).
-    func gemv(_ x: [Float], bias: [Float]?, f16c: Bool) -> [Float] {
+    /// ``gemv(_:bias:)`` with an explicit kernel level (tests run each).
+    func gemv(_ x: [Float], bias: [Float]?, level: Int) -> [Float] {
         precondition(x.count == cols, "HalfMatrix.gemv: x has \(x.count) values, expected \(cols)")
         if let b = bias { precondition(b.count == rows, "HalfMatrix.gemv: bias has \(b.count) values, expected \(rows)") }
         var y = [Float](repeating: 0, count: rows)
@@ -214,11 +226,11 @@ public struct HalfMatrix: Sendable {
                     for i in 0..<rows { yp[i] = bias?[i] ?? 0 }
                     return
                 }
-                if f16c {
+                if level > 0 {
                     guard let y0 = yp.baseAddress else { return }
-                    let w0 = storage.base
+                    let w0 = storage.base, lvl = Int32(level)
                     Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
-                        gsv_hgemv_rows_f16c(w0, cols, x0, y0, r.lowerBound, r.upperBound)
+                        gsv_hgemv_rows_at(lvl, w0, cols, x0, y0, r.lowerBound, r.upperBound)
                     }
                     if let b = bias { for i in 0..<rows { yp[i] += b[i] } }
                     return
@@ -242,14 +254,20 @@ public struct HalfMatrix: Sendable {
 
     /// `x · Wᵀ (+ bias)` over the last dimension of `x` (`F.linear` with fp16 weights).
     ///
-    /// One row (decode, batch 1) uses ``gemv(_:bias:)``; up to four rows share each widened weight
-    /// block in registers; larger batches widen row tiles into a scratch buffer and call sgemm.
+    /// One row (decode, batch 1) uses ``gemv(_:bias:)``; up to ``registerBlockedRows`` rows share
+    /// each widened weight vector in registers; larger batches widen row tiles into a scratch buffer
+    /// and call sgemm.
     public func linear(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
-        linear(x, bias: bias, f16c: HalfMatrix.usesF16C)
+        linear(x, bias: bias, level: HalfMatrix.kernelLevel)
     }
 
-    /// ``linear(_:bias:)`` with an explicit kernel choice (tests run both).
-    func linear(_ x: Tensor, bias: Tensor?, f16c: Bool) -> Tensor {
+    /// Input rows up to which ``linear(_:bias:)`` and ``multiply(_:rows:into:)`` read the fp16
+    /// weights directly (once per 8 rows at level 2, per 4 at level 1) rather than widening them for
+    /// sgemm: decoding batches.
+    public static let registerBlockedRows = 16
+
+    /// ``linear(_:bias:)`` with an explicit kernel level (tests run each).
+    func linear(_ x: Tensor, bias: Tensor?, level: Int) -> Tensor {
         precondition(x.rank >= 1 && x.shape[x.rank - 1] == cols,
                      "HalfMatrix.linear: input \(x.shape) last dim != \(cols)")
         if let b = bias { precondition(b.shape == [rows], "HalfMatrix.linear: bias \(b.shape) != [\(rows)]") }
@@ -257,27 +275,47 @@ public struct HalfMatrix: Sendable {
         outShape[outShape.count - 1] = rows
         let n = cols == 0 ? 0 : x.count / cols
         if n == 1 {
-            return Tensor(shape: outShape, scalars: gemv(x.scalars, bias: bias?.scalars, f16c: f16c))
+            return Tensor(shape: outShape, scalars: gemv(x.scalars, bias: bias?.scalars, level: level))
         }
         var out = [Float](repeating: 0, count: n * rows)
         x.scalars.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
                 guard let x0 = xp.baseAddress, let o0 = op.baseAddress, n > 0 else { return }
-                if n <= 4 && f16c {
-                    let w0 = storage.base
-                    Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
-                        gsv_hgemm_small_rows_f16c(w0, rows, cols, x0, n, o0, r.lowerBound, r.upperBound)
-                    }
-                } else if n <= 4 {
-                    smallBatch(x0, n: n, o0)
-                } else {
-                    tiledGemm(x0, n: n, o0, f16c: f16c)
-                }
+                multiply(x0, rows: n, into: o0, level: level)
             }
         }
         var y = Tensor(shape: outShape, scalars: out)
         if let b = bias { y = y + b }
         return y
+    }
+
+    /// `y = x · Wᵀ` for `n` rows of `x` (`[n, cols]`) into `y` (`[n, rows]`, fully written): the
+    /// allocation-free form of ``linear(_:bias:)`` for callers that keep their own buffers.
+    public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>) {
+        multiply(x, rows: n, into: y, level: HalfMatrix.kernelLevel)
+    }
+
+    func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, level: Int) {
+        guard n > 0 else { return }
+        guard cols > 0 else {
+            y.update(repeating: 0, count: n * rows)
+            return
+        }
+        if level > 0 && n <= HalfMatrix.registerBlockedRows {
+            nonisolated(unsafe) let (xp, yp) = (x, y)
+            let w0 = storage.base, lvl = Int32(level), rows = rows, cols = cols
+            Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
+                if n == 1 {
+                    gsv_hgemv_rows_at(lvl, w0, cols, xp, yp, r.lowerBound, r.upperBound)
+                } else {
+                    gsv_hgemm_rows_at(lvl, w0, rows, cols, xp, n, yp, r.lowerBound, r.upperBound)
+                }
+            }
+        } else if level == 0 && n <= 4 {
+            smallBatch(x, n: n, y)
+        } else {
+            tiledGemm(x, n: n, y, f16c: level > 0)
+        }
     }
 
     /// Up to four input rows: each weight block is widened once and used for every row.

@@ -29,7 +29,7 @@ struct BenchmarkTests {
             let x = randomTensor([cols], seed: 2).scalars
             var y = [Float](repeating: 0, count: rows)
             let tHalf = time(200) { y = half.gemv(x) }
-            let tSwift = time(200) { _ = half.gemv(x, bias: nil, f16c: false) }
+            let tSwift = time(200) { _ = half.gemv(x, bias: nil, level: 0) }
             var y2 = [Float](repeating: 0, count: rows)
             let tBLAS = time(200) {
                 wide.scalars.withUnsafeBufferPointer { wp in x.withUnsafeBufferPointer { xp in
@@ -43,7 +43,7 @@ struct BenchmarkTests {
                   + "(\(half.byteCount / 1024) KiB)   fp32 sgemv \(fmt(tBLAS)) (\(wide.count * 4 / 1024) KiB)")
             let x4 = randomTensor([4, cols], seed: 3)
             let t4h = time(100) { _ = half.linear(x4) }
-            let t4s = time(100) { _ = half.linear(x4, bias: nil, f16c: false) }
+            let t4s = time(100) { _ = half.linear(x4, bias: nil, level: 0) }
             let t4f = time(100) { _ = linear(x4, weight: wide) }
             print("[\(rows)x\(cols)] batch 4: fp16 linear \(fmt(t4h)) (Swift SIMD \(fmt(t4s)))   fp32 sgemm \(fmt(t4f))")
         }
@@ -70,7 +70,7 @@ struct BenchmarkTests {
             for l in 0..<layers { _ = sgemv(downsW[l], sgemv(upsW[l], x)) }
         }
         let tSwift = time(10) {
-            for l in 0..<layers { _ = downs[l].gemv(ups[l].gemv(x, bias: nil, f16c: false), bias: nil, f16c: false) }
+            for l in 0..<layers { _ = downs[l].gemv(ups[l].gemv(x, bias: nil, level: 0), bias: nil, level: 0) }
         }
         let mbHalf = Double(layers * 2 * 512 * 2048 * 2) / 1_048_576
         print(String(format: "24-layer MLP token: fp16 %@ (%.0f MiB, %.1f GB/s; Swift SIMD %@)   fp32 sgemv %@ (%.0f MiB, %.1f GB/s)",

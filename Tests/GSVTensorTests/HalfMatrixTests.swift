@@ -42,28 +42,29 @@ import Testing
         #expect(m.widened().shape == [rows, cols])
         let x1 = randomTensor([cols], seed: 33)
         #expect(maxAbsDiff(m.gemv(x1.scalars, bias: b.scalars), reference(m, x1, b)) < 1e-4)
-        // Both kernels: the Swift SIMD one everywhere, the F16C one where the CPU has it.
-        for f16c in HalfMatrix.usesF16C ? [false, true] : [false] {
-            #expect(maxAbsDiff(m.gemv(x1.scalars, bias: nil, f16c: f16c), reference(m, x1, nil)) < 1e-4)
-            for n in [1, 2, 3, 4, 5, 9] {  // gemv, register-blocked small batch, tiled sgemm
+        // Every kernel level: Swift SIMD everywhere, AVX2/F16C and AVX-512 where the CPU has them.
+        for level in HalfMatrix.availableLevels {
+            #expect(maxAbsDiff(m.gemv(x1.scalars, bias: nil, level: level), reference(m, x1, nil)) < 1e-4)
+            // gemv, register-blocked batches (one and two passes of 8 at level 2), tiled sgemm
+            for n in [1, 2, 3, 4, 5, 8, 9, 16, 17] {
                 let x = randomTensor([n, 1, cols], seed: UInt64(40 + n))
-                let y = m.linear(x, bias: b, f16c: f16c)
+                let y = m.linear(x, bias: b, level: level)
                 #expect(y.shape == [n, 1, rows])
-                #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-4, "batch \(n), f16c \(f16c)")
+                #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-4, "batch \(n), level \(level)")
             }
         }
     }
 
     @Test func tiledSgemmAcrossTwoTiles() {
         // More than one 4 Mi-element tile of widened rows (2048 + 52), widened on several threads.
-        let (rows, cols, n) = (2100, 2048, 6)
+        let (rows, cols, n) = (2100, 2048, HalfMatrix.registerBlockedRows + 1)
         let m = HalfMatrix(randomTensor([rows, cols], seed: 51))
         let x = randomTensor([n, cols], seed: 52)
         let b = randomTensor([rows], seed: 53)
-        for f16c in HalfMatrix.usesF16C ? [false, true] : [false] {
-            let y = m.linear(x, bias: b, f16c: f16c)
+        for level in HalfMatrix.availableLevels {
+            let y = m.linear(x, bias: b, level: level)
             #expect(y.shape == [n, rows])
-            #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-3, "f16c \(f16c)")
+            #expect(maxAbsDiff(y.scalars, reference(m, x, b)) < 1e-3, "level \(level)")
         }
     }
 

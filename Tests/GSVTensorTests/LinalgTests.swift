@@ -1,3 +1,5 @@
+import Foundation
+import GSVKernels
 import Testing
 @testable import GSVTensor
 
@@ -53,5 +55,30 @@ import Testing
         let x = randomTensor([2, 3, 8], seed: 5), w = randomTensor([6, 8], seed: 6), b = randomTensor([6], seed: 7)
         let want = matmul(x, w.transposed()) + b
         #expect(maxAbsDiff(linear(x, weight: w, bias: b).scalars, want.scalars) < 1e-5)
+    }
+}
+
+@Suite struct BLASKernelSelectionTests {
+    /// The first BLAS use picks OpenBLAS's kernels from the CPU's features: on an AVX-512 CPU an
+    /// AVX-512 kernel family (whatever OpenBLAS itself detected), and products stay correct after
+    /// the switch.
+    @Test func kernelFamilyFollowsTheCPU() {
+        let a = randomTensor([37, 53], seed: 1), b = randomTensor([53, 29], seed: 2)
+        let c = matmul(a, b)
+        var want = [Float](repeating: 0, count: 37 * 29)
+        for i in 0..<37 { for j in 0..<29 {
+            var s = 0.0
+            for k in 0..<53 { s += Double(a.scalars[i * 53 + k]) * Double(b.scalars[k * 29 + j]) }
+            want[i * 29 + j] = Float(s)
+        } }
+        #expect(maxAbsDiff(c.scalars, want) < 1e-4)
+        let description = BLAS.kernelDescription
+        #expect(!description.isEmpty)
+        #if !canImport(Accelerate)
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil && gsv_cpu_simd_level() == 2 {
+            let avx512 = ["SkylakeX", "Cooperlake", "SapphireRapids"]
+            #expect(avx512.contains { description.lowercased().hasPrefix("openblas \($0.lowercased())") }, "\(description)")
+        }
+        #endif
     }
 }

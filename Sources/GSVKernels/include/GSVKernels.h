@@ -19,10 +19,20 @@ int gsv_kernels_has_f16c(void);
 void gsv_hgemv_rows_f16c(const uint16_t *w, size_t cols, const float *x, float *y,
                          size_t row_begin, size_t row_end);
 
-/// For n ≤ 4 input rows x[b·cols …]: y[b·rows + r] = Σ_c half(w[r·cols + c]) · x[b·cols + c],
-/// r in [row_begin, row_end). Each weight block is converted once for all n rows.
-void gsv_hgemm_small_rows_f16c(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t n,
-                               float *y, size_t row_begin, size_t row_end);
+/// The best code gsv_hgemv_rows_at / gsv_hgemm_rows_at run here: 2 = AVX-512F + F16C, 1 = AVX2 + F16C +
+/// FMA, 0 = none (then they must not be called).
+int gsv_hgemv_max_level(void);
+
+/// gsv_hgemv_rows_f16c with code `level` (capped at gsv_hgemv_max_level; level 2 reads four rows at
+/// a time with 16-wide vectors).
+void gsv_hgemv_rows_at(int level, const uint16_t *w, size_t cols, const float *x, float *y,
+                       size_t row_begin, size_t row_end);
+
+/// For any n input rows x[b·cols …]: y[b·rows + r] = Σ_c half(w[r·cols + c]) · x[b·cols + c], r in
+/// [row_begin, row_end), with code `level`. Each weight vector is converted once per 16 (level 2) or
+/// 8 (level 1) rows.
+void gsv_hgemm_rows_at(int level, const uint16_t *w, size_t rows, size_t cols, const float *x, size_t n, float *y,
+                       size_t row_begin, size_t row_end);
 
 /// dst[i] = half(src[i]) for i < count.
 void gsv_widen_half_f16c(const uint16_t *src, float *dst, size_t count);
@@ -45,6 +55,27 @@ int gsv_conv1d_direct_max_level(void);
 /// hold the columns up to t_end + (k−1)·dilation. Disjoint column ranges may run on different threads.
 void gsv_conv1d_direct_at(int level, const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout,
                           size_t k, size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end);
+
+/// The x86-64 vector level of this CPU (with OS support): 2 = AVX-512 F/BW/DQ/VL, 1 = AVX2 + FMA,
+/// 0 = neither or not x86-64.
+int gsv_cpu_simd_level(void);
+
+/// The best code gsv_attend_at runs here: 1 = AVX-512F, 0 = plain loops.
+int gsv_attend_max_level(void);
+
+/// Positions per block of the transposed key layout of gsv_attend_at.
+#define GSV_KEY_BLOCK 16
+
+/// Softmax attention of one query of one head over `len` cached positions:
+/// scores[j] = softmax_j(scale · Σ_d q[d] · K(d, j)) and out[d] = Σ_j scores[j] · v[j·v_stride + d]
+/// for d < hd. Keys are stored transposed in blocks of GSV_KEY_BLOCK positions:
+/// K(d, j) = kt[(j / 16)·kt_block + d·16 + j % 16] (kt_block floats from one block to the next);
+/// values by position. `scores` holds at least ⌈len/16⌉·16 floats and receives the probabilities.
+void gsv_attend_at(int level, const float *q, size_t hd, const float *kt, size_t kt_block, const float *v,
+                   size_t v_stride, size_t len, float scale, float *scores, float *out);
+
+/// x = LayerNorm(x + delta) over n values (mean and variance in double), times weight plus bias.
+void gsv_add_layer_norm(float *x, const float *delta, const float *weight, const float *bias, size_t n, float eps);
 
 /// A loop body for gsv_pool_run: called once per index.
 typedef void (*gsv_pool_fn)(void *ctx, size_t index);

@@ -2,6 +2,9 @@
 // with the weights of GPT_SoVITS/AR/modules/transformer.py: TransformerEncoderLayer (post-norm,
 // `norm_first=False`, packed `self_attn.in_proj_weight` q|k|v, ReLU FFN).
 
+import Foundation
+import GSVKernels
+import GSVNN
 import GSVTensor
 import GSVWeights
 
@@ -11,25 +14,35 @@ import Glibc
 import Darwin
 #endif
 
-/// Per-sequence key/value storage for every layer, preallocated for the whole decode
-/// (`[layers][capacity][hiddenDim]`, keys and values before the head split, as the official cache).
+/// Per-sequence key/value storage for every layer, preallocated for the whole decode.
 ///
-/// Owned by one decode call (DESIGN habit 4); never shared between requests. Rows are written before
-/// they are read, so the memory is left uninitialised (large caches cost no page faults up front).
+/// Values are stored by position (`[layers][capacity][hiddenDim]`, before the head split, as the
+/// official cache). Keys are stored transposed in blocks of `GSV_KEY_BLOCK` (16) positions
+/// (`[layers][capacity/16][hiddenDim][16]`), so the fused attention kernel scores 16 positions
+/// with one vertical multiply–add per head dimension and a block holds only written positions.
+///
+/// Owned by one decode call (DESIGN habit 4); never shared between requests. Positions are written
+/// before they are read, so the memory is left uninitialised (large caches cost no page faults up
+/// front).
 final class T2SSequenceCache {
     let layers: Int
     let dim: Int
     let capacity: Int
+    /// Blocks of `GSV_KEY_BLOCK` positions per layer.
+    let blocks: Int
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
     /// Positions stored (the same for every layer between steps).
     var length = 0
 
+    static let keyBlock = Int(GSV_KEY_BLOCK)
+
     init(layers: Int, dim: Int, capacity: Int) {
         self.layers = layers
         self.dim = dim
         self.capacity = capacity
-        keys = .allocate(capacity: max(1, layers * capacity * dim))
+        blocks = (capacity + Self.keyBlock - 1) / Self.keyBlock
+        keys = .allocate(capacity: max(1, layers * blocks * Self.keyBlock * dim))
         values = .allocate(capacity: max(1, layers * capacity * dim))
     }
 
@@ -38,8 +51,76 @@ final class T2SSequenceCache {
         values.deallocate()
     }
 
-    @inline(__always) func keyRows(_ layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * capacity * dim }
+    /// Floats from one key block to the next (`hiddenDim · 16`).
+    var keyBlockStride: Int { dim * Self.keyBlock }
+    @inline(__always) func keyBlocks(_ layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * blocks * keyBlockStride }
     @inline(__always) func valueRows(_ layer: Int) -> UnsafeMutablePointer<Float> { values + layer * capacity * dim }
+
+    /// Stores the key and value rows (`dim` floats each) of position `pos` in `layer`.
+    @inline(__always) func store(layer: Int, position pos: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        precondition(pos < capacity, "T2S KV cache overflow: position \(pos), capacity \(capacity)")
+        let kb = keyBlocks(layer) + (pos / Self.keyBlock) * keyBlockStride + pos % Self.keyBlock
+        for c in 0..<dim { kb[c * Self.keyBlock] = key[c] }
+        (valueRows(layer) + pos * dim).update(from: value, count: dim)
+    }
+
+    /// Softmax attention of one query row (`dim` floats, all heads) over positions `0..<len` of
+    /// `layer`, heads `heads` of `headCount`, into `out` (`dim` floats). `scores` holds at least
+    /// ``scoreStride`` floats.
+    @inline(__always) func attend(layer: Int, query q: UnsafePointer<Float>, length len: Int, heads: Range<Int>,
+                                  headCount: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let hd = dim / headCount
+        let scale = 1 / Float(hd).squareRoot()
+        let kb = keyBlocks(layer), vr = valueRows(layer)
+        for h in heads {
+            gsv_attend_at(T2SSequenceCache.attentionLevel, q + h * hd, hd, kb + h * hd * Self.keyBlock, keyBlockStride,
+                          vr + h * hd, dim, len, scale, scores, out + h * hd)
+        }
+    }
+
+    /// Score floats one ``attend(layer:query:length:heads:headCount:scores:out:)`` call needs.
+    var scoreStride: Int { blocks * Self.keyBlock }
+
+    /// The attention kernel's code level (`GSV_ATTENTION_LEVEL=0` forces the plain loops).
+    static let attentionLevel: Int32 = {
+        if let s = ProcessInfo.processInfo.environment["GSV_ATTENTION_LEVEL"], let n = Int32(s) {
+            return max(0, min(n, gsv_attend_max_level()))
+        }
+        return gsv_attend_max_level()
+    }()
+}
+
+/// Buffers of one decode call's step loop, reused by every layer and step (no allocation per step).
+final class T2SDecodeScratch {
+    let rows: Int
+    let dim: Int
+    let heads: Int
+    /// Current hidden rows `[rows, dim]`, updated in place layer by layer.
+    let x: UnsafeMutablePointer<Float>
+    let qkv: UnsafeMutablePointer<Float>
+    let attention: UnsafeMutablePointer<Float>
+    let projected: UnsafeMutablePointer<Float>
+    let ffn: UnsafeMutablePointer<Float>
+    /// One score row per (row, head) task.
+    let scores: UnsafeMutablePointer<Float>
+    let scoreStride: Int
+
+    init(rows: Int, dim: Int, ffnDim: Int, heads: Int, scoreStride: Int) {
+        self.rows = rows
+        self.dim = dim
+        self.heads = heads
+        self.scoreStride = scoreStride
+        x = .allocate(capacity: rows * dim)
+        qkv = .allocate(capacity: rows * 3 * dim)
+        attention = .allocate(capacity: rows * dim)
+        projected = .allocate(capacity: rows * dim)
+        ffn = .allocate(capacity: rows * ffnDim)
+        scores = .allocate(capacity: rows * heads * scoreStride)
+    }
+
+    deinit {
+        for p in [x, qkv, attention, projected, ffn, scores] { p.deallocate() }
+    }
 }
 
 /// One post-norm transformer layer of the T2S GPT:
@@ -126,34 +207,31 @@ public struct T2SBlock: Sendable {
 
     /// `T2SBlock.process_prompt` for one sequence `x` `[T, d]` whose first `textLength` rows are text
     /// and the rest the audio prompt: text rows attend to all text; audio rows attend to all text and
-    /// to audio positions up to their own (causal). Writes keys/values to rows `0..<T` of `layer`.
+    /// to audio positions up to their own (causal). Writes keys/values to positions `0..<T` of `layer`.
     func prefill(_ x: Tensor, textLength: Int, cache: T2SSequenceCache, layer: Int) -> Tensor {
-        let t = x.shape[0], d = dim, hd = dim / heads
+        let t = x.shape[0], d = dim, heads = heads
         let qkv = inProj.linear(x, bias: inProjBias)  // [T, 3d]
-        let kRows = cache.keyRows(layer), vRows = cache.valueRows(layer)
         var attn = [Float](repeating: 0, count: t * d)
-        var scores = [Float](repeating: 0, count: t * t)
-        let scale = 1 / Float(hd).squareRoot()
         qkv.scalars.withUnsafeBufferPointer { qp in
             guard let q0 = qp.baseAddress else { return }
             for r in 0..<t {
-                (kRows + r * d).update(from: q0 + r * 3 * d + d, count: d)
-                (vRows + r * d).update(from: q0 + r * 3 * d + 2 * d, count: d)
+                cache.store(layer: layer, position: r, key: q0 + r * 3 * d + d, value: q0 + r * 3 * d + 2 * d)
             }
-            scores.withUnsafeMutableBufferPointer { sp in
-                attn.withUnsafeMutableBufferPointer { ap in
-                    guard let s0 = sp.baseAddress, let a0 = ap.baseAddress else { return }
-                    for h in 0..<heads {
-                        // scores = scale · Q_h K_hᵀ  [T, T]
-                        BLAS.sgemm(transB: true, m: t, n: t, k: hd, alpha: scale,
-                                   a: q0 + h * hd, lda: 3 * d, b: kRows + h * hd, ldb: d, c: s0, ldc: t)
-                        // Row i sees the prefix of length max(textLength, i + 1): exactly the official
-                        // mask (text: all text; audio: all text + causal audio).
-                        for i in 0..<t {
-                            softmaxPrefix(s0 + i * t, visible: max(textLength, i + 1), total: t)
-                        }
-                        BLAS.sgemm(m: t, n: hd, k: t, a: s0, lda: t, b: vRows + h * hd, ldb: d,
-                                   c: a0 + h * hd, ldc: d)
+            attn.withUnsafeMutableBufferPointer { ap in
+                guard let a0 = ap.baseAddress else { return }
+                nonisolated(unsafe) let out = a0
+                // Row i sees the prefix of length max(textLength, i + 1): exactly the official mask
+                // (text: all text; audio: all text + causal audio). Tasks are (row, head) pairs.
+                let stride = cache.scoreStride
+                Parallel.forRanges(t * heads, grain: max(1, 65_536 / max(t * d / heads, 1))) { r in
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: stride)
+                    defer { scores.deallocate() }
+                    var task = r.lowerBound
+                    while task < r.upperBound {
+                        let row = task / heads, h0 = task % heads, h1 = min(heads, h0 + (r.upperBound - task))
+                        cache.attend(layer: layer, query: q0 + row * 3 * d, length: max(textLength, row + 1), heads: h0..<h1,
+                                     headCount: heads, scores: scores, out: out + row * d)
+                        task += h1 - h0
                     }
                 }
             }
@@ -162,61 +240,47 @@ public struct T2SBlock: Sendable {
         return finish(x, attention: Tensor(shape: [t, d], scalars: attn))
     }
 
-    /// `T2SBlock.decode_next_token` for one new row per sequence: `x` `[B, d]`, row `b` belonging to
-    /// `caches[b]`, written at position `caches[b].length` of `layer` and attending to every cached
-    /// position (including itself).
-    func decodeStep(_ x: Tensor, caches: [T2SSequenceCache], layer: Int) -> Tensor {
-        let b = x.shape[0], d = dim, hd = dim / heads
-        let qkv = inProj.linear(x, bias: inProjBias)  // [B, 3d]
-        var attn = [Float](repeating: 0, count: b * d)
-        let maxLen = caches.map { $0.length + 1 }.max() ?? 1
-        // One score row per head, so the heads can run on different threads.
-        var scores = [Float](repeating: 0, count: heads * maxLen)
-        let scale = 1 / Float(hd).squareRoot()
-        let heads = heads
-        qkv.scalars.withUnsafeBufferPointer { qp in
-            guard let q0 = qp.baseAddress else { return }
-            scores.withUnsafeMutableBufferPointer { sp in
-                attn.withUnsafeMutableBufferPointer { ap in
-                    guard let s0 = sp.baseAddress, let a0 = ap.baseAddress else { return }
-                    for (row, cache) in caches.enumerated() {
-                        let pos = cache.length
-                        precondition(pos < cache.capacity, "T2S KV cache overflow: position \(pos), capacity \(cache.capacity)")
-                        let kRows = cache.keyRows(layer), vRows = cache.valueRows(layer)
-                        let q = q0 + row * 3 * d
-                        (kRows + pos * d).update(from: q + d, count: d)
-                        (vRows + pos * d).update(from: q + 2 * d, count: d)
-                        let len = pos + 1
-                        // Row blocks small enough that OpenBLAS runs each sgemv on the calling
-                        // thread (it threads gemv from m·n ≥ 9216): waking its threads for a
-                        // 32-wide head costs more than the product and fights the weight kernels.
-                        let block = max(1, 8192 / max(hd, 1))
-                        // Heads in parallel once the cache is long enough to be worth it.
-                        Parallel.forRanges(heads, grain: max(1, 16_384 / max(len * hd, 1))) { hr in
-                            for h in hr {
-                                let sh = s0 + h * maxLen
-                                var j0 = 0
-                                while j0 < len {
-                                    let m = min(block, len - j0)
-                                    BLAS.sgemv(m: m, n: hd, alpha: scale, a: kRows + j0 * d + h * hd, lda: d,
-                                               x: q + h * hd, y: sh + j0)
-                                    j0 += m
-                                }
-                                softmaxPrefix(sh, visible: len, total: len)
-                                j0 = 0
-                                while j0 < len {
-                                    let m = min(block, len - j0)
-                                    BLAS.sgemv(trans: true, m: m, n: hd, a: vRows + j0 * d + h * hd, lda: d, x: sh + j0,
-                                               beta: j0 == 0 ? 0 : 1, y: a0 + row * d + h * hd)
-                                    j0 += m
-                                }
-                            }
-                        }
-                    }
+    /// `T2SBlock.decode_next_token` for one new row per sequence, in place: rows `0..<caches.count`
+    /// of `s.x` (`[B, d]`), row `b` belonging to `caches[b]`, written at position `caches[b].length`
+    /// of `layer` and attending to every cached position (including itself). Allocates nothing.
+    func decodeStep(_ s: T2SDecodeScratch, caches: [T2SSequenceCache], layer: Int) {
+        let b = caches.count, d = dim, heads = heads, f = linear1.rows
+        precondition(b <= s.rows, "T2S decode scratch holds \(s.rows) rows, \(b) requested")
+        inProj.multiply(s.x, rows: b, into: s.qkv, bias: inProjBias)
+        var longest = 0
+        for (row, cache) in caches.enumerated() {
+            let q = s.qkv + row * 3 * d
+            cache.store(layer: layer, position: cache.length, key: q + d, value: q + 2 * d)
+            longest = max(longest, cache.length + 1)
+        }
+        nonisolated(unsafe) let (qkv, attention, scores) = (s.qkv, s.attention, s.scores)
+        let stride = s.scoreStride, hd = d / heads
+        // Heads of all rows in parallel once the caches are long enough to be worth it.
+        Parallel.forRanges(b * heads, grain: max(1, 16_384 / max(longest * hd, 1))) { r in
+            for task in r {
+                let row = task / heads, h = task % heads
+                caches[row].attend(layer: layer, query: qkv + row * 3 * d, length: caches[row].length + 1, heads: h..<(h + 1),
+                                   headCount: heads, scores: scores + task * stride, out: attention + row * d)
+            }
+        }
+        outProj.multiply(s.attention, rows: b, into: s.projected, bias: outProjBias)
+        norm1Weight.scalars.withUnsafeBufferPointer { w in
+            norm1Bias.scalars.withUnsafeBufferPointer { bias in
+                for row in 0..<b {
+                    gsv_add_layer_norm(s.x + row * d, s.projected + row * d, w.baseAddress, bias.baseAddress, d, eps)
                 }
             }
         }
-        return finish(x, attention: Tensor(shape: [b, d], scalars: attn))
+        linear1.multiply(s.x, rows: b, into: s.ffn, bias: linear1Bias)
+        for i in 0..<(b * f) where s.ffn[i] < 0 { s.ffn[i] = 0 }
+        linear2.multiply(s.ffn, rows: b, into: s.projected, bias: linear2Bias)
+        norm2Weight.scalars.withUnsafeBufferPointer { w in
+            norm2Bias.scalars.withUnsafeBufferPointer { bias in
+                for row in 0..<b {
+                    gsv_add_layer_norm(s.x + row * d, s.projected + row * d, w.baseAddress, bias.baseAddress, d, eps)
+                }
+            }
+        }
     }
 
     /// out_proj, residual + norm1, FFN, residual + norm2.
@@ -227,21 +291,3 @@ public struct T2SBlock: Sendable {
         return layerNorm(h + ff, weight: norm2Weight, bias: norm2Bias, eps: eps)
     }
 }
-
-/// In-place softmax over the first `visible` entries of a row of `total`; the rest become 0
-/// (masked keys, as `F.scaled_dot_product_attention` with a boolean mask).
-@inline(__always)
-func softmaxPrefix(_ row: UnsafeMutablePointer<Float>, visible: Int, total: Int) {
-    var m = -Float.infinity
-    for j in 0..<visible where row[j] > m { m = row[j] }
-    var s: Float = 0
-    for j in 0..<visible {
-        let e = expf(row[j] - m)
-        row[j] = e
-        s += e
-    }
-    let inv = 1 / s
-    for j in 0..<visible { row[j] *= inv }
-    for j in visible..<total { row[j] = 0 }
-}
-

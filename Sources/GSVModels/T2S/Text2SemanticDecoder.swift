@@ -271,6 +271,16 @@ public struct Text2SemanticDecoder: Sendable {
         return x
     }
 
+    /// Writes `audio_emb(token) + alpha_audio · PE[position]` (`E` floats) to `row`.
+    private func writeAudioRow(_ token: Int, position: Int, into row: UnsafeMutablePointer<Float>) {
+        let e = config.embeddingDim
+        audioEmbedding.scalars.withUnsafeBufferPointer { ap in
+            guard let a0 = ap.baseAddress else { return }
+            row.update(from: a0 + token * e, count: e)
+        }
+        audioPosition.add(to: row, rows: 1, startPosition: position)
+    }
+
     /// Rows `audio_emb(tokens) + alpha_audio · PE[start ..< start+count]`, `[count, E]`.
     private func audioRows(_ tokens: [Int], startPositions: [Int]) -> Tensor {
         let e = config.embeddingDim
@@ -404,17 +414,25 @@ public struct Text2SemanticDecoder: Sendable {
             for j in 0..<d { hidden[i * d + j] = xy.scalars[last * d + j] }
             active.append(T2SActiveSequence(item: i, cache: cache, promptCount: input.promptTokens.count, tokens: input.promptTokens))
         }
-        var h = Tensor(shape: [active.count, d], scalars: hidden)
+        // The step loop's buffers: hidden rows, projections, scores and logits for every item.
+        let scratch = T2SDecodeScratch(rows: inputs.count, dim: d, ffnDim: c.ffnDim, heads: c.heads,
+                                       scoreStride: active.map { $0.cache.scoreStride }.max() ?? 0)
+        scratch.x.update(from: hidden, count: hidden.count)
+        var logits = [Float](repeating: 0, count: inputs.count * v)
         let decodeStart = clock.now
         timings.prefill = decodeStart - prefillStart
         defer { timings.decode = clock.now - decodeStart }
 
         for idx in 0..<options.maxSteps {
             try Task.checkCancellation()
-            let logits = predictLayer.linear(h)  // [B, V]
+            let rows = active.count
+            logits.withUnsafeMutableBufferPointer { lp in
+                guard let l0 = lp.baseAddress else { return }
+                predictLayer.multiply(scratch.x, rows: rows, into: l0)  // [B, V]
+            }
             var finished = Set<Int>()
             for (b, seq) in active.enumerated() {
-                let raw = Array(logits.scalars[(b * v)..<((b + 1) * v)])
+                let raw = Array(logits[(b * v)..<((b + 1) * v)])
                 if options.recordStepLogits { recorded[seq.item].append(raw) }
                 var l = idx < T2SDecodeOptions.stepsWithoutEOS || options.suppressEOS ? Array(raw.dropLast()) : raw
                 applyRepetitionPenalty(&l, previousTokens: seq.tokens, penalty: penalty)
@@ -456,12 +474,12 @@ public struct Text2SemanticDecoder: Sendable {
                 for seq in active { try onStep(seq.item, seq.tokens[seq.promptCount...]) }
             }
             // Next input: audio_emb(last token) + alpha·PE[prompt length + idx].
-            let next = audioRows(active.map { $0.tokens[$0.tokens.count - 1] },
-                                 startPositions: active.map { $0.promptCount + idx })
-            h = next
+            for (row, seq) in active.enumerated() {
+                writeAudioRow(seq.tokens[seq.tokens.count - 1], position: seq.promptCount + idx, into: scratch.x + row * d)
+            }
             let caches = active.map(\.cache)
-            for (l, block) in blocks.enumerated() {
-                h = block.decodeStep(h, caches: caches, layer: l)
+            for block in blocks.indices {
+                blocks[block].decodeStep(scratch, caches: caches, layer: block)
             }
             for cache in caches { cache.length += 1 }
         }

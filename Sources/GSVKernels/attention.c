@@ -1,0 +1,179 @@
+// Fused single-query attention for the T2S GPT (one query row of one head against a cached prefix
+// of keys and values): scores, softmax and the weighted sum of values in one pass over the cache,
+// with no BLAS call per head. Used for every decode step and for the rows of the prompt pass.
+// AVX-512F version selected at run time; plain loops elsewhere.
+#include "GSVKernels.h"
+
+#include <math.h>
+
+// Plain loops: the reference the vector code is tested against.
+static void gsv_attend_plain(const float *q, size_t hd, const float *kt, size_t kt_block, const float *v,
+                             size_t v_stride, size_t len, float scale, float *scores, float *out) {
+    float m = -INFINITY;
+    for (size_t j = 0; j < len; j++) {
+        float s = 0;
+        const float *k = kt + (j / GSV_KEY_BLOCK) * kt_block + j % GSV_KEY_BLOCK;
+        for (size_t d = 0; d < hd; d++) s += q[d] * k[d * GSV_KEY_BLOCK];
+        s *= scale;
+        scores[j] = s;
+        if (s > m) m = s;
+    }
+    float sum = 0;
+    for (size_t j = 0; j < len; j++) {
+        float e = expf(scores[j] - m);
+        scores[j] = e;
+        sum += e;
+    }
+    float inv = 1.0f / sum;
+    for (size_t d = 0; d < hd; d++) out[d] = 0;
+    for (size_t j = 0; j < len; j++) {
+        float p = scores[j] * inv;
+        scores[j] = p;
+        for (size_t d = 0; d < hd; d++) out[d] += p * v[j * v_stride + d];
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define GSV_AVX512 __attribute__((target("avx512f,fma")))
+
+// e^x for x ≤ 0 (softmax after the max is subtracted); relative error below 2e-7, exact 0 below
+// about −103: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-7 Taylor polynomial, then 2^n by
+// vscalefps (no exponent-field arithmetic, so no overflow or denormal special cases).
+GSV_AVX512 static inline __m512 gsv_exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+static inline __mmask16 gsv_tail_mask(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
+
+GSV_AVX512 static void gsv_attend_avx512(const float *q, size_t hd, const float *kt, size_t kt_block, const float *v,
+                                         size_t v_stride, size_t len, float scale, float *scores, float *out) {
+    // Scores, 64 keys (four blocks) at a time: the keys are stored transposed, so every FMA is
+    // vertical.
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    size_t j = 0;
+    for (; j + 64 <= len; j += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const float *k0 = kt + (j / 16) * kt_block, *k1 = k0 + kt_block, *k2 = k1 + kt_block, *k3 = k2 + kt_block;
+        for (size_t d = 0; d < hd; d++) {
+            __m512 qd = _mm512_set1_ps(q[d]);
+            a0 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k0 + 16 * d), a0);
+            a1 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k1 + 16 * d), a1);
+            a2 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k2 + 16 * d), a2);
+            a3 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k3 + 16 * d), a3);
+        }
+        __m512 s = _mm512_set1_ps(scale);
+        a0 = _mm512_mul_ps(a0, s); a1 = _mm512_mul_ps(a1, s); a2 = _mm512_mul_ps(a2, s); a3 = _mm512_mul_ps(a3, s);
+        _mm512_storeu_ps(scores + j, a0); _mm512_storeu_ps(scores + j + 16, a1);
+        _mm512_storeu_ps(scores + j + 32, a2); _mm512_storeu_ps(scores + j + 48, a3);
+        vmax = _mm512_max_ps(vmax, _mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3)));
+    }
+    for (; j < len; j += 16) {
+        __mmask16 m = gsv_tail_mask(len - j);
+        __m512 a = _mm512_setzero_ps();
+        const float *k = kt + (j / 16) * kt_block;
+        for (size_t d = 0; d < hd; d++) a = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_maskz_loadu_ps(m, k + 16 * d), a);
+        a = _mm512_mul_ps(a, _mm512_set1_ps(scale));
+        _mm512_mask_storeu_ps(scores + j, m, a);
+        vmax = _mm512_mask_max_ps(vmax, m, vmax, a);
+    }
+    __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    // exp and sum.
+    __m512 vsum = _mm512_setzero_ps();
+    for (j = 0; j < len; j += 16) {
+        __mmask16 m = gsv_tail_mask(len - j);
+        __m512 e = gsv_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), mx));
+        e = _mm512_maskz_mov_ps(m, e);
+        _mm512_mask_storeu_ps(scores + j, m, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (j = 0; j < len; j += 16) {
+        __mmask16 m = gsv_tail_mask(len - j);
+        _mm512_mask_storeu_ps(scores + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scores + j), inv));
+    }
+    // out = Σ_j p_j · v_j, 16 head dimensions per vector (the last one masked), two keys per
+    // iteration into separate accumulators.
+    for (size_t d0 = 0; d0 < hd; d0 += 32) {
+        __mmask16 m0 = gsv_tail_mask(hd - d0), m1 = hd - d0 > 16 ? gsv_tail_mask(hd - d0 - 16) : 0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+        const float *vr = v + d0;
+        size_t i = 0;
+        for (; i + 2 <= len; i += 2, vr += 2 * v_stride) {
+            __m512 p = _mm512_set1_ps(scores[i]), r = _mm512_set1_ps(scores[i + 1]);
+            a0 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m0, vr), a0);
+            a1 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m1, vr + 16), a1);
+            b0 = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m0, vr + v_stride), b0);
+            b1 = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m1, vr + v_stride + 16), b1);
+        }
+        if (i < len) {
+            __m512 p = _mm512_set1_ps(scores[i]);
+            a0 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m0, vr), a0);
+            a1 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m1, vr + 16), a1);
+        }
+        _mm512_mask_storeu_ps(out + d0, m0, _mm512_add_ps(a0, b0));
+        if (m1) _mm512_mask_storeu_ps(out + d0 + 16, m1, _mm512_add_ps(a1, b1));
+    }
+}
+
+static int gsv_attend_level(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return cached;
+}
+
+#else
+
+static int gsv_attend_level(void) { return 0; }
+
+#endif
+
+int gsv_attend_max_level(void) { return gsv_attend_level(); }
+
+void gsv_attend_at(int level, const float *q, size_t hd, const float *kt, size_t kt_block, const float *v,
+                   size_t v_stride, size_t len, float scale, float *scores, float *out) {
+    if (len == 0) {
+        for (size_t d = 0; d < hd; d++) out[d] = 0;
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    if (level > 0 && gsv_attend_level() > 0) {
+        gsv_attend_avx512(q, hd, kt, kt_block, v, v_stride, len, scale, scores, out);
+        return;
+    }
+#endif
+    (void)level;
+    gsv_attend_plain(q, hd, kt, kt_block, v, v_stride, len, scale, scores, out);
+}
+
+void gsv_add_layer_norm(float *x, const float *delta, const float *weight, const float *bias, size_t n, float eps) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] += delta[i];
+        s += x[i];
+    }
+    double mean = s / (double)n, ss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)x[i] - mean;
+        ss += d * d;
+    }
+    float rs = (float)(1.0 / sqrt(ss / (double)n + (double)eps)), m = (float)mean;
+    for (size_t i = 0; i < n; i++) x[i] = (x[i] - m) * rs * weight[i] + bias[i];
+}
