@@ -48,6 +48,9 @@ public struct BenchmarkSettings: Sendable, Equatable {
     public var tokens: Int = 100
     /// Sequences in the batched GPT measurement.
     public var gptBatch: Int = 4
+    /// `batch_size` of the second end-to-end measurement (fragments decoded together, as `TTS.run`
+    /// with that batch size); 0 = every fragment in one batch request.
+    public var e2eBatchSize: Int = 0
     /// Measured repetitions of each stage; the median is reported.
     public var runs: Int = 3
     /// Unmeasured repetitions before the measured ones.
@@ -66,6 +69,7 @@ public struct BenchmarkSettings: Sendable, Equatable {
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { e.append("text must not be empty") }
         if tokens < 1 || tokens > 1499 { e.append("tokens must be in 1…1499 (got \(tokens))") }
         if gptBatch < 1 || gptBatch > 64 { e.append("GPT batch must be in 1…64 (got \(gptBatch))") }
+        if e2eBatchSize < 0 || e2eBatchSize > 200 { e.append("end-to-end batch size must be in 0…200 (got \(e2eBatchSize))") }
         if runs < 1 || runs > 1000 { e.append("runs must be in 1…1000 (got \(runs))") }
         if warmupRuns < 0 || warmupRuns > 100 { e.append("warm-up runs must be in 0…100 (got \(warmupRuns))") }
         return e
@@ -116,6 +120,17 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var audioSeconds: Double
     /// End-to-end real-time factor (`medianWallSeconds / audioSeconds`; < 1 is faster than real time).
     public var rtf: Double
+    /// `batch_size` of the batched end-to-end run (the request's fragments decoded together, split
+    /// into buckets as `TTS.run` does with `split_bucket`).
+    public var e2eBatchSize: Int = 0
+    /// Wall time of that run (same text, tokens and options otherwise).
+    public var medianWallBatchSeconds: Double = 0
+    /// Its real-time factor (`medianWallBatchSeconds / audioSeconds`).
+    public var rtfBatch: Double = 0
+    /// The BLAS kernels in use (e.g. `OpenBLAS SkylakeX (chosen for AVX-512; …)`).
+    public var blas: String = ""
+    /// The fp16 matrix and attention kernel levels (e.g. `fp16 AVX-512, attention AVX-512`).
+    public var kernels: String = ""
     /// Time from the request to the first `.audio` event of ``TTSEngine/synthesize(_:voice:options:noise:)``
     /// in streaming_mode 1 with an uncached voice (cold: the reference features are computed in the
     /// request), each sentence capped at ``tokensPerFragment`` tokens.
@@ -148,7 +163,10 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case bertMs = "bert_ms", hubertMs = "hubert_ms", referenceAudioSeconds = "reference_audio_s"
         case gptPrefillMs = "gpt_prefill_ms", gptTokensPerSecond = "gpt_tokens_per_s", gptBatch = "gpt_batch"
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
-        case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf, firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
+        case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf
+        case e2eBatchSize = "e2e_batch_size", medianWallBatchSeconds = "median_wall_batch_s", rtfBatch = "rtf_batch"
+        case blas, kernels
+        case firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
         case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
         case firstChunkFixedStreamMs = "first_chunk_stream3_ms", firstChunkFixedStreamAudioSeconds = "first_chunk_stream3_audio_s"
         case firstChunkAudioSeconds = "first_chunk_audio_s", peakRSSMB = "peak_rss_mb"
@@ -368,6 +386,18 @@ public struct PipelineBenchmark: Sendable {
         let wall = try Self.median(e2eSeconds, "end to end")
         guard e2eAudio > 0 else { throw BenchmarkError.stageFailed(stage: "end to end", reason: "no audio produced") }
 
+        // End to end again with the fragments decoded in batches.
+        let batchSize = settings.e2eBatchSize > 0 ? settings.e2eBatchSize : sequences.count
+        var batchAudio = 0.0
+        let batchSeconds = try repeated("end to end (batch_size \(batchSize))", progress: progress) { () -> Double in
+            let t0 = clock.now
+            let samples = try endToEnd(batchSize: batchSize)
+            let dt = BenchmarkStatistics.seconds(clock.now - t0)
+            batchAudio = Double(samples) / Double(rate)
+            return dt
+        }
+        let wallBatch = try Self.median(batchSeconds, "end to end (batched)")
+
         // Time to the first chunk through the engine (streaming_mode 1).
         // Cold: a fresh engine per run, so the voice is prepared inside the request. Warm: one engine
         // whose voice cache already holds the reference.
@@ -417,6 +447,11 @@ public struct PipelineBenchmark: Sendable {
             loadAverageBefore: loadBefore, loadAverageAfter: ProcessMetrics.loadAverage(),
             cpuCores: ProcessInfo.processInfo.activeProcessorCount)
         report.firstChunkFixedStreamMs = try Self.median(firstChunkFixed.map { $0.seconds }, "first chunk (streaming 3)") * 1000
+        report.e2eBatchSize = batchSize
+        report.medianWallBatchSeconds = wallBatch
+        report.rtfBatch = wallBatch / max(batchAudio, 1e-9)
+        report.blas = BLAS.kernelDescription
+        report.kernels = KernelInfo.description
         report.firstChunkFixedStreamAudioSeconds = BenchmarkStatistics.median(firstChunkFixed.map { $0.audio }) ?? 0
         return report
     }
@@ -428,13 +463,14 @@ public struct PipelineBenchmark: Sendable {
     }
 
     /// One synthesis of the text through ``TTSEngine`` with api_v2 defaults and streaming off
-    /// (batch 1, fragment pauses), except that every fragment decodes exactly `tokens` tokens (EOS
-    /// suppressed through the engine's decode hook). A fresh engine, so the reference features are
-    /// computed too.
+    /// (batch 1 unless `batchSize` says otherwise, fragment pauses), except that every fragment
+    /// decodes exactly `tokens` tokens (EOS suppressed through the engine's decode hook). A fresh
+    /// engine, so the reference features are computed too.
     /// - Returns: the number of output samples.
-    private func endToEnd() throws -> Int {
+    private func endToEnd(batchSize: Int = 1) throws -> Int {
         let engine = TTSEngine(bundle: bundle)
         var options = SynthesisOptions()
+        options.batchSize = batchSize
         options.textLanguage = settings.textLanguage
         options.textSplitMethod = settings.textSplitMethod
         options.seed = Int64(settings.seed % UInt64(Int64.max))

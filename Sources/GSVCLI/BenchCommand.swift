@@ -44,6 +44,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Sequences in the batched GPT measurement.")
     var gptBatch: Int = 4
 
+    @Option(name: .long, help: "batch_size of the batched end-to-end run (0 = all fragments in one request batch).")
+    var e2eBatchSize: Int = 0
+
     @Option(name: .long, help: "Measured runs per stage (the median is reported).")
     var runs: Int = 3
 
@@ -67,6 +70,7 @@ struct BenchCommand: AsyncParsableCommand {
         if runs < 1 { throw ValidationError("--runs must be ≥ 1 (got \(runs))") }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0 (got \(warmup))") }
         if gptBatch < 1 || gptBatch > 64 { throw ValidationError("--gpt-batch must be in 1…64 (got \(gptBatch))") }
+        if e2eBatchSize < 0 || e2eBatchSize > 200 { throw ValidationError("--e2e-batch-size must be in 0…200 (got \(e2eBatchSize))") }
     }
 
     func run() async throws {
@@ -93,6 +97,7 @@ struct BenchCommand: AsyncParsableCommand {
         settings.textSplitMethod = splitMethod
         settings.tokens = tokens
         settings.gptBatch = gptBatch
+        settings.e2eBatchSize = e2eBatchSize
         settings.runs = runs
         settings.warmupRuns = warmup
         settings.seed = seed
@@ -138,7 +143,8 @@ struct BenchCommand: AsyncParsableCommand {
             ("GPT decode batch 1", "\(f(r.gptTokensPerSecond, 1)) tokens/s"),
             ("GPT decode batch \(r.gptBatch)", "\(f(r.gptTokensPerSecondBatch, 1)) tokens/s"),
             ("SoVITS decode", "RTF \(f(r.sovitsRTF, 3)) (\(f(r.sovitsAudioSeconds)) s audio)"),
-            ("end to end", "\(f(r.medianWallSeconds)) s for \(f(r.audioSeconds)) s audio, RTF \(f(r.rtf, 3))"),
+            ("end to end (batch_size 1)", "\(f(r.medianWallSeconds)) s for \(f(r.audioSeconds)) s audio, RTF \(f(r.rtf, 3))"),
+            ("end to end (batch_size \(r.e2eBatchSize))", "\(f(r.medianWallBatchSeconds)) s, RTF \(f(r.rtfBatch, 3))"),
             ("first chunk (streaming 1, cold voice)", "\(f(r.firstChunkMs, 0)) ms (\(f(r.firstChunkAudioSeconds)) s audio)"),
             ("first chunk (streaming 1, cached voice)", "\(f(r.firstChunkWarmMs, 0)) ms"),
             ("first chunk (streaming 2, cached voice)",
@@ -147,6 +153,7 @@ struct BenchCommand: AsyncParsableCommand {
              "\(f(r.firstChunkFixedStreamMs, 0)) ms (\(f(r.firstChunkFixedStreamAudioSeconds)) s audio)"),
             ("peak RSS", "\(f(r.peakRSSMB, 0)) MB"),
             ("machine", "\(r.cpuCores) cores, load average \(load)"),
+            ("kernels", "\(r.blas); \(r.kernels)"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
