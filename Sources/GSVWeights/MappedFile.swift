@@ -50,6 +50,18 @@ public final class MappedFile: @unchecked Sendable {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
 
+    /// Drops the process's resident pages of the mapping (Linux `madvise(MADV_DONTNEED)`; the file
+    /// stays mapped and readable). Loaders call this once a model is built: the pages of tensors
+    /// that were converted or copied (fp32 widening, weight-norm folding, packing) then stop counting
+    /// in the resident set, and the pages of weights read in place come back from the page cache on
+    /// first use. A no-op elsewhere.
+    public func releaseResidentPages() {
+        #if canImport(Glibc)
+        guard let base else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), size, MADV_DONTNEED)
+        #endif
+    }
+
     /// The bytes `range`, bounds-checked.
     public func bytes(_ range: Range<Int>) throws -> UnsafeRawBufferPointer {
         guard range.lowerBound >= 0, range.upperBound <= size else {

@@ -49,6 +49,15 @@ public struct WeightArchive: Sendable {
     /// key the official loader uses to recognise its pretrained SoVITS files.
     public var leadingMD5: String? = nil
 
+    /// Releases the resident pages of every mapped file behind the tensors
+    /// (``MappedFile/releaseResidentPages()``); the tensors stay readable.
+    public func releaseResidentPages() {
+        var seen = Set<ObjectIdentifier>()
+        for t in tensors.values where seen.insert(ObjectIdentifier(t.file)).inserted {
+            t.file.releaseResidentPages()
+        }
+    }
+
     /// Opens a safetensors file, a PyTorch zip checkpoint or a Hugging Face folder, chosen by content.
     public static func open(_ path: String) throws -> WeightArchive {
         var isDir: ObjCBool = false

@@ -82,6 +82,7 @@ public struct ChineseRoBERTa: Sendable {
         root.skipAll(withPrefix: "cls.")
         try root.verifyAllConsumed()
         let tokenizer = try BertTokenizer(folder: URL(fileURLWithPath: folder, isDirectory: true))
+        archive.releaseResidentPages()
         return try ChineseRoBERTa(tokenizer: tokenizer, model: model)
     }
 

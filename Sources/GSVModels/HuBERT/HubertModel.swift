@@ -283,6 +283,7 @@ extension CNHuBERT {
         let model = try load(reader: r, config: config)
         r.skip("masked_spec_embed")
         try r.verifyAllConsumed()
+        archive.releaseResidentPages()
         return model
     }
 

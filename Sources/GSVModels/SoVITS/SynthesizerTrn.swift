@@ -63,7 +63,10 @@ public struct SynthesizerTrn: Sendable {
 
     /// Loads a SoVITS `.pth` (any header: `PK` or the 2-byte version marker).
     public static func load(path: String) throws -> SynthesizerTrn {
-        try SynthesizerTrn(archive: WeightArchive.open(path))
+        let archive = try WeightArchive.open(path)
+        let model = try SynthesizerTrn(archive: archive)
+        archive.releaseResidentPages()
+        return model
     }
 
     /// Builds the network from an opened checkpoint: version from the header / symbol count, config

@@ -161,7 +161,10 @@ public struct Text2SemanticDecoder: Sendable {
 
     /// Opens a GPT checkpoint (`.ckpt`) and loads it (`TTS.init_t2s_weights`).
     public static func load(path: String) throws -> Text2SemanticDecoder {
-        try Text2SemanticDecoder(archive: try WeightArchive.open(path))
+        let archive = try WeightArchive.open(path)
+        let model = try Text2SemanticDecoder(archive: archive)
+        archive.releaseResidentPages()
+        return model
     }
 
     /// Loads from an opened checkpoint: config from its `config`, weights from `model.*`; fails on
