@@ -32,12 +32,36 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
             return
         }
-        _ = configured
-        cblas_sgemm(CblasRowMajor,
-                    transA ? CblasTrans : CblasNoTrans,
-                    transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        guard splitsProducts, m * n * k >= splitWork, Parallel.threadCount > 1 else {
+            rawSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        // One block of C per thread (columns in multiples of 16, rows in multiples of 4, so each
+        // block keeps the full-width kernels busy), on the same threads as every other kernel.
+        if n >= m {
+            Parallel.forRanges((n + 15) / 16, grain: max(1, splitWork / max(1, m * k * 16))) { r in
+                let j0 = r.lowerBound * 16, nj = min(n, r.upperBound * 16) - j0
+                rawSgemm(transA, transB, m, nj, k, alpha, a, lda, transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc)
+            }
+        } else {
+            Parallel.forRanges((m + 3) / 4, grain: max(1, splitWork / max(1, n * k * 4))) { r in
+                let i0 = r.lowerBound * 4, mi = min(m, r.upperBound * 4) - i0
+                rawSgemm(transA, transB, mi, n, k, alpha, transA ? a + i0 : a + i0 * lda, lda, b, ldb, beta,
+                         c + i0 * ldc, ldc)
+            }
+        }
+    }
+
+    /// Multiply–adds from which ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits
+    /// its work over threads (about 0.1 ms of one core).
+    static let splitWork = 1 << 20
+
+    @inline(__always)
+    private static func rawSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                 _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Row-major single-precision GEMV: `y = alpha * op(A) * x + beta * y`, `A` stored `m×n`.
@@ -48,18 +72,26 @@ public enum BLAS {
         y: UnsafeMutablePointer<Float>
     ) {
         guard m > 0, n > 0 else { return }
-        _ = configured
+        _ = splitsProducts
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 
-    /// True once the process's BLAS is set up: the first use picks OpenBLAS's kernels
-    /// (``kernelDescription``) before any product runs. Accelerate needs nothing.
-    static let configured: Bool = {
-        #if !canImport(Accelerate)
+    /// Whether large products are split over ``Parallel`` here, with OpenBLAS itself single-threaded
+    /// (set up on first use, after its kernels are chosen, ``kernelDescription``). OpenBLAS's idle
+    /// worker threads spin in `sched_yield` for a long while after every threaded call and take the
+    /// cores from the convolution and decode kernels that follow (≈ 12 % of the SoVITS decode's
+    /// samples in `perf`); one set of threads avoids that. `GSV_BLAS_THREADS=openblas` keeps
+    /// OpenBLAS's own threading instead. Accelerate manages its own threads and is called as is.
+    static let splitsProducts: Bool = {
+        #if canImport(Accelerate)
+        return false
+        #else
         _ = kernelSelection
-        #endif
+        if ProcessInfo.processInfo.environment["GSV_BLAS_THREADS"] == "openblas" { return false }
+        openblas_set_num_threads(1)
         return true
+        #endif
     }()
 
     /// The BLAS kernels in use and how they were chosen, e.g. `OpenBLAS SkylakeX (chosen for

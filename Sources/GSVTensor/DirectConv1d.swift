@@ -59,4 +59,18 @@ public struct DirectConv1d: Sendable {
             }
         }
     }
+
+    /// ``accumulate(x:xStride:dilation:into:yStride:outLength:level:)`` on the calling thread only:
+    /// for callers that already run one tile per thread.
+    public func accumulateSerial(x: UnsafePointer<Float>, xStride: Int, dilation: Int, into y: UnsafeMutablePointer<Float>,
+                                 yStride: Int, outLength: Int, level: Int? = nil) {
+        precondition(xStride >= outLength + (kernelSize - 1) * dilation, "DirectConv1d: input rows too short")
+        precondition(yStride >= outLength, "DirectConv1d: output rows too short")
+        guard outLength > 0 else { return }
+        let lvl = Int32(level ?? Self.maxLevel)
+        packed.withUnsafeBufferPointer { w in
+            gsv_conv1d_direct_at(lvl, x, xStride, inChannels, w.baseAddress, outChannels, kernelSize, dilation, y, yStride,
+                                 0, outLength)
+        }
+    }
 }
