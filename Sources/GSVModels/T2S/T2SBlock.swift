@@ -283,11 +283,61 @@ public struct T2SBlock: Sendable {
         }
     }
 
-    /// out_proj, residual + norm1, FFN, residual + norm2.
+    /// out_proj, residual + norm1, FFN, residual + norm2, over every row of `x` `[T, d]`: the
+    /// products into reused buffers, bias, ReLU, residual and norms fused per row and spread over
+    /// threads.
     private func finish(_ x: Tensor, attention: Tensor) -> Tensor {
-        let a = outProj.linear(attention, bias: outProjBias)
-        let h = layerNorm(x + a, weight: norm1Weight, bias: norm1Bias, eps: eps)
-        let ff = linear2.linear(linear1.linear(h, bias: linear1Bias).relu(), bias: linear2Bias)
-        return layerNorm(h + ff, weight: norm2Weight, bias: norm2Bias, eps: eps)
+        let t = x.shape[0], d = dim, f = linear1.rows
+        var h = x.scalars
+        let projected = UnsafeMutablePointer<Float>.allocate(capacity: t * d)
+        let hidden = UnsafeMutablePointer<Float>.allocate(capacity: t * f)
+        defer {
+            projected.deallocate()
+            hidden.deallocate()
+        }
+        attention.scalars.withUnsafeBufferPointer { ap in
+            guard let a0 = ap.baseAddress else { return }
+            outProj.multiply(a0, rows: t, into: projected)
+        }
+        h.withUnsafeMutableBufferPointer { hp in
+            guard let h0 = hp.baseAddress else { return }
+            addBiasAndNormalize(h0, projected, bias: outProjBias, weight: norm1Weight, normBias: norm1Bias, rows: t)
+            linear1.multiply(h0, rows: t, into: hidden)
+            linear1Bias.scalars.withUnsafeBufferPointer { bp in
+                guard let b0 = bp.baseAddress else { return }
+                nonisolated(unsafe) let (hid, bias) = (hidden, b0)
+                Parallel.forRanges(t, grain: max(1, 65_536 / max(f, 1))) { r in
+                    for row in r {
+                        let p = hid + row * f
+                        for j in 0..<f { let v = p[j] + bias[j]; p[j] = v > 0 ? v : 0 }
+                    }
+                }
+            }
+            linear2.multiply(hidden, rows: t, into: projected)
+            addBiasAndNormalize(h0, projected, bias: linear2Bias, weight: norm2Weight, normBias: norm2Bias, rows: t)
+        }
+        return Tensor(shape: [t, d], scalars: h)
+    }
+
+    /// Row by row: `x = LayerNorm(x + (delta + bias))` (the official order: the projection's bias is
+    /// added to the projection before the residual).
+    private func addBiasAndNormalize(_ x: UnsafeMutablePointer<Float>, _ delta: UnsafeMutablePointer<Float>, bias: Tensor,
+                                     weight: Tensor, normBias: Tensor, rows: Int) {
+        let d = dim, eps = eps
+        bias.scalars.withUnsafeBufferPointer { bp in
+            weight.scalars.withUnsafeBufferPointer { wp in
+                normBias.scalars.withUnsafeBufferPointer { np in
+                    guard let b0 = bp.baseAddress, let w0 = wp.baseAddress, let n0 = np.baseAddress else { return }
+                    nonisolated(unsafe) let (xs, ds, b, w, nb) = (x, delta, b0, w0, n0)
+                    Parallel.forRanges(rows, grain: max(1, 16_384 / max(d, 1))) { r in
+                        for row in r {
+                            let dr = ds + row * d
+                            for j in 0..<d { dr[j] += b[j] }
+                            gsv_add_layer_norm(xs + row * d, dr, w, nb, d, eps)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
