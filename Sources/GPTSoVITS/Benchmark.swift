@@ -127,6 +127,9 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var medianWallBatchSeconds: Double = 0
     /// Its real-time factor (`medianWallBatchSeconds / audioSeconds`).
     public var rtfBatch: Double = 0
+    /// Peak resident set size before the batched end-to-end run: every other stage, `batch_size` 1
+    /// (the batched run adds one KV cache per fragment and one long SoVITS decode).
+    public var peakRSSBeforeBatchMB: Double = 0
     /// The BLAS kernels in use (e.g. `OpenBLAS SkylakeX (chosen for AVX-512; …)`).
     public var blas: String = ""
     /// The fp16 matrix and attention kernel levels (e.g. `fp16 AVX-512, attention AVX-512`).
@@ -165,7 +168,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
         case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf
         case e2eBatchSize = "e2e_batch_size", medianWallBatchSeconds = "median_wall_batch_s", rtfBatch = "rtf_batch"
-        case blas, kernels
+        case blas, kernels, peakRSSBeforeBatchMB = "peak_rss_before_batch_mb"
         case firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
         case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
         case firstChunkFixedStreamMs = "first_chunk_stream3_ms", firstChunkFixedStreamAudioSeconds = "first_chunk_stream3_audio_s"
@@ -387,6 +390,7 @@ public struct PipelineBenchmark: Sendable {
         guard e2eAudio > 0 else { throw BenchmarkError.stageFailed(stage: "end to end", reason: "no audio produced") }
 
         // End to end again with the fragments decoded in batches.
+        let rssBeforeBatch = Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576
         let batchSize = settings.e2eBatchSize > 0 ? settings.e2eBatchSize : sequences.count
         var batchAudio = 0.0
         let batchSeconds = try repeated("end to end (batch_size \(batchSize))", progress: progress) { () -> Double in
@@ -448,6 +452,7 @@ public struct PipelineBenchmark: Sendable {
             cpuCores: ProcessInfo.processInfo.activeProcessorCount)
         report.firstChunkFixedStreamMs = try Self.median(firstChunkFixed.map { $0.seconds }, "first chunk (streaming 3)") * 1000
         report.e2eBatchSize = batchSize
+        report.peakRSSBeforeBatchMB = rssBeforeBatch
         report.medianWallBatchSeconds = wallBatch
         report.rtfBatch = wallBatch / max(batchAudio, 1e-9)
         report.blas = BLAS.kernelDescription

@@ -151,7 +151,7 @@ struct BenchCommand: AsyncParsableCommand {
              "\(f(r.firstChunkTokenStreamMs, 0)) ms (\(f(r.firstChunkTokenStreamAudioSeconds)) s audio)"),
             ("first chunk (streaming 3, cached voice)",
              "\(f(r.firstChunkFixedStreamMs, 0)) ms (\(f(r.firstChunkFixedStreamAudioSeconds)) s audio)"),
-            ("peak RSS", "\(f(r.peakRSSMB, 0)) MB"),
+            ("peak RSS", "\(f(r.peakRSSMB, 0)) MB (\(f(r.peakRSSBeforeBatchMB, 0)) MB before the batched end-to-end run)"),
             ("machine", "\(r.cpuCores) cores, load average \(load)"),
             ("kernels", "\(r.blas); \(r.kernels)"),
         ]
