@@ -244,7 +244,7 @@ public struct T2SBlock: Sendable {
     /// of `s.x` (`[B, d]`), row `b` belonging to `caches[b]`, written at position `caches[b].length`
     /// of `layer` and attending to every cached position (including itself). Allocates nothing.
     func decodeStep(_ s: T2SDecodeScratch, caches: [T2SSequenceCache], layer: Int) {
-        let b = caches.count, d = dim, heads = heads, f = linear1.rows
+        let b = caches.count, d = dim, heads = heads
         precondition(b <= s.rows, "T2S decode scratch holds \(s.rows) rows, \(b) requested")
         inProj.multiply(s.x, rows: b, into: s.qkv, bias: inProjBias)
         var longest = 0
@@ -263,24 +263,12 @@ public struct T2SBlock: Sendable {
                                    headCount: heads, scores: scores + task * stride, out: attention + row * d)
             }
         }
-        outProj.multiply(s.attention, rows: b, into: s.projected, bias: outProjBias)
-        norm1Weight.scalars.withUnsafeBufferPointer { w in
-            norm1Bias.scalars.withUnsafeBufferPointer { bias in
-                for row in 0..<b {
-                    gsv_add_layer_norm(s.x + row * d, s.projected + row * d, w.baseAddress, bias.baseAddress, d, eps)
-                }
-            }
-        }
-        linear1.multiply(s.x, rows: b, into: s.ffn, bias: linear1Bias)
-        for i in 0..<(b * f) where s.ffn[i] < 0 { s.ffn[i] = 0 }
-        linear2.multiply(s.ffn, rows: b, into: s.projected, bias: linear2Bias)
-        norm2Weight.scalars.withUnsafeBufferPointer { w in
-            norm2Bias.scalars.withUnsafeBufferPointer { bias in
-                for row in 0..<b {
-                    gsv_add_layer_norm(s.x + row * d, s.projected + row * d, w.baseAddress, bias.baseAddress, d, eps)
-                }
-            }
-        }
+        outProj.multiply(s.attention, rows: b, into: s.projected)
+        addBiasAndNormalize(s.x, s.projected, bias: outProjBias, weight: norm1Weight, normBias: norm1Bias, rows: b)
+        linear1.multiply(s.x, rows: b, into: s.ffn)
+        addBiasAndReLU(s.ffn, rows: b)
+        linear2.multiply(s.ffn, rows: b, into: s.projected)
+        addBiasAndNormalize(s.x, s.projected, bias: linear2Bias, weight: norm2Weight, normBias: norm2Bias, rows: b)
     }
 
     /// out_proj, residual + norm1, FFN, residual + norm2, over every row of `x` `[T, d]`: the
@@ -303,20 +291,26 @@ public struct T2SBlock: Sendable {
             guard let h0 = hp.baseAddress else { return }
             addBiasAndNormalize(h0, projected, bias: outProjBias, weight: norm1Weight, normBias: norm1Bias, rows: t)
             linear1.multiply(h0, rows: t, into: hidden)
-            linear1Bias.scalars.withUnsafeBufferPointer { bp in
-                guard let b0 = bp.baseAddress else { return }
-                nonisolated(unsafe) let (hid, bias) = (hidden, b0)
-                Parallel.forRanges(t, grain: max(1, 65_536 / max(f, 1))) { r in
-                    for row in r {
-                        let p = hid + row * f
-                        for j in 0..<f { let v = p[j] + bias[j]; p[j] = v > 0 ? v : 0 }
-                    }
-                }
-            }
+            addBiasAndReLU(hidden, rows: t)
             linear2.multiply(hidden, rows: t, into: projected)
             addBiasAndNormalize(h0, projected, bias: linear2Bias, weight: norm2Weight, normBias: norm2Bias, rows: t)
         }
         return Tensor(shape: [t, d], scalars: h)
+    }
+
+    /// Row by row: `h = relu(h + linear1.bias)` over `rows` rows of the FFN width.
+    private func addBiasAndReLU(_ h: UnsafeMutablePointer<Float>, rows: Int) {
+        let f = linear1.rows
+        linear1Bias.scalars.withUnsafeBufferPointer { bp in
+            guard let b0 = bp.baseAddress else { return }
+            nonisolated(unsafe) let (hid, bias) = (h, b0)
+            Parallel.forRanges(rows, grain: max(1, 65_536 / max(f, 1))) { r in
+                for row in r {
+                    let p = hid + row * f
+                    for j in 0..<f { let v = p[j] + bias[j]; p[j] = v > 0 ? v : 0 }
+                }
+            }
+        }
     }
 
     /// Row by row: `x = LayerNorm(x + (delta + bias))` (the official order: the projection's bias is

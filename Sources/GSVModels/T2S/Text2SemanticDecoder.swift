@@ -289,13 +289,8 @@ public struct Text2SemanticDecoder: Sendable {
         let e = config.embeddingDim
         var out = [Float](repeating: 0, count: tokens.count * e)
         out.withUnsafeMutableBufferPointer { op in
-            audioEmbedding.scalars.withUnsafeBufferPointer { ap in
-                guard let o0 = op.baseAddress, let a0 = ap.baseAddress else { return }
-                for (i, t) in tokens.enumerated() {
-                    (o0 + i * e).update(from: a0 + t * e, count: e)
-                    audioPosition.add(to: o0 + i * e, rows: 1, startPosition: startPositions[i])
-                }
-            }
+            guard let o0 = op.baseAddress else { return }
+            for (i, t) in tokens.enumerated() { writeAudioRow(t, position: startPositions[i], into: o0 + i * e) }
         }
         return Tensor(shape: [tokens.count, e], scalars: out)
     }
