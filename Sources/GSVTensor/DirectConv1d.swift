@@ -2,8 +2,8 @@ import Foundation
 import GSVKernels
 
 /// A stride-1 1-D convolution computed directly (no im2col, no per-tap GEMM) by the vector kernels
-/// of `GSVKernels` (AVX-512F or AVX2 + FMA, chosen at run time): output channels in blocks of four
-/// and 16–64 columns are accumulated in registers while every input channel and tap streams past.
+/// of `GSVKernels` (AVX-512F or AVX2 + FMA, chosen at run time): output channels in blocks of eight
+/// and 16–48 columns are accumulated in registers while every input channel and tap streams past.
 ///
 /// For narrow convolutions (HiFi-GAN's late stages, 16–64 channels) this runs well above one
 /// BLAS call per tap, whose inner dimension there is only the channel count. Columns are split
@@ -15,7 +15,7 @@ public struct DirectConv1d: Sendable {
     public let inChannels: Int
     /// Kernel taps.
     public let kernelSize: Int
-    /// The weights in the kernel's block layout (`[⌈Cout/4⌉][Cin][K][4]`).
+    /// The weights in the kernel's block layout (`[⌈Cout/8⌉][Cin][K][8]`).
     let packed: [Float]
 
     /// Whether the kernels run vector code on this CPU (else they are plain loops, slower than BLAS).
@@ -48,14 +48,15 @@ public struct DirectConv1d: Sendable {
         precondition(xStride >= outLength + (kernelSize - 1) * dilation, "DirectConv1d: input rows too short")
         precondition(yStride >= outLength, "DirectConv1d: output rows too short")
         let lvl = Int32(level ?? Self.maxLevel)
-        // Ranges in multiples of 64 columns, so only the last one has a partial tile.
-        let tiles = (outLength + 63) / 64
+        // Ranges in multiples of the kernel's column block, so only the last one has a partial block.
+        let step = Int(GSV_CONV_COLUMNS)
+        let tiles = (outLength + step - 1) / step
         nonisolated(unsafe) let (xp, yp) = (x, y)
         packed.withUnsafeBufferPointer { w in
             nonisolated(unsafe) let wp = w.baseAddress
-            Parallel.forRanges(tiles, grain: max(1, 2_000_000 / max(64 * inChannels * kernelSize * outChannels, 1))) { r in
+            Parallel.forRanges(tiles, grain: max(1, 2_000_000 / max(step * inChannels * kernelSize * outChannels, 1))) { r in
                 gsv_conv1d_direct_at(lvl, xp, xStride, inChannels, wp, outChannels, kernelSize, dilation, yp, yStride,
-                                     r.lowerBound * 64, min(outLength, r.upperBound * 64))
+                                     r.lowerBound * step, min(outLength, r.upperBound * step))
             }
         }
     }

@@ -17,6 +17,12 @@ import Testing
         Case(cin: 16, cout: 16, k: 11, dilation: 3, tOut: 200),
         Case(cin: 8, cout: 17, k: 1, dilation: 1, tOut: 129),
         Case(cin: 32, cout: 8, k: 7, dilation: 1, tOut: 1000),
+        // One full block of eight channels plus a partial one, and column counts that end on each
+        // of the 1–3-vector paths with and without a masked last vector.
+        Case(cin: 4, cout: 12, k: 3, dilation: 2, tOut: 47),
+        Case(cin: 4, cout: 12, k: 3, dilation: 2, tOut: 96),
+        Case(cin: 6, cout: 9, k: 5, dilation: 1, tOut: 80),
+        Case(cin: 6, cout: 9, k: 5, dilation: 1, tOut: 113),
     ]
 
     @Test(arguments: cases)

@@ -38,10 +38,14 @@ void gsv_hgemm_rows_at(int level, const uint16_t *w, size_t rows, size_t cols, c
 void gsv_widen_half_f16c(const uint16_t *src, float *dst, size_t count);
 
 /// Output channels per block of the packed convolution weights.
-#define GSV_CONV_CO_BLOCK 4
+#define GSV_CONV_CO_BLOCK 8
+
+/// Output columns the AVX-512 kernel keeps in registers at a time (column ranges split across
+/// threads in multiples of this leave only one partial block).
+#define GSV_CONV_COLUMNS 48
 
 /// Packs PyTorch conv weights w [cout][cin][k] into blocks of GSV_CONV_CO_BLOCK output channels,
-/// [⌈cout/4⌉][cin][k][4] (missing channels zero). `packed` holds ⌈cout/4⌉·4·cin·k floats.
+/// [⌈cout/8⌉][cin][k][8] (missing channels zero). `packed` holds ⌈cout/8⌉·8·cin·k floats.
 void gsv_conv1d_pack_weights(const float *w, size_t cout, size_t cin, size_t k, float *packed);
 
 /// The best code gsv_conv1d_direct_at runs here: 2 = AVX-512F, 1 = AVX2 + FMA, 0 = plain loops
