@@ -214,9 +214,62 @@ public struct Generator: Sendable {
     /// Output samples per input frame (product of the upsampling rates).
     public var hopLength: Int { ups.reduce(1) { $0 * $1.stride } }
 
+    /// Input frames per piece when a long latent is decoded piece by piece
+    /// (`GSV_GENERATOR_CHUNK_FRAMES` overrides; 0 = never). 512 frames (10 s of v2 audio) keep the
+    /// largest intermediate at about 20 MB, where one 48 s decode (a merged batch of 12 fragments)
+    /// allocated several tensors of about 100 MB.
+    static let chunkFrames: Int = {
+        if let v = ProcessInfo.processInfo.environment["GSV_GENERATOR_CHUNK_FRAMES"], let n = Int(v), n >= 0 { return n }
+        return 512
+    }()
+
+    /// Input frames on each side of a piece that reach its output: the transposed convolutions'
+    /// and residual blocks' reach and `conv_post`'s half-width, converted to input frames and
+    /// rounded up, plus one. nil when some transposed convolution does not map `T` frames to
+    /// exactly `T · stride` samples (pieces would not line up).
+    var receptiveHalo: Int? {
+        var reach = 0.0, scale = 1.0
+        for (i, up) in ups.enumerated() {
+            let k = up.weight.shape[2]
+            guard k - up.stride == 2 * up.padding, up.outputPadding == 0 else { return nil }
+            // Output n reads inputs ⌊(n + p − k + 1)/u⌋ … ⌊(n + p)/u⌋: within k/u + 1 of n/u.
+            reach += (Double(k) / Double(up.stride) + 1) / scale
+            scale *= Double(up.stride)
+            let blocks = resblocks[(i * kernelsPerStage)..<((i + 1) * kernelsPerStage)]
+            reach += Double(blocks.map(\.halo).max() ?? 0) / scale
+        }
+        reach += Double(convPost.padding.left) / scale
+        return Int(reach.rounded(.up)) + 1
+    }
+
     /// `z` `[inter, T]`, `g` `[gin, 1]` → audio `[T · hop]` in (−1, 1).
-    public func callAsFunction(_ z: Tensor, g: Tensor) -> Tensor {
-        var x = convPre(z) + cond(g)
+    ///
+    /// Latents longer than ``chunkFrames`` (or `chunkFrames`) go through the upsampling stages in
+    /// pieces, each widened by ``receptiveHalo`` frames on both sides and cut back to its own
+    /// samples, so no full-length high-rate tensor exists at once. Every kept sample sees the same
+    /// inputs as in one pass; tests check the pieces against the single pass.
+    public func callAsFunction(_ z: Tensor, g: Tensor, chunkFrames: Int? = nil) -> Tensor {
+        let x = convPre(z) + cond(g)
+        let frames = x.shape[1], chunk = chunkFrames ?? Self.chunkFrames
+        guard chunk > 0, let halo = receptiveHalo, frames > chunk + 2 * halo else { return upsample(x) }
+        let hop = hopLength
+        var audio = [Float]()
+        audio.reserveCapacity(frames * hop)
+        var start = 0
+        while start < frames {
+            let end = min(frames, start + chunk)
+            let lo = max(0, start - halo), hi = min(frames, end + halo)
+            let piece = upsample(x.slice(axis: 1, lo..<hi))
+            precondition(piece.count == (hi - lo) * hop, "Generator: \(hi - lo) frames gave \(piece.count) samples")
+            audio.append(contentsOf: piece.scalars[((start - lo) * hop)..<((end - lo) * hop)])
+            start = end
+        }
+        return Tensor(shape: [audio.count], scalars: audio)
+    }
+
+    /// The stages after `conv_pre + cond`: `x` `[c0, T]` → audio `[T · hop]`.
+    private func upsample(_ input: Tensor) -> Tensor {
+        var x = input
         for (i, up) in ups.enumerated() {
             x = up(leakyReLU(x, Generator.lreluSlope))
             let stage = resblocks[(i * kernelsPerStage)..<((i + 1) * kernelsPerStage)]
