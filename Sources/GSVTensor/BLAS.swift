@@ -52,6 +52,21 @@ public enum BLAS {
         }
     }
 
+    /// ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the calling thread only, for
+    /// callers that already run one piece of work per thread.
+    public static func sgemmSerial(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+            return
+        }
+        _ = splitsProducts
+        rawSgemm(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+    }
+
     /// Multiply–adds from which ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits
     /// its work over threads (about 0.1 ms of one core).
     static let splitWork = 1 << 20

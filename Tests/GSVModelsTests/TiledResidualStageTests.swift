@@ -32,6 +32,48 @@ import Testing
     }
 }
 
+/// Residual blocks whose 7- and 11-tap convolutions run the Winograd kernel (forced on at eight
+/// channels): tiled and untiled agree to rounding (Winograd tiles start at each window's own
+/// first column), and both agree with the same blocks on the direct kernel.
+@Suite struct WinogradResidualStageTests {
+    /// The v2 blocks on `c` channels, with Winograd on from `winogradMin` channels (0 = never).
+    static func blocks(channels c: Int, winogradMin: Int) -> [ResBlock1] {
+        var rng = SeededRNG(seed: 31)
+        return [3, 7, 11].map { k in
+            func conv(_ d: Int) -> SoVITSConv {
+                let pad = d * (k - 1) / 2
+                return SoVITSConv(weight: rng.uniform(shape: [c, c, k], lo: -0.3, hi: 0.3),
+                                  bias: rng.uniform(shape: [c], lo: -0.1, hi: 0.1), padding: (pad, pad), dilation: d,
+                                  winogradMinChannels: winogradMin)
+            }
+            return ResBlock1(convs1: [1, 3, 5].map { conv($0) }, convs2: [1, 3, 5].map { _ in conv(1) })
+        }
+    }
+
+    @Test(arguments: [(8, 1), (8, 300), (8, 1000)])
+    func tiledUntiledAndDirectAgree(channels c: Int, length t: Int) throws {
+        let wino = Self.blocks(channels: c, winogradMin: 1), direct = Self.blocks(channels: c, winogradMin: 0)
+        #expect(wino[1].convs1[0].winograd != nil && wino[0].convs1[0].winograd == nil)
+        var rng = SeededRNG(seed: 9)
+        let x = rng.uniform(shape: [c, t], lo: -1, hi: 1)
+        func untiled(_ blocks: [ResBlock1]) -> Tensor {
+            var sum = blocks[0](x)
+            for b in blocks.dropFirst() { addInPlace(&sum, b(x)) }
+            return sum / Float(blocks.count)
+        }
+        let want = untiled(direct), got = untiled(wino)
+        let scale = want.scalars.map { abs($0) }.max() ?? 1
+        let err = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? 0
+        #expect(err <= 1e-5 * max(scale, 1), "Winograd vs direct: \(err) (outputs up to \(scale))")
+        guard let stage = TiledResidualStage(wino[...]) else { return }
+        for tile in [5, 64, 4096] {
+            let tiled = stage(x, tileLength: tile)
+            let e = zip(tiled.scalars, got.scalars).map { abs($0 - $1) }.max() ?? 0
+            #expect(e <= 1e-5 * max(scale, 1), "tile \(tile): tiled vs untiled \(e)")
+        }
+    }
+}
+
 /// The HiFi-GAN generator decoding a long latent in pieces (each widened by its receptive halo)
 /// against one pass over the whole latent, on a narrow random-weight generator with the v2 rates
 /// and kernels.

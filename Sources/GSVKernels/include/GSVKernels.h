@@ -60,6 +60,25 @@ int gsv_conv1d_direct_max_level(void);
 void gsv_conv1d_direct_at(int level, const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout,
                           size_t k, size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end);
 
+/// Interpolation points of the Winograd F(4, 4) transforms (products per tile of four outputs).
+#define GSV_WINO_POINTS 7
+
+/// Transforms PyTorch conv weights w [cout][cin][k] for gsv_wino_*: u [7][⌈k/4⌉][cout][cin], segment j
+/// holding taps 4j … 4j+3 (taps past k are zero).
+void gsv_wino_pack_weights(const float *w, size_t cout, size_t cin, size_t k, float *u);
+
+/// Input transform of tiles tile0 … tile0 + width − 1 of every phase: v[a][c][p·width + n] is point a
+/// of the inputs x[c·x_stride + p + d·(4·(tile0 + n) + l)], l < 7 (d = dilation, p < d). Columns at or
+/// past `limit` read as zero. v holds 7·cin·d·width floats.
+void gsv_wino_input(const float *x, size_t x_stride, size_t limit, size_t cin, size_t dilation, size_t tile0,
+                    size_t width, float *v);
+
+/// Output transform, accumulating: for tiles n < `tiles` of every phase p, the four outputs
+/// y[o·y_stride + p + d·(4·(tile0 + n) + i)] (those below out_len) += point-wise products m[a][o][p·width + n]
+/// mapped back. m holds 7·cout·d·width floats.
+void gsv_wino_output(const float *m, size_t cout, size_t dilation, size_t tile0, size_t tiles, size_t width,
+                     float *y, size_t y_stride, size_t out_len);
+
 /// The x86-64 vector level of this CPU (with OS support): 2 = AVX-512 F/BW/DQ/VL, 1 = AVX2 + FMA,
 /// 0 = neither or not x86-64.
 int gsv_cpu_simd_level(void);

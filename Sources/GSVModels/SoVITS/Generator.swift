@@ -24,6 +24,12 @@ struct ResBlock1: Sendable {
         }
     }
 
+    /// From built convolutions (tests that choose the kernels).
+    init(convs1: [SoVITSConv], convs2: [SoVITSConv]) {
+        precondition(convs1.count == convs2.count, "ResBlock1: \(convs1.count) vs \(convs2.count) convolutions")
+        (self.convs1, self.convs2) = (convs1, convs2)
+    }
+
     func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input
         for (c1, c2) in zip(convs1, convs2) {
@@ -36,16 +42,21 @@ struct ResBlock1: Sendable {
     /// the two convolutions' half-widths over every dilation.
     var halo: Int { zip(convs1, convs2).reduce(0) { $0 + $1.0.padding.left + $1.1.padding.left } }
 
-    /// Whether every convolution runs the direct kernel (required by ``TiledResidualStage``).
-    var isDirect: Bool { (convs1 + convs2).allSatisfy { $0.direct != nil && $0.padding.left == $0.padding.right } }
+    /// Whether every convolution runs the direct or Winograd kernel with symmetric padding
+    /// (required by ``TiledResidualStage``).
+    var isDirect: Bool {
+        (convs1 + convs2).allSatisfy { ($0.direct != nil || $0.winograd != nil) && $0.padding.left == $0.padding.right }
+    }
 }
 
 /// One HiFi-GAN stage's residual blocks, `mean_j resblock_j(x)`, computed over time tiles that stay
 /// in the core's cache: each thread takes whole tiles and runs every convolution of every block on
 /// a window of the input widened by the block's ``ResBlock1/halo``, so no full-length intermediate
 /// tensor is written. Columns outside the sequence are kept at zero after every step, which is the
-/// zero padding of the untiled convolutions; every output value is computed with the same
-/// operations in the same order as ``ResBlock1/callAsFunction(_:)``, so the result is identical.
+/// zero padding of the untiled convolutions. With direct kernels every output value is computed
+/// with the same operations in the same order as ``ResBlock1/callAsFunction(_:)``, so the result
+/// is identical; Winograd convolutions group columns into tiles from each window's start, so
+/// there the two agree to rounding.
 struct TiledResidualStage {
     let blocks: ArraySlice<ResBlock1>
 
@@ -76,20 +87,24 @@ struct TiledResidualStage {
         let halos = blocks.map(\.halo)
         let width = length + 2 * (halos.max() ?? 0)
         let divisor = Float(blocks.count)
+        // Winograd scratch for the widest window at each convolution's dilation.
+        let scratch = blocks.flatMap { $0.convs1 + $0.convs2 }
+            .map { $0.winograd?.scratchCount(outLength: width, dilation: $0.dilation) ?? 0 }.max() ?? 0
         var out = [Float](repeating: 0, count: c * t)
         x.scalars.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
                 guard let x0 = xp.baseAddress, let o0 = op.baseAddress else { return }
                 nonisolated(unsafe) let (src, dst) = (x0, o0)
                 Parallel.forRanges(tiles) { range in
-                    let buffers = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c * width)
+                    let buffers = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c * width + scratch)
                     defer { buffers.deallocate() }
                     let (bx, ba, bb) = (buffers, buffers + c * width, buffers + 2 * c * width)
+                    let bw = buffers + 3 * c * width
                     for tile in range {
                         let t0 = tile * length, n = min(t, t0 + length) - t0
                         for (j, block) in zip(blocks.indices, blocks) {
                             run(block, halo: halos[j - blocks.startIndex], x: src, channels: c, length: t, start: t0,
-                                count: n, width: width, bx, ba, bb)
+                                count: n, width: width, bx, ba, bb, bw)
                             for ch in 0..<c {
                                 let o = dst + ch * t + t0, r = bx + ch * width
                                 if j == blocks.startIndex {
@@ -114,7 +129,7 @@ struct TiledResidualStage {
     /// first `count` columns of `bx` (rows of `width`). `ba`, `bb` are scratch of the same size.
     private func run(_ block: ResBlock1, halo: Int, x: UnsafePointer<Float>, channels c: Int, length t: Int, start: Int,
                      count: Int, width: Int, _ bx: UnsafeMutablePointer<Float>, _ ba: UnsafeMutablePointer<Float>,
-                     _ bb: UnsafeMutablePointer<Float>) {
+                     _ bb: UnsafeMutablePointer<Float>, _ bw: UnsafeMutablePointer<Float>) {
         let slope = Generator.lreluSlope
         var g0 = start - halo  // sequence position of local column 0
         var w = count + 2 * halo
@@ -144,12 +159,18 @@ struct TiledResidualStage {
         }
         func conv(_ layer: SoVITSConv, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                   outLength: Int) {
-            guard let direct = layer.direct else { preconditionFailure("TiledResidualStage without a direct kernel") }
             for ch in 0..<layer.outChannels {
                 (output + ch * width).update(repeating: layer.bias?.scalars[ch] ?? 0, count: outLength)
             }
-            direct.accumulateSerial(x: input, xStride: width, dilation: layer.dilation, into: output, yStride: width,
-                                    outLength: outLength)
+            if let winograd = layer.winograd {
+                winograd.accumulateSerial(x: input, xStride: width, dilation: layer.dilation, into: output, yStride: width,
+                                          outLength: outLength, scratch: bw)
+            } else if let direct = layer.direct {
+                direct.accumulateSerial(x: input, xStride: width, dilation: layer.dilation, into: output, yStride: width,
+                                        outLength: outLength)
+            } else {
+                preconditionFailure("TiledResidualStage without a direct or Winograd kernel")
+            }
         }
         for (c1, c2) in zip(block.convs1, block.convs2) {
             let p1 = c1.padding.left, p2 = c2.padding.left
