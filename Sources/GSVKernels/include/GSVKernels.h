@@ -23,8 +23,8 @@ void gsv_hgemv_rows_f16c(const uint16_t *w, size_t cols, const float *x, float *
 /// FMA, 0 = none (then they must not be called).
 int gsv_hgemv_max_level(void);
 
-/// gsv_hgemv_rows_f16c with code `level` (capped at gsv_hgemv_max_level; level 2 reads four rows at
-/// a time with 16-wide vectors).
+/// gsv_hgemv_rows_f16c with code `level` (capped at gsv_hgemv_max_level; level 2 reads one row at a
+/// time, as one sequential stream, with 16-wide vectors).
 void gsv_hgemv_rows_at(int level, const uint16_t *w, size_t cols, const float *x, float *y,
                        size_t row_begin, size_t row_end);
 
