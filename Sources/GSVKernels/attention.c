@@ -62,28 +62,19 @@ static inline __mmask16 gsv_tail_mask(size_t n) { return n >= 16 ? (__mmask16)0x
 
 GSV_AVX512 static void gsv_attend_avx512(const float *q, size_t hd, const float *kt, size_t kt_block, const float *v,
                                          size_t v_stride, size_t len, float scale, float *scores, float *out) {
-    // Scores, 64 keys (four blocks) at a time: the keys are stored transposed, so every FMA is
-    // vertical.
+    // Scores, one block of 16 keys at a time: the keys are stored transposed, so every FMA is
+    // vertical, and block after block is one sequential stream (four blocks side by side, four
+    // streams, read the cache markedly slower). While a block is scored, the value rows of its
+    // positions are prefetched: they are read right after the softmax, and without the prefetch
+    // that second pass waits on memory (one-core, cold-cache microbenchmark, 24 layers × 8 heads,
+    // head-major cache: 270 positions 1.91 → 1.44 ms, 600 positions 4.05 → 2.64 ms).
     __m512 vmax = _mm512_set1_ps(-INFINITY);
-    size_t j = 0;
-    for (; j + 64 <= len; j += 64) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        const float *k0 = kt + (j / 16) * kt_block, *k1 = k0 + kt_block, *k2 = k1 + kt_block, *k3 = k2 + kt_block;
-        for (size_t d = 0; d < hd; d++) {
-            __m512 qd = _mm512_set1_ps(q[d]);
-            a0 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k0 + 16 * d), a0);
-            a1 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k1 + 16 * d), a1);
-            a2 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k2 + 16 * d), a2);
-            a3 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k3 + 16 * d), a3);
-        }
-        __m512 s = _mm512_set1_ps(scale);
-        a0 = _mm512_mul_ps(a0, s); a1 = _mm512_mul_ps(a1, s); a2 = _mm512_mul_ps(a2, s); a3 = _mm512_mul_ps(a3, s);
-        _mm512_storeu_ps(scores + j, a0); _mm512_storeu_ps(scores + j + 16, a1);
-        _mm512_storeu_ps(scores + j + 32, a2); _mm512_storeu_ps(scores + j + 48, a3);
-        vmax = _mm512_max_ps(vmax, _mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3)));
-    }
-    for (; j < len; j += 16) {
-        __mmask16 m = gsv_tail_mask(len - j);
+    for (size_t j = 0; j < len; j += 16) {
+        size_t n = len - j < 16 ? len - j : 16;
+        __mmask16 m = gsv_tail_mask(n);
+        const char *vp = (const char *)(v + j * v_stride);
+        for (size_t p = 0; p < n; p++)
+            for (size_t o = 0; o < hd * sizeof(float); o += 64) _mm_prefetch(vp + p * v_stride * sizeof(float) + o, _MM_HINT_T0);
         __m512 a = _mm512_setzero_ps();
         const float *k = kt + (j / 16) * kt_block;
         for (size_t d = 0; d < hd; d++) a = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_maskz_loadu_ps(m, k + 16 * d), a);
@@ -94,6 +85,7 @@ GSV_AVX512 static void gsv_attend_avx512(const float *q, size_t hd, const float 
     __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
     // exp and sum.
     __m512 vsum = _mm512_setzero_ps();
+    size_t j;
     for (j = 0; j < len; j += 16) {
         __mmask16 m = gsv_tail_mask(len - j);
         __m512 e = gsv_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), mx));

@@ -229,7 +229,7 @@ public struct HalfMatrix: Sendable {
                 if level > 0 {
                     guard let y0 = yp.baseAddress else { return }
                     let w0 = storage.base, lvl = Int32(level)
-                    Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
+                    Parallel.forRanges(rows, grain: max(16, 65_536 / max(cols, 1))) { r in
                         gsv_hgemv_rows_at(lvl, w0, cols, x0, y0, r.lowerBound, r.upperBound)
                     }
                     if let b = bias { for i in 0..<rows { yp[i] += b[i] } }
@@ -304,7 +304,7 @@ public struct HalfMatrix: Sendable {
         if level > 0 && n <= HalfMatrix.registerBlockedRows {
             nonisolated(unsafe) let (xp, yp) = (x, y)
             let w0 = storage.base, lvl = Int32(level), rows = rows, cols = cols
-            Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
+            Parallel.forRanges(rows, grain: max(16, 65_536 / max(cols, 1))) { r in
                 if n == 1 {
                     gsv_hgemv_rows_at(lvl, w0, cols, xp, yp, r.lowerBound, r.upperBound)
                 } else {

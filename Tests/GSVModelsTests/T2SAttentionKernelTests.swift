@@ -31,12 +31,12 @@ import Testing
     }
 
     // Head widths 32 (v2), 24 (the fixture GPT: 96 / 4), 40 and 8; lengths inside one key block,
-    // across blocks, and past the 64-position fast loop.
+    // across blocks, and over several blocks.
     @Test(arguments: [(512, 16), (96, 4), (80, 2), (16, 2)])
     func cachedAttentionMatchesReference(dim: Int, heads: Int) {
         var rng = SeededRNG(seed: UInt64(dim * 31 + heads))
         let capacity = 150
-        let cache = T2SSequenceCache(layers: 2, dim: dim, capacity: capacity)
+        let cache = T2SSequenceCache(layers: 2, dim: dim, heads: heads, capacity: capacity)
         var keys: [[Float]] = [], values: [[Float]] = []
         for pos in 0..<capacity {
             let k = rng.uniform(shape: [dim], lo: -2, hi: 2).scalars, v = rng.uniform(shape: [dim], lo: -1, hi: 1).scalars
@@ -60,8 +60,8 @@ import Testing
                             let hd = dim / heads
                             for h in 0..<heads {
                                 gsv_attend_at(Int32(level), qp.baseAddress! + h * hd, hd,
-                                              cache.keyBlocks(1) + h * hd * T2SSequenceCache.keyBlock, cache.keyBlockStride,
-                                              cache.valueRows(1) + h * hd, dim, len, 1 / Float(hd).squareRoot(),
+                                              cache.headKeys(1, h), cache.keyBlockStride,
+                                              cache.headValues(1, h), hd, len, 1 / Float(hd).squareRoot(),
                                               sp.baseAddress!, op.baseAddress! + h * hd)
                             }
                         }

@@ -404,7 +404,7 @@ public struct Text2SemanticDecoder: Sendable {
             let x = textRows(phoneIDs: input.phoneIDs, bert: input.bert)
             let y = audioRows(input.promptTokens, startPositions: Array(0..<input.promptTokens.count))
             var xy = Tensor(shape: [x.shape[0] + y.shape[0], d], scalars: x.scalars + y.scalars)
-            let cache = T2SSequenceCache(layers: c.layers, dim: d, capacity: xy.shape[0] + stepLimit)
+            let cache = T2SSequenceCache(layers: c.layers, dim: d, heads: c.heads, capacity: xy.shape[0] + stepLimit)
             for (l, block) in blocks.enumerated() {
                 xy = block.prefill(xy, textLength: x.shape[0], cache: cache, layer: l)
             }
