@@ -55,6 +55,27 @@ import Testing
         }
     }
 
+    // Wide rows: inputs 4 KB-aligned (2048 columns: copied to a padded layout at level 2) and not
+    // (2056: a masked tail), batches that fit L1 in one pass (4) and that take the column-blocked
+    // path (5 … 16), row counts off the 8-row block.
+    @Test(arguments: [(19, 2048), (13, 2056), (8, 1024)])
+    func wideBatchesMatchReferenceAndBatchOne(_ rows: Int, _ cols: Int) {
+        let m = HalfMatrix(randomTensor([rows, cols], seed: 61))
+        for n in [4, 5, 8, 12, 16] {
+            let x = randomTensor([n, cols], seed: UInt64(70 + n))
+            for level in HalfMatrix.availableLevels {
+                let y = m.linear(x, bias: nil, level: level)
+                #expect(maxAbsDiff(y.scalars, reference(m, x, nil)) < 1e-3, "batch \(n), level \(level)")
+                guard level == 2 else { continue }
+                // At level 2 every input row sums its columns in the order of the batch-1 kernel.
+                for b in 0..<n {
+                    let one = m.gemv(Array(x.scalars[(b * cols)..<((b + 1) * cols)]), bias: nil, level: 2)
+                    #expect(Array(y.scalars[(b * rows)..<((b + 1) * rows)]) == one, "batch \(n) row \(b)")
+                }
+            }
+        }
+    }
+
     @Test func tiledSgemmAcrossTwoTiles() {
         // More than one 4 Mi-element tile of widened rows (2048 + 52), widened on several threads.
         let (rows, cols, n) = (2100, 2048, HalfMatrix.registerBlockedRows + 1)
