@@ -119,8 +119,7 @@ GSV_AVX512H static GSV_ALWAYS_INLINE void gsv_hgemm_block_avx512(const uint16_t 
                                                                   size_t row_begin, size_t row_end) {
     size_t full = cols & ~(size_t)15;
     __mmask16 tail = (__mmask16)((1u << (cols - full)) - 1u);
-    size_t cb = (GSV_HGEMM_X_BYTES / (sizeof(float) * n)) & ~(size_t)15;
-    if (cb >= full || n * cols * sizeof(float) <= GSV_HGEMM_ONE_PASS_BYTES) {
+    if (n * cols * sizeof(float) <= GSV_HGEMM_ONE_PASS_BYTES) {
         for (size_t r = row_begin; r < row_end; r++) {
             const uint16_t *p = w + r * cols;
             __m512 a[16];
@@ -142,6 +141,7 @@ GSV_AVX512H static GSV_ALWAYS_INLINE void gsv_hgemm_block_avx512(const uint16_t 
         }
         return;
     }
+    size_t cb = (GSV_HGEMM_X_BYTES / (sizeof(float) * n)) & ~(size_t)15;  // ≥ 256 for n ≤ 16
     __m512 acc[GSV_HGEMM_ROW_BLOCK][16];
     for (size_t rb = row_begin; rb < row_end; rb += GSV_HGEMM_ROW_BLOCK) {
         size_t nr = row_end - rb < GSV_HGEMM_ROW_BLOCK ? row_end - rb : GSV_HGEMM_ROW_BLOCK;
@@ -233,11 +233,13 @@ void gsv_hgemv_rows_at(int level, const uint16_t *w, size_t cols, const float *x
     else gsv_hgemv_rows_f16c(w, cols, x, y, row_begin, row_end);
 }
 
-// Input rows `cols` floats apart map to the same L1 sets when cols · 4 is a multiple of 4 KB (the
-// v2 GPT's 1024 … 4096-wide layers): beyond 8 rows (the L1's ways) every input load misses. The
-// level-2 kernel then reads a copy whose rows are 64 bytes further apart. C microbenchmark, one
-// core, [4096, 1024] weights: n = 12 24 → 45 GMAC/s, n = 16 15 → 44. Same arithmetic, so
-// bit-identical results.
+// Input rows `cols` floats apart fall on a few L1 sets when cols · 4 is a multiple of 1 KB (rows
+// 4 KB apart, as in the v2 GPT's 1024 … 4096-wide layers, all on the same ones): beyond the L1's
+// 8 ways every input load misses. The level-2 kernel then reads a copy whose rows are 64 bytes
+// further apart. C microbenchmark, one core, GMAC/s (with the column blocks above): [4096, 1024]
+// n = 12 25 → 28, n = 16 16 → 28; [1024, 4096] n = 12 16 → 32. Same arithmetic, so
+// bit-identical results. Each thread makes its own copy (at most 16 rows, a few µs against the
+// products' hundreds).
 static _Thread_local float *gsv_hgemm_pad_buf = 0;
 static _Thread_local size_t gsv_hgemm_pad_cap = 0;
 

@@ -75,7 +75,7 @@ import Testing
             q.withUnsafeBufferPointer { qp in
                 scores.withUnsafeMutableBufferPointer { sp in
                     out.withUnsafeMutableBufferPointer { op in
-                        cache.attend(layer: 1, query: qp.baseAddress!, length: len, heads: 0..<heads, headCount: heads,
+                        cache.attend(layer: 1, query: qp.baseAddress!, length: len, heads: 0..<heads,
                                      scores: sp.baseAddress!, out: op.baseAddress!)
                     }
                 }

@@ -81,12 +81,10 @@ final class T2SSequenceCache {
     }
 
     /// Softmax attention of one query row (`dim` floats, all heads) over positions `0..<len` of
-    /// `layer`, heads `heads` of `headCount`, into `out` (`dim` floats). `scores` holds at least
-    /// ``scoreStride`` floats.
-    /// - Precondition: `headCount` is the cache's head count.
+    /// `layer`, heads `range` of the cache's ``heads``, into `out` (`dim` floats). `scores` holds at
+    /// least ``scoreStride`` floats.
     @inline(__always) func attend(layer: Int, query q: UnsafePointer<Float>, length len: Int, heads range: Range<Int>,
-                                  headCount: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        precondition(headCount == heads, "T2S cache holds \(heads) heads, attention asked for \(headCount)")
+                                  scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let hd = headDim
         let scale = 1 / Float(hd).squareRoot()
         for h in range {
@@ -95,7 +93,7 @@ final class T2SSequenceCache {
         }
     }
 
-    /// Score floats one ``attend(layer:query:length:heads:headCount:scores:out:)`` call needs.
+    /// Score floats one ``attend(layer:query:length:heads:scores:out:)`` call needs.
     var scoreStride: Int { blocks * Self.keyBlock }
 
     /// The attention kernel's code level (`GSV_ATTENTION_LEVEL=0` forces the plain loops).
@@ -247,7 +245,7 @@ public struct T2SBlock: Sendable {
                     while task < r.upperBound {
                         let row = task / heads, h0 = task % heads, h1 = min(heads, h0 + (r.upperBound - task))
                         cache.attend(layer: layer, query: q0 + row * 3 * d, length: max(textLength, row + 1), heads: h0..<h1,
-                                     headCount: heads, scores: scores, out: out + row * d)
+                                     scores: scores, out: out + row * d)
                         task += h1 - h0
                     }
                 }
@@ -277,7 +275,7 @@ public struct T2SBlock: Sendable {
             for task in r {
                 let row = task / heads, h = task % heads
                 caches[row].attend(layer: layer, query: qkv + row * 3 * d, length: caches[row].length + 1, heads: h..<(h + 1),
-                                   headCount: heads, scores: scores + task * stride, out: attention + row * d)
+                                   scores: scores + task * stride, out: attention + row * d)
             }
         }
         outProj.multiply(s.attention, rows: b, into: s.projected)
