@@ -113,16 +113,23 @@ public final class TTSEngine: @unchecked Sendable {
     /// Prepared voices kept (least recently prepared dropped first).
     public let voiceCacheLimit: Int
 
-    /// Whether a batch's SoVITS decode runs on a background thread while the next batch's GPT
-    /// decodes (non-streaming modes; the output is identical either way). Off by default: on the
-    /// 2-core reference machine the two stages' threads (OpenBLAS + the fp16 GEMV workers) compete
-    /// and the overlap made the end-to-end bench slower (58 s vs 40 s serial). Worth trying on
-    /// machines with spare cores; `GSV_OVERLAP_SOVITS=1` turns it on for engines made with the
-    /// default.
+    /// Whether, outside streaming, each batch's SoVITS decode runs on a background thread while the
+    /// next batches' GPT decodes (the output is identical either way). The two stages run as
+    /// ``Parallel/lane(_:)``s and split the cores: the GPT at batch 1 is bound by memory bandwidth
+    /// and loses less on one core than the compute-bound SoVITS gains from having the other.
+    /// On by default with two or more threads; `GSV_OVERLAP_SOVITS=0` turns it off for engines made
+    /// with the default, `GSV_OVERLAP_SOVITS=1` on.
     public let overlapsSoVITS: Bool
 
-    /// The default of ``overlapsSoVITS``: `GSV_OVERLAP_SOVITS=1` in the environment.
-    public static let overlapsSoVITSByDefault = ProcessInfo.processInfo.environment["GSV_OVERLAP_SOVITS"] == "1"
+    /// The default of ``overlapsSoVITS``: `GSV_OVERLAP_SOVITS` (`0` or `1`) in the environment,
+    /// else on where the tensor kernels use two or more threads.
+    public static let overlapsSoVITSByDefault: Bool = {
+        switch ProcessInfo.processInfo.environment["GSV_OVERLAP_SOVITS"] {
+        case "0": return false
+        case "1": return true
+        default: return Parallel.threadCount >= 2
+        }
+    }()
 
     /// An engine over `bundle`.
     public init(bundle: ModelBundle, voiceCacheLimit: Int = 32, overlapsSoVITS: Bool = TTSEngine.overlapsSoVITSByDefault) {
@@ -369,9 +376,10 @@ public final class TTSEngine: @unchecked Sendable {
         var done = 0
         var emittedUpTo = 0
 
-        // The background SoVITS decode of the previous batch (non-fragment modes), always joined.
-        var pending: PendingDecode?
-        defer { pending?.wait() }
+        // Background SoVITS decodes of earlier batches (with `overlapsSoVITS`), always joined; on an
+        // error the ones not started are skipped.
+        let decodes = SoVITSDecodeQueue()
+        defer { decodes.abandon() }
         func finish(_ job: SoVITSBatchJob, audio: (perItem: [[Float]], seconds: Double)) throws {
             timings.sovits += audio.seconds
             for (k, i) in job.batch.enumerated() {
@@ -393,17 +401,13 @@ public final class TTSEngine: @unchecked Sendable {
                 if !chunk.isEmpty { emit(.audio(samples: chunk, sampleRate: rate)) }
             }
         }
-        func finishPending() throws {
-            guard let p = pending else { return }
-            pending = nil
-            try finish(p.job, audio: p.result())
-        }
 
-        for batch in batches {
+        for (batchNumber, batch) in batches.enumerated() {
             try Task.checkCancellation()
             t0 = Date()
             let missing = batch.filter { sentences[$0].bert == nil }
-            for (i, bert) in zip(missing, try bertFeatures(missing.map { sentences[$0].seq })) { sentences[i].bert = bert }
+            let missingBert = try Parallel.lane { try bertFeatures(missing.map { sentences[$0].seq }) }
+            for (i, bert) in zip(missing, missingBert) { sentences[i].bert = bert }
             timings.frontend += Date().timeIntervalSince(t0)
             t0 = Date()
             let inputs = try batch.map { i -> T2SInput in
@@ -416,12 +420,18 @@ public final class TTSEngine: @unchecked Sendable {
                     throw SynthesisError.stageFailed(stage: "GPT input", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
                 }
             }
-            let results: [T2SResult]
-            if mode.batchedGPT {
-                results = try gpt { try bundle.t2s.decode(batch: inputs, options: decodeOptions, rng: &rng) }
-            } else {
-                results = try inputs.map { input in try gpt { try bundle.t2s.decode(input, options: decodeOptions, rng: &rng) } }
+            // Between GPT steps, audio decoded in the background meanwhile is handed on (fragment mode
+            // emits it there, so a chunk never waits for the next batch's whole GPT).
+            func decodeGPT(_ items: [T2SInput]) throws -> [T2SResult] {
+                var stepTimings = T2STimings()
+                return try gpt {
+                    try Parallel.lane {
+                        try bundle.t2s.decode(batch: items, options: decodeOptions, rng: &rng, timings: &stepTimings,
+                                              betweenSteps: { try decodes.collect(waiting: false, finish) })
+                    }
+                }
             }
+            let results = mode.batchedGPT ? try decodeGPT(inputs) : try inputs.flatMap { try decodeGPT([$0]) }
             timings.gpt += Date().timeIntervalSince(t0)
             timings.gptTokens += results.reduce(0) { $0 + $1.tokens.count }
             try Task.checkCancellation()
@@ -433,16 +443,18 @@ public final class TTSEngine: @unchecked Sendable {
             let job = SoVITSBatchJob(batch: batch, tokens: results.map(\.tokens),
                                      phones: batch.map { sentences[$0].seq.phoneIDs },
                                      noises: try (0..<(options.speedFactor == 1 ? 1 : batch.count)).map { _ in try nextNoise() })
-            // Fragment mode emits each batch's audio at once; otherwise, with `overlapsSoVITS`, the
-            // decode overlaps the next batch's GPT (finished at the next iteration or after the loop).
-            try finishPending()
-            if mode.fragments || !overlapsSoVITS {
+            // With `overlapsSoVITS` the decodes queue up on a background thread and overlap the next
+            // batches' GPT, each stage a lane with its share of the cores (the GPT never waits for
+            // SoVITS; once the last batch's GPT is done the remaining decodes get the whole machine).
+            // Fragment mode decodes its first batch at once, on every core, for the first chunk.
+            if !overlapsSoVITS || (mode.fragments && batchNumber == 0) {
                 try finish(job, audio: decodeBatch(job, ge: prepared.ge, options: options))
             } else {
-                pending = PendingDecode(job: job) { [self] in try decodeBatch(job, ge: prepared.ge, options: options) }
+                decodes.submit(job) { [self] in try Parallel.lane { try decodeBatch(job, ge: prepared.ge, options: options) } }
+                try decodes.collect(waiting: false, finish)
             }
         }
-        try finishPending()
+        try decodes.collect(waiting: true, finish)
         if !mode.fragments {
             var all: [Float] = []
             for a in audioBySentence { all += AudioAssembly.finishFragment(a ?? [], silence: silence) }
@@ -487,21 +499,72 @@ public final class TTSEngine: @unchecked Sendable {
         return (perItem, Date().timeIntervalSince(t0))
     }
 
-    /// A ``SoVITSBatchJob`` decoding on a background thread while the caller runs the next GPT batch.
+    /// SoVITS decodes of GPT batches running one at a time, in submission order, on a background
+    /// thread while the caller goes on with the next batches. Used from one thread (the caller's).
+    final class SoVITSDecodeQueue: @unchecked Sendable {
+        typealias Output = (perItem: [[Float]], seconds: Double)
+        // @unchecked: `pending` is used by the submitting thread only; `skipsRest` is behind `lock`.
+        private let queue = DispatchQueue(label: "gpt-sovits.sovits-decode", qos: .userInitiated)
+        private let lock = NSLock()
+        private var skipsRest = false
+        private var pending: [PendingDecode] = []
+
+        /// Queues `work` (the decode of `job`) behind the decodes submitted before it.
+        func submit(_ job: SoVITSBatchJob, work: @escaping @Sendable () throws -> Output) {
+            pending.append(PendingDecode(job: job, queue: queue) { [self] in
+                lock.lock()
+                let skip = skipsRest
+                lock.unlock()
+                if skip { throw CancellationError() }
+                return try work()
+            })
+        }
+
+        /// Hands finished decodes to `finish` in submission order, stopping at the first one still
+        /// running unless `waiting`, which waits for every one. Rethrows a decode's error.
+        func collect(waiting: Bool, _ finish: (SoVITSBatchJob, Output) throws -> Void) throws {
+            while let first = pending.first {
+                if !waiting, !first.isFinished { return }
+                pending.removeFirst()
+                try finish(first.job, first.result())
+            }
+        }
+
+        /// Skips the decodes that have not started and waits for the running one (error paths;
+        /// nothing is left when everything was collected).
+        func abandon() {
+            lock.lock()
+            skipsRest = true
+            lock.unlock()
+            for p in pending { p.wait() }
+            pending.removeAll()
+        }
+    }
+
+    /// A ``SoVITSBatchJob`` decoding on a background queue while the caller runs the next GPT batch.
     final class PendingDecode: @unchecked Sendable {
         // @unchecked: `outcome` is written once by the worker before `done` is signalled and read
-        // only after waiting on `done`.
+        // only after waiting on `done`; `joined` is used by the owning thread only.
         let job: SoVITSBatchJob
         private let done = DispatchSemaphore(value: 0)
         private var outcome: Result<(perItem: [[Float]], seconds: Double), any Error>?
         private var joined = false
 
-        init(job: SoVITSBatchJob, work: @escaping @Sendable () throws -> (perItem: [[Float]], seconds: Double)) {
+        init(job: SoVITSBatchJob, queue: DispatchQueue,
+             work: @escaping @Sendable () throws -> (perItem: [[Float]], seconds: Double)) {
             self.job = job
-            DispatchQueue.global(qos: .userInitiated).async { [self] in
+            queue.async { [self] in
                 outcome = Result { try work() }
                 done.signal()
             }
+        }
+
+        /// Whether the decode has finished (never blocks).
+        var isFinished: Bool {
+            if joined { return true }
+            guard done.wait(timeout: .now()) == .success else { return false }
+            joined = true
+            return true
         }
 
         /// Blocks until the decode has finished (idempotent).

@@ -113,3 +113,9 @@ int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
     pthread_mutex_unlock(&gsv_pool_owner);
     return 1;
 }
+
+static _Atomic int gsv_lanes = 0;
+
+int gsv_lanes_enter(void) { return atomic_fetch_add(&gsv_lanes, 1) + 1; }
+int gsv_lanes_leave(void) { return atomic_fetch_sub(&gsv_lanes, 1) - 1; }
+int gsv_lanes_active(void) { return atomic_load(&gsv_lanes); }

@@ -29,6 +29,13 @@ public enum Parallel {
         }
         let per = (count + maxChunks - 1) / maxChunks
         let chunks = (count + per - 1) / per
+        // The cut into chunks above depends on the core count only, so results do not depend on
+        // how many lanes share the cores; only how many chunks run at once does.
+        let workers = min(chunks, availableThreads)
+        if workers < threadCount {
+            runShared(chunks: chunks, workers: workers, per: per, count: count, body)
+            return
+        }
         // First choice: the spinning pool (no OS wake-up per loop, which matters for the ~100
         // short products of every GPT token); when another thread holds it, Dispatch.
         let ranAll = withoutActuallyEscaping(body) { escaping -> Bool in
@@ -52,6 +59,54 @@ public enum Parallel {
                 let hi = min(count, lo + per)
                 if lo < hi { work(lo..<hi) }
             }
+        }
+    }
+
+    /// Threads one parallel loop may use now: ``threadCount`` divided among the lanes running at
+    /// the moment (see ``lane(_:)``), at least 1.
+    public static var availableThreads: Int {
+        max(1, threadCount / max(1, Int(gsv_lanes_active())))
+    }
+
+    /// Lanes running now (pieces of work inside ``lane(_:)`` on any thread).
+    public static var activeLanes: Int { Int(gsv_lanes_active()) }
+
+    /// Runs `body` as a lane: while several lanes run at once (on different threads), every
+    /// parallel loop of each uses only its share of the cores (``availableThreads``), so two
+    /// concurrent stages split the machine instead of oversubscribing it. A loop reads the share
+    /// when it starts, so a lane gets the whole machine back as soon as the other lanes end.
+    /// Results are the same whatever the share: loops are cut into chunks by ``threadCount`` alone.
+    public static func lane<T>(_ body: () throws -> T) rethrows -> T {
+        gsv_lanes_enter()
+        defer { gsv_lanes_leave() }
+        return try body()
+    }
+
+    /// The chunks of a loop on `workers` threads (the caller's included): worker `w` runs chunks
+    /// `w, w + workers, …` in order.
+    static func runShared(chunks: Int, workers: Int, per: Int, count: Int, _ body: (Range<Int>) -> Void) {
+        if workers <= 1 {
+            runStrided(worker: 0, workers: 1, chunks: chunks, per: per, count: count, body)
+            return
+        }
+        // Each worker's chunks are disjoint and `concurrentPerform` returns only when all have run,
+        // so the non-Sendable body is used safely.
+        withoutActuallyEscaping(body) { escaping in
+            nonisolated(unsafe) let work = escaping
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                runStrided(worker: w, workers: workers, chunks: chunks, per: per, count: count, work)
+            }
+        }
+    }
+
+    private static func runStrided(worker: Int, workers: Int, chunks: Int, per: Int, count: Int,
+                                   _ body: (Range<Int>) -> Void) {
+        var c = worker
+        while c < chunks {
+            let lo = c * per
+            let hi = min(count, lo + per)
+            if lo < hi { body(lo..<hi) }
+            c += workers
         }
     }
 

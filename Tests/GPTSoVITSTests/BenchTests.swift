@@ -111,6 +111,38 @@ import Testing
         #expect(a.samples == b.samples)
         #expect(a.fragments == b.fragments)
     }
+
+    /// streaming_mode 1 with the overlap: the first chunk is decoded at once, later batches in the
+    /// background; the chunks (count, order, samples) equal a serial run's.
+    @Test func overlappedFragmentStreamGivesTheSerialChunks() async throws {
+        let bundle = try E2EModels.engine.get().bundle
+        let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
+                                   promptLanguage: "zh")
+        var o = SynthesisOptions()
+        o.seed = 9
+        o.textSplitMethod = .cut5
+        o.batchSize = 1
+        o.streamingMode = .fragments
+        o.maxTokensPerSentence = 10
+        let text = "今天天气很好，我们去散步吧。明天也许会下雨。后天再说吧！大后天呢？"
+        func chunks(_ engine: TTSEngine) async throws -> (audio: [[Float]], progress: [Int]) {
+            var audio: [[Float]] = []
+            var progress: [Int] = []
+            for try await e in engine.synthesize(text, voice: voice, options: o) {
+                switch e {
+                case let .audio(s, _): audio.append(s)
+                case let .progress(done, _): progress.append(done)
+                case .finished: break
+                }
+            }
+            return (audio, progress)
+        }
+        let a = try await chunks(TTSEngine(bundle: bundle, overlapsSoVITS: false))
+        let b = try await chunks(TTSEngine(bundle: bundle, overlapsSoVITS: true))
+        #expect(a.audio.count > 2)
+        #expect(a.audio == b.audio)
+        #expect(a.progress == b.progress)
+    }
 }
 
 @Suite struct PipelineBenchmarkRunTests {

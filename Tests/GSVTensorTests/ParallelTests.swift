@@ -52,4 +52,70 @@ import Testing
         }
         #expect(ok)
     }
+
+    /// The ranges one loop hands its body, sorted.
+    private static func ranges(_ count: Int, grain: Int) -> [Range<Int>] {
+        let lock = NSLock()
+        nonisolated(unsafe) var seen: [Range<Int>] = []
+        Parallel.forRanges(count, grain: grain) { r in
+            lock.lock()
+            seen.append(r)
+            lock.unlock()
+        }
+        return seen.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
+    @Test func lanesShareTheThreadsButKeepTheChunks() {
+        // Other tests may run lanes at the same time, so only bounds are checked on the counts.
+        let alone = Self.ranges(1000, grain: 7)
+        Parallel.lane {
+            #expect(Parallel.activeLanes >= 1)
+            Parallel.lane {
+                // Two lanes at once (nested here, on different threads in the engine).
+                #expect(Parallel.activeLanes >= 2)
+                #expect(Parallel.availableThreads <= max(1, Parallel.threadCount / 2))
+                #expect(Self.ranges(1000, grain: 7) == alone)
+                #expect(Self.visits(333, grain: 5).allSatisfy { $0 == 1 })
+            }
+        }
+        #expect(Self.ranges(1000, grain: 7) == alone)
+    }
+
+    @Test func sharedRunsCoverEveryChunkOnAnyWorkerCount() {
+        for workers in 1...5 {
+            for (count, per) in [(1, 1), (10, 3), (100, 7), (64, 16)] {
+                let chunks = (count + per - 1) / per
+                let counts = UnsafeMutablePointer<Int>.allocate(capacity: count)
+                counts.initialize(repeating: 0, count: count)
+                nonisolated(unsafe) let c = counts
+                Parallel.runShared(chunks: chunks, workers: min(workers, chunks), per: per, count: count) { r in
+                    #expect(r.lowerBound % per == 0 && r.count <= per)
+                    for i in r { c[i] += 1 }
+                }
+                #expect(UnsafeBufferPointer(start: counts, count: count).allSatisfy { $0 == 1 }, "workers \(workers) count \(count)")
+                counts.deallocate()
+            }
+        }
+    }
+
+    @Test func concurrentLanesCoverEveryIndex() async {
+        let ok = await withTaskGroup(of: Bool.self) { group in
+            for t in 0..<3 {
+                group.addTask {
+                    Parallel.lane {
+                        var fine = true
+                        for round in 0..<200 {
+                            let n = 50 + (round * 11 + t) % 400
+                            fine = fine && Self.visits(n, grain: 4).allSatisfy { $0 == 1 }
+                        }
+                        return fine
+                    }
+                }
+            }
+            var all = true
+            for await f in group { all = all && f }
+            return all
+        }
+        #expect(ok)
+    }
 }

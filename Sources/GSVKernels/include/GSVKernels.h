@@ -109,6 +109,14 @@ typedef void (*gsv_pool_fn)(void *ctx, size_t index);
 /// job (or no helper could start): the caller then runs the loop another way.
 int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx);
 
+/// Lanes: independent pieces of work that run at the same time on different threads (e.g. one
+/// fragment's SoVITS decode beside the next fragment's GPT) and share the cores between them.
+/// `gsv_lanes_enter` / `gsv_lanes_leave` count them; each returns the count after the change.
+int gsv_lanes_enter(void);
+int gsv_lanes_leave(void);
+/// Lanes running now (0 when nothing declared itself a lane).
+int gsv_lanes_active(void);
+
 #ifdef __cplusplus
 }
 #endif

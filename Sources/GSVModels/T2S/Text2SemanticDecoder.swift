@@ -353,6 +353,18 @@ public struct Text2SemanticDecoder: Sendable {
         try decode(batch: inputs, options: options, rng: &rng, timings: &timings, onStep: nil)
     }
 
+    /// ``decode(batch:options:rng:timings:)`` that calls `betweenSteps` on the calling thread after
+    /// every step that did not end decoding, so the caller can do small pieces of other work while
+    /// the sequence decodes (the engine hands on audio finished in the background there). Whatever
+    /// it throws ends decoding.
+    public func decode<R: RandomNumberGenerator>(batch inputs: [T2SInput], options: T2SDecodeOptions,
+                                                 rng: inout R, timings: inout T2STimings,
+                                                 betweenSteps: () throws -> Void) throws -> [T2SResult] {
+        try withoutActuallyEscaping(betweenSteps) { hook in
+            try decode(batch: inputs, options: options, rng: &rng, timings: &timings, onStep: nil, betweenSteps: hook)
+        }
+    }
+
     /// Decodes one sequence step by step, as `infer_panel_naive(streaming_mode=True)`: after every
     /// step that did not stop decoding, `onStep` receives the tokens generated so far (prompt
     /// excluded), so the caller can cut streaming chunks while decoding continues. The result holds
@@ -374,7 +386,8 @@ public struct Text2SemanticDecoder: Sendable {
 
     private func decode<R: RandomNumberGenerator>(batch inputs: [T2SInput], options: T2SDecodeOptions,
                                                   rng: inout R, timings: inout T2STimings,
-                                                  onStep: ((Int, ArraySlice<Int>) throws -> Void)?) throws -> [T2SResult] {
+                                                  onStep: ((Int, ArraySlice<Int>) throws -> Void)?,
+                                                  betweenSteps: (() throws -> Void)? = nil) throws -> [T2SResult] {
         guard !inputs.isEmpty else { throw T2SError.invalidInput("empty batch") }
         guard options.maxSteps > 0 else { throw T2SError.invalidInput("maxSteps must be positive, got \(options.maxSteps)") }
         if let n = options.earlyStopNum, n < 0 {
@@ -471,6 +484,7 @@ public struct Text2SemanticDecoder: Sendable {
             if let onStep {
                 for seq in active { try onStep(seq.item, seq.tokens[seq.promptCount...]) }
             }
+            try betweenSteps?()
             // Next input: audio_emb(last token) + alpha·PE[prompt length + idx].
             for (row, seq) in active.enumerated() {
                 writeAudioRow(seq.tokens[seq.tokens.count - 1], position: seq.promptCount + idx, into: scratch.x + row * d)
