@@ -147,7 +147,6 @@ extension TTSEngine {
     func streamTokens(pieces: [String], language: TextLanguage, prepared: PreparedVoice, options: SynthesisOptions,
                       seed: UInt64, noise: NoiseSequence, timings: inout SynthesisTimings, start: Date,
                       emit: (SynthesisEvent) -> Void) throws {
-        var noise = noise
         var rng = SeededRNG(seed: seed)
         let rate = bundle.sampleRate
         let hop = bundle.sovits.config.hopLength
@@ -173,10 +172,39 @@ extension TTSEngine {
 
         var reports: [FragmentReport] = []
         var spoken = 0
+        // With `overlapsSoVITS`, every chunk after the request's first renders on a background
+        // queue (in order, one at a time: each continues the previous one's latent) while the GPT
+        // decodes on; finished chunks are emitted between GPT steps. The first chunk renders at
+        // once, on every core.
+        let stream = StreamRenderState(noise: noise)
+        let renders = OrderedBackgroundQueue<Void, StreamRenderOutput>(label: "gpt-sovits.stream-render")
+        defer { renders.abandon() }
+        var queueing = false
+        func handle(_: Void, _ out: StreamRenderOutput) {
+            for e in out.events { emit(e) }
+            timings.sovits += out.seconds
+            if let r = out.report {
+                reports.append(r)
+                spoken += 1
+            }
+        }
+        /// Runs `job` now, or queues it once the first chunk is out; returns the seconds it ran here.
+        func run(_ job: @escaping @Sendable () throws -> StreamRenderOutput) throws -> Double {
+            if queueing {
+                renders.submit(()) { try Parallel.lane(job) }
+                try renders.collect(waiting: false, handle)
+                return 0
+            }
+            let out = try job()
+            handle((), out)
+            queueing = overlapsSoVITS
+            return out.seconds
+        }
+
         for (index, piece) in pieces.enumerated() {
             try Task.checkCancellation()
             var t0 = Date()
-            let (seq, bert) = try phonesAndBert(piece, language: language)
+            let (seq, bert) = try Parallel.lane { try phonesAndBert(piece, language: language) }
             timings.frontend += Date().timeIntervalSince(t0)
             guard !seq.phoneIDs.isEmpty, !seq.normText.isEmpty else { continue }
             let input: T2SInput
@@ -188,50 +216,93 @@ extension TTSEngine {
             }
 
             var chunker = StreamingTokenChunker(chunkLength: options.minChunkLength, muteSimilarity: muteSimilarity)
-            var renderer = StreamingChunkRenderer(overlapLength: options.overlapLength, samplesPerToken: samplesPerToken)
-            var sentenceSamples = 0
-            var sovitsSeconds = 0.0
+            let sentence = SentenceRenderState(renderer: StreamingChunkRenderer(overlapLength: options.overlapLength,
+                                                                                samplesPerToken: samplesPerToken))
+            var hereSeconds = 0.0
+            let ge = prepared.ge
             func render(_ tokens: [Int]?, isFinal: Bool) throws {
-                let s0 = Date()
-                let samples = try renderer.render(tokens, isFinal: isFinal) { history, resultTokens, overlap in
-                    do {
-                        return try bundle.sovits.decodeStreaming(codes: history, phones: seq.phoneIDs, ge: prepared.ge,
-                                                                 speed: options.speedFactor, noiseScale: options.noiseScale,
-                                                                 noise: try noise.next(), resultTokens: resultTokens,
-                                                                 overlap: overlap)
-                    } catch let e as SynthesisError {
-                        throw e
-                    } catch {
-                        throw SynthesisError.stageFailed(stage: "SoVITS", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-                    }
+                hereSeconds += try run { [self] in
+                    let s0 = Date()
+                    let samples = try renderChunk(tokens, isFinal: isFinal, sentence: sentence, stream: stream,
+                                                  phones: seq.phoneIDs, ge: ge, options: options)
+                    let events: [SynthesisEvent] = samples.isEmpty ? []
+                        : [.audio(samples: AudioAssembly.finishFragment(samples, silence: 0), sampleRate: rate)]
+                    return StreamRenderOutput(events: events, seconds: Date().timeIntervalSince(s0))
                 }
-                sovitsSeconds += Date().timeIntervalSince(s0)
-                guard !samples.isEmpty else { return }
-                sentenceSamples += samples.count
-                emit(.audio(samples: AudioAssembly.finishFragment(samples, silence: 0), sampleRate: rate))
             }
 
             t0 = Date()
             var t2sTimings = T2STimings()
             let result = try gpt {
-                try bundle.t2s.decodeStreaming(input, options: decodeOptions, rng: &rng, timings: &t2sTimings) { generated in
-                    if let chunk = chunker.step(generated) { try render(chunk, isFinal: false) }
+                try Parallel.lane {
+                    try bundle.t2s.decodeStreaming(input, options: decodeOptions, rng: &rng, timings: &t2sTimings) { generated in
+                        if let chunk = chunker.step(generated) { try render(chunk, isFinal: false) }
+                        if queueing { try renders.collect(waiting: false, handle) }
+                    }
                 }
             }
             try render(chunker.finish(result.tokens), isFinal: true)
-            let elapsed = Date().timeIntervalSince(t0)
-            timings.sovits += sovitsSeconds
-            timings.gpt += elapsed - sovitsSeconds
+            timings.gpt += Date().timeIntervalSince(t0) - hereSeconds
             timings.gptTokens += result.tokens.count
 
-            if silence > 0 { emit(.audio(samples: [Float](repeating: 0, count: silence), sampleRate: rate)) }
-            reports.append(FragmentReport(normText: seq.normText, phones: seq.phones, phoneIDs: seq.phoneIDs,
-                                          semanticTokens: result.tokens, seconds: Double(sentenceSamples) / Double(rate)))
-            spoken += 1
-            emit(.progress(done: index + 1, total: pieces.count))
+            // The pause, progress and report follow the sentence's last chunk.
+            _ = try run {
+                var events: [SynthesisEvent] = []
+                if silence > 0 { events.append(.audio(samples: [Float](repeating: 0, count: silence), sampleRate: rate)) }
+                events.append(.progress(done: index + 1, total: pieces.count))
+                let report = FragmentReport(normText: seq.normText, phones: seq.phones, phoneIDs: seq.phoneIDs,
+                                            semanticTokens: result.tokens, seconds: Double(sentence.samples) / Double(rate))
+                return StreamRenderOutput(events: events, seconds: 0, report: report)
+            }
         }
+        try renders.collect(waiting: true, handle)
         guard spoken > 0 else { throw SynthesisError.nothingToSay(pieces.joined()) }
         timings.total = Date().timeIntervalSince(start)
         emit(.finished(fragments: reports, timings: timings))
+    }
+}
+
+/// What one queued step of a token stream hands back to the caller: events to emit in order, the
+/// SoVITS seconds it took, and the sentence's report once its last chunk is done.
+struct StreamRenderOutput: Sendable {
+    var events: [SynthesisEvent]
+    var seconds: Double
+    var report: FragmentReport? = nil
+}
+
+/// The request-wide state of token-stream rendering: the SoVITS noise, drawn in call order.
+/// Used by one thread at a time: the caller for the first chunk, then the render queue's items in
+/// order (the queue orders them after the caller's submission).
+final class StreamRenderState: @unchecked Sendable {
+    var noise: NoiseSequence
+    init(noise: NoiseSequence) { self.noise = noise }
+}
+
+/// One sentence's chunk renderer and the samples it has produced; used like ``StreamRenderState``.
+final class SentenceRenderState: @unchecked Sendable {
+    var renderer: StreamingChunkRenderer
+    var samples = 0
+    init(renderer: StreamingChunkRenderer) { self.renderer = renderer }
+}
+
+extension TTSEngine {
+    /// Renders one chunk of a sentence's tokens (see ``StreamingChunkRenderer``) and returns its
+    /// samples (empty when nothing is due yet).
+    func renderChunk(_ tokens: [Int]?, isFinal: Bool, sentence: SentenceRenderState, stream: StreamRenderState,
+                     phones: [Int], ge: Tensor, options: SynthesisOptions) throws -> [Float] {
+        let samples = try sentence.renderer.render(tokens, isFinal: isFinal) { history, resultTokens, overlap in
+            do {
+                return try bundle.sovits.decodeStreaming(codes: history, phones: phones, ge: ge,
+                                                         speed: options.speedFactor, noiseScale: options.noiseScale,
+                                                         noise: try stream.noise.next(), resultTokens: resultTokens,
+                                                         overlap: overlap)
+            } catch let e as SynthesisError {
+                throw e
+            } catch {
+                throw SynthesisError.stageFailed(stage: "SoVITS", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+            }
+        }
+        sentence.samples += samples.count
+        return samples
     }
 }

@@ -378,7 +378,7 @@ public final class TTSEngine: @unchecked Sendable {
 
         // Background SoVITS decodes of earlier batches (with `overlapsSoVITS`), always joined; on an
         // error the ones not started are skipped.
-        let decodes = SoVITSDecodeQueue()
+        let decodes = OrderedBackgroundQueue<SoVITSBatchJob, (perItem: [[Float]], seconds: Double)>(label: "gpt-sovits.sovits-decode")
         defer { decodes.abandon() }
         func finish(_ job: SoVITSBatchJob, audio: (perItem: [[Float]], seconds: Double)) throws {
             timings.sovits += audio.seconds
@@ -497,89 +497,6 @@ public final class TTSEngine: @unchecked Sendable {
             }
         }
         return (perItem, Date().timeIntervalSince(t0))
-    }
-
-    /// SoVITS decodes of GPT batches running one at a time, in submission order, on a background
-    /// thread while the caller goes on with the next batches. Used from one thread (the caller's).
-    final class SoVITSDecodeQueue: @unchecked Sendable {
-        typealias Output = (perItem: [[Float]], seconds: Double)
-        // @unchecked: `pending` is used by the submitting thread only; `skipsRest` is behind `lock`.
-        private let queue = DispatchQueue(label: "gpt-sovits.sovits-decode", qos: .userInitiated)
-        private let lock = NSLock()
-        private var skipsRest = false
-        private var pending: [PendingDecode] = []
-
-        /// Queues `work` (the decode of `job`) behind the decodes submitted before it.
-        func submit(_ job: SoVITSBatchJob, work: @escaping @Sendable () throws -> Output) {
-            pending.append(PendingDecode(job: job, queue: queue) { [self] in
-                lock.lock()
-                let skip = skipsRest
-                lock.unlock()
-                if skip { throw CancellationError() }
-                return try work()
-            })
-        }
-
-        /// Hands finished decodes to `finish` in submission order, stopping at the first one still
-        /// running unless `waiting`, which waits for every one. Rethrows a decode's error.
-        func collect(waiting: Bool, _ finish: (SoVITSBatchJob, Output) throws -> Void) throws {
-            while let first = pending.first {
-                if !waiting, !first.isFinished { return }
-                pending.removeFirst()
-                try finish(first.job, first.result())
-            }
-        }
-
-        /// Skips the decodes that have not started and waits for the running one (error paths;
-        /// nothing is left when everything was collected).
-        func abandon() {
-            lock.lock()
-            skipsRest = true
-            lock.unlock()
-            for p in pending { p.wait() }
-            pending.removeAll()
-        }
-    }
-
-    /// A ``SoVITSBatchJob`` decoding on a background queue while the caller runs the next GPT batch.
-    final class PendingDecode: @unchecked Sendable {
-        // @unchecked: `outcome` is written once by the worker before `done` is signalled and read
-        // only after waiting on `done`; `joined` is used by the owning thread only.
-        let job: SoVITSBatchJob
-        private let done = DispatchSemaphore(value: 0)
-        private var outcome: Result<(perItem: [[Float]], seconds: Double), any Error>?
-        private var joined = false
-
-        init(job: SoVITSBatchJob, queue: DispatchQueue,
-             work: @escaping @Sendable () throws -> (perItem: [[Float]], seconds: Double)) {
-            self.job = job
-            queue.async { [self] in
-                outcome = Result { try work() }
-                done.signal()
-            }
-        }
-
-        /// Whether the decode has finished (never blocks).
-        var isFinished: Bool {
-            if joined { return true }
-            guard done.wait(timeout: .now()) == .success else { return false }
-            joined = true
-            return true
-        }
-
-        /// Blocks until the decode has finished (idempotent).
-        func wait() {
-            guard !joined else { return }
-            done.wait()
-            joined = true
-        }
-
-        /// Waits and returns the audio, or rethrows the decode's error.
-        func result() throws -> (perItem: [[Float]], seconds: Double) {
-            wait()
-            guard let outcome else { throw SynthesisError.stageFailed(stage: "SoVITS", reason: "decode produced no result") }
-            return try outcome.get()
-        }
     }
 
     func gpt<T>(_ body: () throws -> T) throws -> T {

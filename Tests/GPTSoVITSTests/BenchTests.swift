@@ -112,9 +112,11 @@ import Testing
         #expect(a.fragments == b.fragments)
     }
 
-    /// streaming_mode 1 with the overlap: the first chunk is decoded at once, later batches in the
-    /// background; the chunks (count, order, samples) equal a serial run's.
-    @Test func overlappedFragmentStreamGivesTheSerialChunks() async throws {
+    /// Streaming with the overlap: the first chunk is decoded at once, later batches (streaming 1) or
+    /// chunks (streaming 2 and 3) in the background; the events (chunks in order, their samples,
+    /// progress) equal a serial run's.
+    @Test(arguments: [StreamingMode.fragments, .tokenChunks, .fixedTokenChunks])
+    func overlappedStreamGivesTheSerialChunks(mode: StreamingMode) async throws {
         let bundle = try E2EModels.engine.get().bundle
         let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
                                    promptLanguage: "zh")
@@ -122,8 +124,9 @@ import Testing
         o.seed = 9
         o.textSplitMethod = .cut5
         o.batchSize = 1
-        o.streamingMode = .fragments
-        o.maxTokensPerSentence = 10
+        o.streamingMode = mode
+        o.minChunkLength = 4
+        o.maxTokensPerSentence = 14
         let text = "今天天气很好，我们去散步吧。明天也许会下雨。后天再说吧！大后天呢？"
         func chunks(_ engine: TTSEngine) async throws -> (audio: [[Float]], progress: [Int]) {
             var audio: [[Float]] = []
