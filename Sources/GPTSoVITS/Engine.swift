@@ -62,13 +62,21 @@ public struct FragmentReport: Sendable, Codable, Equatable {
     }
 }
 
-/// Wall-clock seconds per stage of one synthesis.
+/// Wall-clock seconds per stage of one synthesis. With ``TTSEngine/overlapsSoVITS`` the GPT and
+/// SoVITS stages run at the same time (each on its share of the cores), so `gpt + sovits` may
+/// exceed `total`.
 public struct SynthesisTimings: Sendable, Codable, Equatable {
+    /// Reference features of the voice (zero when the voice was cached).
     public var reference: Double = 0
+    /// Text splitting, phones and BERT features.
     public var frontend: Double = 0
+    /// GPT prompt passes and decoding.
     public var gpt: Double = 0
+    /// SoVITS decoding.
     public var sovits: Double = 0
+    /// The whole request.
     public var total: Double = 0
+    /// Semantic tokens generated.
     public var gptTokens: Int = 0
 
     /// All zero.
