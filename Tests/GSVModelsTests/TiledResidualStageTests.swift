@@ -32,6 +32,28 @@ import Testing
     }
 }
 
+/// The in-place shifted residual add of the tiled stage against the one-value-at-a-time loop.
+@Suite struct ShiftAddTests {
+    @Test func equalsTheScalarLoop() {
+        var rng = SeededRNG(seed: 3)
+        for shift in [0, 1, 3, 7, 8, 9, 30] {
+            for count in [0, 1, 7, 8, 9, 31, 100] {
+                let row = rng.uniform(shape: [count + shift], lo: -1, hi: 1).scalars
+                let d = rng.uniform(shape: [max(count, 1)], lo: -1, hi: 1).scalars
+                var want = row
+                for u in 0..<count { want[u] = want[u + shift] + d[u] }
+                var got = row
+                got.withUnsafeMutableBufferPointer { r in
+                    d.withUnsafeBufferPointer { dp in
+                        TiledResidualStage.shiftAdd(r.baseAddress!, shift: shift, plus: dp.baseAddress!, count: count)
+                    }
+                }
+                #expect(got == want, "shift \(shift), count \(count)")
+            }
+        }
+    }
+}
+
 /// Residual blocks whose 7- and 11-tap convolutions run the Winograd kernel (forced on at eight
 /// channels): tiled and untiled agree to rounding (Winograd tiles start at each window's own
 /// first column), and both agree with the same blocks on the direct kernel.
