@@ -92,18 +92,29 @@ import Testing
         }
     }
 
+    /// The fixture reference clip and its transcript.
+    static var fixtureVoice: VoiceReference {
+        VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
+                       promptLanguage: "zh")
+    }
+
+    /// `batch_size` 1, cut5, a seed and a token cap per sentence.
+    static func options(seed: Int64, maxTokens: Int) -> SynthesisOptions {
+        var o = SynthesisOptions()
+        o.seed = seed
+        o.textSplitMethod = .cut5
+        o.batchSize = 1
+        o.maxTokensPerSentence = maxTokens
+        return o
+    }
+
     /// The SoVITS/GPT overlap changes timing only: the samples and tokens equal a serial run.
     @Test func overlappedSoVITSDecodeGivesTheSerialResult() async throws {
         let bundle = try E2EModels.engine.get().bundle
         let serial = TTSEngine(bundle: bundle, overlapsSoVITS: false)
         let overlapped = TTSEngine(bundle: bundle, overlapsSoVITS: true)
-        let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
-                                   promptLanguage: "zh")
-        var o = SynthesisOptions()
-        o.seed = 5
-        o.textSplitMethod = .cut5
-        o.batchSize = 1
-        o.maxTokensPerSentence = 12
+        let voice = Self.fixtureVoice
+        let o = Self.options(seed: 5, maxTokens: 12)
         let text = "今天天气很好，我们去散步吧。明天也许会下雨。后天再说吧！"
         let a = try await serial.synthesizeAll(text, voice: voice, options: o)
         let b = try await overlapped.synthesizeAll(text, voice: voice, options: o)
@@ -118,15 +129,10 @@ import Testing
     @Test(arguments: [StreamingMode.fragments, .tokenChunks, .fixedTokenChunks])
     func overlappedStreamGivesTheSerialChunks(mode: StreamingMode) async throws {
         let bundle = try E2EModels.engine.get().bundle
-        let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
-                                   promptLanguage: "zh")
-        var o = SynthesisOptions()
-        o.seed = 9
-        o.textSplitMethod = .cut5
-        o.batchSize = 1
+        let voice = Self.fixtureVoice
+        var o = Self.options(seed: 9, maxTokens: 14)
         o.streamingMode = mode
         o.minChunkLength = 4
-        o.maxTokensPerSentence = 14
         let text = "今天天气很好，我们去散步吧。明天也许会下雨。后天再说吧！大后天呢？"
         func chunks(_ engine: TTSEngine) async throws -> (audio: [[Float]], progress: [Int]) {
             var audio: [[Float]] = []
