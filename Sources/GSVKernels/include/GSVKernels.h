@@ -79,6 +79,13 @@ void gsv_wino_input(const float *x, size_t x_stride, size_t limit, size_t cin, s
 void gsv_wino_output(const float *m, size_t cout, size_t dilation, size_t tile0, size_t tiles, size_t width,
                      float *y, size_t y_stride, size_t out_len);
 
+/// gsv_wino_input / gsv_wino_output at a given level: 2 = AVX-512F (gathered tiles), below = plain
+/// loops; both give bit-identical results. The unsuffixed functions use the CPU's level.
+void gsv_wino_input_at(int level, const float *x, size_t x_stride, size_t limit, size_t cin, size_t dilation,
+                       size_t tile0, size_t width, float *v);
+void gsv_wino_output_at(int level, const float *m, size_t cout, size_t dilation, size_t tile0, size_t tiles,
+                        size_t width, float *y, size_t y_stride, size_t out_len);
+
 /// The x86-64 vector level of this CPU (with OS support): 2 = AVX-512 F/BW/DQ/VL, 1 = AVX2 + FMA,
 /// 0 = neither or not x86-64.
 int gsv_cpu_simd_level(void);
