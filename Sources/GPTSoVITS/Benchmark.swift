@@ -134,6 +134,9 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var blas: String = ""
     /// The fp16 matrix and attention kernel levels (e.g. `fp16 AVX-512, attention AVX-512`).
     public var kernels: String = ""
+    /// Whether the end-to-end runs overlapped SoVITS with the next fragments' GPT
+    /// (``TTSEngine/overlapsSoVITS``, `GSV_OVERLAP_SOVITS`).
+    public var sovitsOverlap: Bool = false
     /// Time from the request to the first `.audio` event of ``TTSEngine/synthesize(_:voice:options:noise:)``
     /// in streaming_mode 1 with an uncached voice (cold: the reference features are computed in the
     /// request), each sentence capped at ``tokensPerFragment`` tokens.
@@ -168,7 +171,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
         case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf
         case e2eBatchSize = "e2e_batch_size", medianWallBatchSeconds = "median_wall_batch_s", rtfBatch = "rtf_batch"
-        case blas, kernels, peakRSSBeforeBatchMB = "peak_rss_before_batch_mb"
+        case blas, kernels, sovitsOverlap = "sovits_overlap", peakRSSBeforeBatchMB = "peak_rss_before_batch_mb"
         case firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
         case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
         case firstChunkFixedStreamMs = "first_chunk_stream3_ms", firstChunkFixedStreamAudioSeconds = "first_chunk_stream3_audio_s"
@@ -457,6 +460,7 @@ public struct PipelineBenchmark: Sendable {
         report.rtfBatch = wallBatch / max(batchAudio, 1e-9)
         report.blas = BLAS.kernelDescription
         report.kernels = KernelInfo.description
+        report.sovitsOverlap = TTSEngine.overlapsSoVITSByDefault
         report.firstChunkFixedStreamAudioSeconds = BenchmarkStatistics.median(firstChunkFixed.map { $0.audio }) ?? 0
         return report
     }

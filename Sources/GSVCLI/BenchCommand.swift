@@ -143,7 +143,8 @@ struct BenchCommand: AsyncParsableCommand {
             ("GPT decode batch 1", "\(f(r.gptTokensPerSecond, 1)) tokens/s"),
             ("GPT decode batch \(r.gptBatch)", "\(f(r.gptTokensPerSecondBatch, 1)) tokens/s"),
             ("SoVITS decode", "RTF \(f(r.sovitsRTF, 3)) (\(f(r.sovitsAudioSeconds)) s audio)"),
-            ("end to end (batch_size 1)", "\(f(r.medianWallSeconds)) s for \(f(r.audioSeconds)) s audio, RTF \(f(r.rtf, 3))"),
+            ("end to end (batch_size 1)", "\(f(r.medianWallSeconds)) s for \(f(r.audioSeconds)) s audio, RTF \(f(r.rtf, 3))"
+                + (r.sovitsOverlap ? " (SoVITS overlapped with GPT)" : " (stages in turn)")),
             ("end to end (batch_size \(r.e2eBatchSize))", "\(f(r.medianWallBatchSeconds)) s, RTF \(f(r.rtfBatch, 3))"),
             ("first chunk (streaming 1, cold voice)", "\(f(r.firstChunkMs, 0)) ms (\(f(r.firstChunkAudioSeconds)) s audio)"),
             ("first chunk (streaming 1, cached voice)", "\(f(r.firstChunkWarmMs, 0)) ms"),

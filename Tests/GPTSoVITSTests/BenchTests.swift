@@ -178,5 +178,6 @@ import Testing
         #expect(report.peakRSSMB > 0)
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
         #expect(json?["first_chunk_stream3_ms"] != nil && json?["first_chunk_stream2_ms"] != nil)
+        #expect(json?["sovits_overlap"] as? Bool == TTSEngine.overlapsSoVITSByDefault)
     }
 }
