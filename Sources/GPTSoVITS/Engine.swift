@@ -386,9 +386,9 @@ public final class TTSEngine: @unchecked Sendable {
 
         // Background SoVITS decodes of earlier batches (with `overlapsSoVITS`), always joined; on an
         // error the ones not started are skipped.
-        let decodes = OrderedBackgroundQueue<SoVITSBatchJob, (perItem: [[Float]], seconds: Double)>(label: "gpt-sovits.sovits-decode")
+        let decodes = OrderedBackgroundQueue<SoVITSBatchJob, SoVITSBatchOutput>(label: "gpt-sovits.sovits-decode")
         defer { decodes.abandon() }
-        func finish(_ job: SoVITSBatchJob, audio: (perItem: [[Float]], seconds: Double)) throws {
+        func finish(_ job: SoVITSBatchJob, audio: SoVITSBatchOutput) throws {
             timings.sovits += audio.seconds
             for (k, i) in job.batch.enumerated() {
                 audioBySentence[i] = audio.perItem[k]
@@ -431,10 +431,9 @@ public final class TTSEngine: @unchecked Sendable {
             // Between GPT steps, audio decoded in the background meanwhile is handed on (fragment mode
             // emits it there, so a chunk never waits for the next batch's whole GPT).
             func decodeGPT(_ items: [T2SInput]) throws -> [T2SResult] {
-                var stepTimings = T2STimings()
-                return try gpt {
+                try gpt {
                     try Parallel.lane {
-                        try bundle.t2s.decode(batch: items, options: decodeOptions, rng: &rng, timings: &stepTimings,
+                        try bundle.t2s.decode(batch: items, options: decodeOptions, rng: &rng,
                                               betweenSteps: { try decodes.collect(waiting: false, finish) })
                     }
                 }
@@ -472,6 +471,9 @@ public final class TTSEngine: @unchecked Sendable {
         emit(.finished(fragments: reports.compactMap { $0 }, timings: timings))
     }
 
+    /// A decoded batch: audio per item, and the seconds the decode took.
+    typealias SoVITSBatchOutput = (perItem: [[Float]], seconds: Double)
+
     /// The SoVITS decode of one GPT batch: everything it needs, fixed before it starts.
     struct SoVITSBatchJob: Sendable {
         /// Sentence indices of the batch.
@@ -485,7 +487,7 @@ public final class TTSEngine: @unchecked Sendable {
     }
 
     /// Audio per item of `job` and the seconds the decode took.
-    private func decodeBatch(_ job: SoVITSBatchJob, ge: Tensor, options: SynthesisOptions) throws -> (perItem: [[Float]], seconds: Double) {
+    private func decodeBatch(_ job: SoVITSBatchJob, ge: Tensor, options: SynthesisOptions) throws -> SoVITSBatchOutput {
         let t0 = Date()
         var perItem: [[Float]] = []
         if options.speedFactor == 1 {

@@ -31,9 +31,9 @@ public enum Parallel {
         let chunks = (count + per - 1) / per
         // The cut into chunks above depends on the core count only, so results do not depend on
         // how many lanes share the cores; only how many chunks run at once does.
-        let workers = min(chunks, availableThreads)
-        if workers < threadCount {
-            runShared(chunks: chunks, workers: workers, per: per, count: count, body)
+        let share = availableThreads
+        if share < threadCount {
+            runShared(chunks: chunks, workers: min(chunks, share), per: per, count: count, body)
             return
         }
         // First choice: the spinning pool (no OS wake-up per loop, which matters for the ~100
@@ -50,16 +50,7 @@ public enum Parallel {
             }
         }
         if ranAll { return }
-        // The chunks are disjoint and `concurrentPerform` returns only when all have run, so the
-        // non-Sendable body (which typically writes through unsafe pointers) is used safely.
-        withoutActuallyEscaping(body) { escaping in
-            nonisolated(unsafe) let work = escaping
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = c * per
-                let hi = min(count, lo + per)
-                if lo < hi { work(lo..<hi) }
-            }
-        }
+        runShared(chunks: chunks, workers: chunks, per: per, count: count, body)
     }
 
     /// Threads one parallel loop may use now: ``threadCount`` divided among the lanes running at
@@ -90,7 +81,7 @@ public enum Parallel {
             return
         }
         // Each worker's chunks are disjoint and `concurrentPerform` returns only when all have run,
-        // so the non-Sendable body is used safely.
+        // so the non-Sendable body (which typically writes through unsafe pointers) is used safely.
         withoutActuallyEscaping(body) { escaping in
             nonisolated(unsafe) let work = escaping
             DispatchQueue.concurrentPerform(iterations: workers) { w in

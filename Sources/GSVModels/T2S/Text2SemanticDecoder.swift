@@ -353,14 +353,14 @@ public struct Text2SemanticDecoder: Sendable {
         try decode(batch: inputs, options: options, rng: &rng, timings: &timings, onStep: nil)
     }
 
-    /// ``decode(batch:options:rng:timings:)`` that calls `betweenSteps` on the calling thread after
-    /// every step that did not end decoding, so the caller can do small pieces of other work while
-    /// the sequence decodes (the engine hands on audio finished in the background there). Whatever
-    /// it throws ends decoding.
+    /// ``decode(batch:options:rng:)`` that calls `betweenSteps` on the calling thread after every
+    /// step that did not end decoding, so the caller can do small pieces of other work while the
+    /// sequence decodes (the engine hands on audio finished in the background there). Whatever it
+    /// throws ends decoding.
     public func decode<R: RandomNumberGenerator>(batch inputs: [T2SInput], options: T2SDecodeOptions,
-                                                 rng: inout R, timings: inout T2STimings,
-                                                 betweenSteps: () throws -> Void) throws -> [T2SResult] {
-        try withoutActuallyEscaping(betweenSteps) { hook in
+                                                 rng: inout R, betweenSteps: () throws -> Void) throws -> [T2SResult] {
+        var timings = T2STimings()
+        return try withoutActuallyEscaping(betweenSteps) { hook in
             try decode(batch: inputs, options: options, rng: &rng, timings: &timings, onStep: nil, betweenSteps: hook)
         }
     }
