@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "GSVText", targets: ["GSVText"]),
         .library(name: "GSVModels", targets: ["GSVModels"]),
         .library(name: "GSVServer", targets: ["GSVServer"]),
+        .library(name: "GSVTrain", targets: ["GSVTrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,12 @@ let package = Package(
             dependencies: ["GSVModels", "GSVText", "GSVAudio", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "GSVTrain",
+            dependencies: ["GSVTensor", "GSVNN", "GSVWeights", "GSVModels", "GSVAudio", "GSVText",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
             name: "GSVServer",
             dependencies: [
                 "GPTSoVITS", "GSVModels", "GSVAudio", "GSVText",
@@ -85,6 +92,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "GSVTrainTests", dependencies: ["GSVTrain", "GSVTensor", "GSVWeights", "GSVModels", "GSVTestSupport"]),
         .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVKernels", "GSVWeights", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -55,6 +55,7 @@ public enum BLAS {
     /// ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the calling thread only, for
     /// callers that already run one piece of work per thread.
     public static func sgemmSerial(
+        transA: Bool = false, transB: Bool = false,
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
@@ -64,7 +65,7 @@ public enum BLAS {
             return
         }
         _ = splitsProducts
-        rawSgemm(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+        rawSgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
     }
 
     /// Multiply–adds from which ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits

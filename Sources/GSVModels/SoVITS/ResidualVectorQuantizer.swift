@@ -26,6 +26,15 @@ public struct ResidualVectorQuantizer: Sendable {
             }
             books.append(embed)
         }
+        self.init(codebooks: books)
+    }
+
+    /// A quantizer over the given codebooks (`vq.layers.<i>._codebook.embed`, each `[bins, dim]`,
+    /// all of one shape) — e.g. the frozen quantizer of SoVITS training.
+    /// - Precondition: at least one codebook, all 2-D of equal shape.
+    public init(codebooks books: [Tensor]) {
+        precondition(!books.isEmpty && books.allSatisfy { $0.rank == 2 && $0.shape == books[0].shape },
+                     "ResidualVectorQuantizer: codebooks \(books.map(\.shape))")
         codebooks = books
         rowNorms = books.map { e in
             let (n, d) = (e.shape[0], e.shape[1])

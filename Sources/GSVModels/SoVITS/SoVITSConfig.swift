@@ -117,7 +117,10 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
     /// Reads `hps.model` / `hps.data` from a checkpoint config. Missing entries keep the official
     /// default; present entries must have the right type. `version` and `symbolCount` are not
     /// taken from the config (the official loader ignores stored versions); pass them in.
-    public init(checkpointConfig config: ConfigValue?, version: SoVITSVersion, symbolCount: Int) throws {
+    /// `validating: false` leaves ``validate()`` to the caller (who sets the widths the official
+    /// classes hard-code, e.g. from a state dict's shapes, first).
+    public init(checkpointConfig config: ConfigValue?, version: SoVITSVersion, symbolCount: Int,
+                validating: Bool = true) throws {
         self.init()
         self.version = version
         self.symbolCount = symbolCount
@@ -166,7 +169,7 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
         try int(data, "filter_length", &filterLength)
         try int(data, "hop_length", &hopLength)
         try int(data, "sampling_rate", &samplingRate)
-        try validate()
+        if validating { try validate() }
     }
 
     /// Checks the configuration for values the network cannot be built with.
