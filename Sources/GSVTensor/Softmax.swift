@@ -61,3 +61,17 @@ public func logSoftmax(_ x: Tensor, axis: Int = -1, mask: Mask? = nil, additiveM
         for i in 0..<n { p[i * st] -= lse }
     }
 }
+
+/// In-place softmax over each row of a row-major `rows × cols` buffer (`torch.softmax(dim=-1)`);
+/// rows may hold −∞ (a fully −∞ row gives NaN, as in torch).
+public func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    for i in 0..<rows {
+        let row = p + i * cols
+        var m = -Float.infinity
+        for j in 0..<cols where row[j] > m { m = row[j] }
+        var s: Float = 0
+        for j in 0..<cols { let e = Foundation.exp(row[j] - m); row[j] = e; s += e }
+        let inv = 1 / s
+        for j in 0..<cols { row[j] *= inv }
+    }
+}

@@ -1,6 +1,6 @@
 // Small helpers shared by the SoVITS sub-networks: where weights come from (a checkpoint or a
-// seeded random initialiser), channel-first LayerNorm (module/modules.py: LayerNorm), Mish and
-// row softmax. Internal; candidates to move into GSVTensor/GSVNN.
+// seeded random initialiser), channel-first LayerNorm (module/modules.py: LayerNorm), Mish
+// (row softmax lives in GSVTensor). Internal; candidates to move into GSVTensor/GSVNN.
 
 import Foundation
 import GSVNN
@@ -173,19 +173,6 @@ func mish(_ x: Tensor) -> Tensor {
     x.map { v in
         let sp = v > 20 ? v : Foundation.log1p(Foundation.exp(v))
         return v * Foundation.tanh(sp)
-    }
-}
-
-/// In-place softmax over each row of a row-major `rows × cols` buffer.
-func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-    for i in 0..<rows {
-        let row = p + i * cols
-        var m = -Float.infinity
-        for j in 0..<cols where row[j] > m { m = row[j] }
-        var s: Float = 0
-        for j in 0..<cols { let e = Foundation.exp(row[j] - m); row[j] = e; s += e }
-        let inv = 1 / s
-        for j in 0..<cols { row[j] *= inv }
     }
 }
 

@@ -160,7 +160,7 @@ extension Tape {
                         for i in 0..<(tq * tk) where mp[i] != 0 { S[i] = mask.fill }
                     }
                 }
-                softmaxRowsInPlace(S, rows: tq, cols: tk)
+                softmaxRows(S, rows: tq, cols: tk)
                 BLAS.sgemmSerial(m: tq, n: d, k: tk, a: S, lda: tk, b: V, ldb: d, c: O, ldc: d)
                 if let ev {
                     ev.scalars.withUnsafeBufferPointer { ep in
@@ -278,18 +278,5 @@ extension Tape {
                 t.accumulate(relative.values, Tensor(shape: relative.values.shape, scalars: sv))
             }
         }
-    }
-}
-
-/// In-place softmax over each row of a row-major `rows × cols` buffer (rows may hold −∞).
-func softmaxRowsInPlace(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-    for i in 0..<rows {
-        let row = p + i * cols
-        var m = -Float.infinity
-        for j in 0..<cols where row[j] > m { m = row[j] }
-        var s: Float = 0
-        for j in 0..<cols { let e = Foundation.exp(row[j] - m); row[j] = e; s += e }
-        let inv = 1 / s
-        for j in 0..<cols { row[j] *= inv }
     }
 }

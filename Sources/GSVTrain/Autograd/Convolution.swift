@@ -63,16 +63,36 @@ private func scatterColumns(_ col: UnsafePointer<Float>, _ geo: ConvGeometry, j0
     } }
 }
 
+/// `[B, C, T]` filled with `bias[c]` (or zeros).
+private func biasFilled(_ bias: Tensor?, batch: Int, channels: Int, length: Int) -> [Float] {
+    var out = [Float](repeating: 0, count: batch * channels * length)
+    guard let bias else { return out }
+    for n in 0..<batch { for c in 0..<channels {
+        let v = bias.scalars[c]
+        for j in 0..<length { out[(n * channels + c) * length + j] = v }
+    } }
+    return out
+}
+
+/// The bias gradient of a `[B, C, T]` output gradient: `Σ_{n,t} dy[n, c, t]` (Double accumulation).
+private func biasGradient(_ dy: Tensor) -> Tensor {
+    let (batch, channels, length) = (dy.shape[0], dy.shape[1], dy.shape[2])
+    var acc = [Double](repeating: 0, count: channels)
+    dy.scalars.withUnsafeBufferPointer { gp in
+        for n in 0..<batch { for c in 0..<channels {
+            var s = 0.0
+            let row = (n * channels + c) * length
+            for j in 0..<length { s += Double(gp[row + j]) }
+            acc[c] += s
+        } }
+    }
+    return Tensor(shape: [channels], scalars: acc.map { Float($0) })
+}
+
 /// Forward convolution, `[B, Cin, T] → [B, Cout, Tout]`.
 func conv1dForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) -> Tensor {
     let (cout, tOut, coutG, cg, k, tp) = (geo.cout, geo.tOut, geo.coutG, geo.cg, geo.k, geo.tPadded)
-    var out = [Float](repeating: 0, count: geo.batch * cout * tOut)
-    if let b {
-        for n in 0..<geo.batch { for c in 0..<cout {
-            let v = b.scalars[c]
-            for j in 0..<tOut { out[(n * cout + c) * tOut + j] = v }
-        } }
-    }
+    var out = biasFilled(b, batch: geo.batch, channels: cout, length: tOut)
     let packed = geo.stride == 1 ? w.scalars.withUnsafeBufferPointer { packTaps($0.baseAddress!, cout: cout, cg: cg, k: k) } : []
     x.scalars.withUnsafeBufferPointer { xb in
         w.scalars.withUnsafeBufferPointer { wb in
@@ -212,19 +232,7 @@ func conv1dBackward(_ dy: Tensor, _ x: Tensor, _ w: Tensor, _ geo: ConvGeometry,
             if parallelGroups { Parallel.forEach(geo.groups) { body($0) } } else { body(0) }
         }
     }}}}}}
-    var db: Tensor?
-    if needB {
-        var acc = [Double](repeating: 0, count: cout)
-        dy.scalars.withUnsafeBufferPointer { gp in
-            for n in 0..<geo.batch { for c in 0..<cout {
-                var s = 0.0
-                let row = (n * cout + c) * tOut
-                for j in 0..<tOut { s += Double(gp[row + j]) }
-                acc[c] += s
-            } }
-        }
-        db = Tensor(shape: [cout], scalars: acc.map { Float($0) })
-    }
+    let db = needB ? biasGradient(dy) : nil
     return (needX ? Tensor(shape: x.shape, scalars: dx) : nil, needW ? Tensor(shape: w.shape, scalars: dw) : nil, db)
 }
 
@@ -274,13 +282,7 @@ extension Tape {
         let tOut = (tIn - 1) * s - 2 * p + k
         precondition(tOut > 0, "convTranspose1d: output length \(tOut)")
         let rows = cout * k
-        var out = [Float](repeating: 0, count: bsz * cout * tOut)
-        if let b {
-            for n in 0..<bsz { for c in 0..<cout {
-                let v = b.value.scalars[c]
-                for j in 0..<tOut { out[(n * cout + c) * tOut + j] = v }
-            } }
-        }
+        var out = biasFilled(b?.value, batch: bsz, channels: cout, length: tOut)
         var col = [Float](repeating: 0, count: rows * tIn)
         x.value.scalars.withUnsafeBufferPointer { xb in
             w.value.scalars.withUnsafeBufferPointer { wb in
@@ -351,15 +353,7 @@ extension Tape {
             }}}}}}
             if x.requiresGrad { t.accumulate(x, Tensor(shape: x.shape, scalars: dx)) }
             if w.requiresGrad { t.accumulate(w, Tensor(shape: w.shape, scalars: dw)) }
-            if let b, b.requiresGrad {
-                var acc = [Double](repeating: 0, count: cout)
-                for n in 0..<bsz { for c in 0..<cout {
-                    var sum = 0.0
-                    for j in 0..<tOut { sum += Double(g.scalars[(n * cout + c) * tOut + j]) }
-                    acc[c] += sum
-                } }
-                t.accumulate(b, Tensor(shape: [cout], scalars: acc.map { Float($0) }))
-            }
+            if let b, b.requiresGrad { t.accumulate(b, biasGradient(g)) }
         }
     }
 

@@ -112,13 +112,7 @@ public final class Tape {
             nodes.removeAll()
             return
         }
-        let s = seed ?? Tensor(repeating: 1, shape: output.shape)
-        accumulate(output, s)
-        while let node = nodes.popLast() {
-            guard let g = grads[node.output] else { continue }
-            grads[node.output] = nil
-            node.backward(g, self)
-        }
+        runBackward(from: output, seed: seed)
         for (id, index) in leafParameter.sorted(by: { $0.value < $1.value }) {
             if let g = grads[id] { sink(index, g) }
             grads[id] = nil
@@ -131,8 +125,13 @@ public final class Tape {
     /// Like ``backward(from:seed:sink:)`` but keeps the gradients of non-parameter leaves readable
     /// with ``gradient(of:)`` (tests).
     public func backwardKeepingLeaves(from output: Var, seed: Tensor? = nil) {
-        let s = seed ?? Tensor(repeating: 1, shape: output.shape)
-        accumulate(output, s)
+        runBackward(from: output, seed: seed)
+    }
+
+    /// Seeds `output` and runs every node backwards, last first, dropping each node and its
+    /// output's gradient as soon as it has run.
+    private func runBackward(from output: Var, seed: Tensor?) {
+        accumulate(output, seed ?? Tensor(repeating: 1, shape: output.shape))
         while let node = nodes.popLast() {
             guard let g = grads[node.output] else { continue }
             grads[node.output] = nil
