@@ -41,7 +41,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "GSVWeights", dependencies: ["GSVTensor"]),
-        .target(name: "GSVNN", dependencies: ["GSVTensor"]),
+        .target(name: "GSVNN", dependencies: ["GSVTensor", "GSVWeights"]),
         .target(
             name: "GSVAudio",
             dependencies: ["GSVTensor", .product(name: "Logging", package: "swift-log")]
@@ -81,7 +81,7 @@ let package = Package(
         .target(name: "GSVTestSupport", path: "Sources/GSVTestSupport"),
         .testTarget(name: "GSVTensorTests", dependencies: ["GSVTensor", "GSVKernels"]),
         .testTarget(name: "GSVWeightsTests", dependencies: ["GSVWeights", "GSVTestSupport"]),
-        .testTarget(name: "GSVNNTests", dependencies: ["GSVNN"]),
+        .testTarget(name: "GSVNNTests", dependencies: ["GSVNN", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVAudioTests", dependencies: ["GSVAudio", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVTextTests", dependencies: ["GSVText", "GSVTestSupport"]),
         .testTarget(name: "GPTSoVITSTests", dependencies: ["GPTSoVITS", "GSVWeights", "GSVAudio", "GSVTestSupport"], exclude: ["hf_test_server.py"]),
@@ -93,7 +93,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GSVTrainTests", dependencies: ["GSVTrain", "GSVTensor", "GSVWeights", "GSVModels", "GSVTestSupport"]),
-        .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVKernels", "GSVWeights", "GSVTestSupport"]),
+        .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVNN", "GSVKernels", "GSVWeights", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import GSVTensor
+import GSVWeights
 
 /// A `[out, in]` weight matrix kept in its stored precision: fp16 checkpoints (every GPT-SoVITS
 /// release, including the CN-HuBERT and Chinese RoBERTa files) stay fp16 and are widened inside the
@@ -71,6 +72,34 @@ public enum WeightMatrix: Sendable {
                 let yr = y + i * r
                 for j in 0..<r { yr[j] += b[j] }
             }
+        }
+    }
+
+    /// Reads `name` from `r` with shape `[rows, cols]`, keeping its stored precision: contiguous fp16
+    /// data is read in place from the mapped checkpoint (kept alive by the matrix, no copy at load),
+    /// fp32/bf16/fp64 become Float32.
+    /// - Throws: `WeightsError` for a missing key, a wrong shape or a non-float dtype.
+    public init(_ r: WeightReader, _ name: String, rows: Int, cols: Int) throws {
+        let data = try r.data(name, shape: [rows, cols])
+        switch data.dtype {
+        case .float16 where data.isContiguous:
+            self = .half(HalfMatrix(rows: rows, cols: cols, bytes: try data.rawBytes(), owner: data.file))
+        case .float16: self = .half(HalfMatrix(rows: rows, cols: cols, bits: try data.halfBits()))
+        case .float32, .bfloat16, .float64: self = .float(try data.floatTensor())
+        default: throw WeightsError.unsupportedDType(key: r.fullKey(name), dtype: data.dtype.rawValue)
+        }
+    }
+
+    /// The matrix `name` `[rows, cols]` from `p`: a checkpoint's in its stored precision (see
+    /// ``init(_:_:rows:cols:)``), a random source's drawn as fp16 (the precision official checkpoints
+    /// store), without a Float32 copy of the whole matrix.
+    /// - Throws: `WeightsError` for a missing key, a wrong shape or a non-float dtype.
+    public init(_ p: ParameterSource, _ name: String, rows: Int, cols: Int, initial: ParameterInit = .fanIn()) throws {
+        if let r = p.reader {
+            try self.init(r, name, rows: rows, cols: cols)
+        } else {
+            let bits = p.randomHalfBits(name, shape: [rows, cols], initial: initial) ?? []
+            self = .half(HalfMatrix(rows: rows, cols: cols, bits: bits))
         }
     }
 

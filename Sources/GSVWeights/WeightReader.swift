@@ -99,52 +99,6 @@ public struct WeightReader: Sendable {
         try data(name, shape: shape).halfBits()
     }
 
-    /// The weight of layer `layer` with weight normalisation folded away, in Float32 (DESIGN.md
-    /// habit 3: fix checkpoints once, at load).
-    ///
-    /// Legacy `torch.nn.utils.weight_norm` stores `<layer>.weight_g` and `<layer>.weight_v`; the
-    /// weight is `w = g · v / ‖v‖`, the norm taken over every axis except `dim` (0 for Conv1d and for
-    /// ConvTranspose1d, whose dim 0 is C_in; 2 for HuBERT's positional convolution). When the
-    /// checkpoint stores a plain `<layer>.weight` instead, that is returned. `shape` checks the result.
-    public func weightNormFolded(_ layer: String, dim: Int = 0, shape: [Int]? = nil) throws -> Tensor {
-        if !contains(layer + ".weight_v"), contains(layer + ".weight") {
-            return try tensor(layer + ".weight", shape: shape)
-        }
-        let vData = try data(layer + ".weight_v", shape: shape)
-        let vShape = vData.shape
-        guard dim >= 0, dim < vShape.count else {
-            throw WeightsError.shapeMismatch(key: fullKey(layer + ".weight_v"), expected: [dim], actual: vShape)
-        }
-        var gShape = [Int](repeating: 1, count: vShape.count)
-        gShape[dim] = vShape[dim]
-        let g = try tensor(layer + ".weight_g", shape: gShape)
-        var w = try vData.floatTensor()
-        let n = vShape[dim]
-        let outer = vShape[..<dim].reduce(1, *)
-        let inner = vShape[(dim + 1)...].reduce(1, *)
-        var sumSquares = [Double](repeating: 0, count: n)
-        w.scalars.withUnsafeBufferPointer { v in
-            for o in 0..<outer {
-                for j in 0..<n {
-                    let base = (o * n + j) * inner
-                    var acc = 0.0
-                    for i in 0..<inner { let x = Double(v[base + i]); acc += x * x }
-                    sumSquares[j] += acc
-                }
-            }
-        }
-        let scale = (0..<n).map { Float(Double(g.scalars[$0]) / sumSquares[$0].squareRoot()) }
-        w.scalars.withUnsafeMutableBufferPointer { v in
-            for o in 0..<outer {
-                for j in 0..<n {
-                    let base = (o * n + j) * inner
-                    for i in 0..<inner { v[base + i] *= scale[j] }
-                }
-            }
-        }
-        return w
-    }
-
     /// Marks `name` as consumed without reading it (weights a model knowingly ignores).
     public func skip(_ name: String) { if tensors[prefix + name] != nil { usage.mark(prefix + name) } }
 

@@ -1,3 +1,4 @@
+import GSVNN
 import GSVTensor
 import Testing
 @testable import GSVModels

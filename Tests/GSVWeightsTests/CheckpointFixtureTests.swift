@@ -164,37 +164,6 @@ import GSVTestSupport
         #expect(r.contains("dec.ups.0.weight_g") && r.contains("dec.ups.0.weight_v"))
     }
 
-    /// Folded weights against numpy: `g * v / sqrt((v**2).sum(axis=others, keepdims=True))` in
-    /// float64 from the fp16 file values.
-    @Test func weightNormFolding() throws {
-        let sovitsArchive = try WeightArchive.open(Self.sovitsPath)
-        let sovits = WeightReader(sovitsArchive)
-        let c0 = try #require(sovitsArchive.config?.value(at: "model.upsample_initial_channel")?.intValue)
-        let ups = try sovits.weightNormFolded("dec.ups.0", dim: 0, shape: [c0, c0 / 2, 16])
-        let res = try sovits.weightNormFolded("dec.resblocks.0.convs1.0")
-        if Self.isPublic(sovitsArchive, md5: "431497a138f25099f2970766624183ee") {
-            expectSums(ups, -21.38023892635602, 7408.616628228274, tolerance: 1e-5)
-            expectSums(res, 11.265269258080265, 709.4589281103322, tolerance: 1e-5)
-        }
-        let left = sovits.unconsumedKeys
-        #expect(!left.contains("dec.ups.0.weight_g") && !left.contains("dec.ups.0.weight_v"))
-        #expect(left.contains("dec.ups.0.bias"))
-        // A plain weight is returned as is.
-        #expect(try sovits.weightNormFolded("dec.conv_pre") == sovits.tensor("dec.conv_pre.weight"))
-
-        let hubertArchive = try WeightArchive.open(Self.hubertPath)
-        let hubert = WeightReader(hubertArchive)
-        let k = try #require(hubertArchive.config?["num_conv_pos_embeddings"]?.intValue)
-        let groups = try #require(hubertArchive.config?["num_conv_pos_embedding_groups"]?.intValue)
-        let pos = try hubert.weightNormFolded("encoder.pos_conv_embed.conv", dim: 2, shape: [768, 768 / groups, k])
-        if Self.isPublic(hubertArchive, md5: "0dae8e99639137601fa73773a4392004") {
-            expectSums(pos, -46.18948235142958, 16437.435461984736, tolerance: 1e-5)
-        }
-        // The wrong dim does not match g's shape.
-        #expect(throws: WeightsError.self) { try hubert.weightNormFolded("encoder.pos_conv_embed.conv", dim: 0) }
-        #expect(throws: WeightsError.self) { try hubert.weightNormFolded("encoder.pos_conv_embed.conv", dim: 3) }
-    }
-
     @Test func hubertFolder() throws {
         let expected = try #require(try Self.modelConfigs()["hubert"])
         let report = try Self.verifyReport()

@@ -321,16 +321,7 @@ extension CNHuBERT {
         let pc = r.scoped("encoder.pos_conv_embed.conv")
         let k = c.numConvPosEmbeddings, groups = c.numConvPosEmbeddingGroups
         let vShape = [h, h / groups, k]
-        let posWeight: Tensor
-        if pc.contains("weight_g") {
-            posWeight = foldWeightNorm(g: try pc.tensor("weight_g", shape: [1, 1, k]),
-                                       v: try pc.tensor("weight_v", shape: vShape), dim: 2)
-        } else if pc.contains("parametrizations.weight.original0") {
-            posWeight = foldWeightNorm(g: try pc.tensor("parametrizations.weight.original0", shape: [1, 1, k]),
-                                       v: try pc.tensor("parametrizations.weight.original1", shape: vShape), dim: 2)
-        } else {
-            posWeight = try pc.tensor("weight", shape: vShape)
-        }
+        let posWeight = try ParameterSource(reader: r).weightNormed("encoder.pos_conv_embed.conv", shape: vShape, dim: 2)
         let posConv = HubertPositionalConvEmbedding(
             conv: try Conv1d(weight: posWeight, bias: pc.tensor("bias", shape: [h]), padding: k / 2, groups: groups),
             framesToRemove: k % 2 == 0 ? 1 : 0, activation: featAct)

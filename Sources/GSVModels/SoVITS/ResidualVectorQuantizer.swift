@@ -2,6 +2,7 @@
 // ResidualVectorQuantization, EuclideanCodebook (quantize / dequantize). Inference only: the EMA
 // buffers (`cluster_size`, `embed_avg`) are read for shape and ignored.
 
+import GSVNN
 import GSVTensor
 
 /// Residual vector quantizer over SSL features: nearest codebook row per frame, layer by layer.

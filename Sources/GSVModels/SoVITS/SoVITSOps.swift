@@ -1,5 +1,5 @@
-// Small helpers shared by the SoVITS sub-networks: where weights come from (a checkpoint or a
-// seeded random initialiser), channel-first LayerNorm (module/modules.py: LayerNorm), Mish
+// Small helpers shared by the SoVITS sub-networks: convolutions and linear layers declared
+// through a ParameterSource, channel-first LayerNorm (module/modules.py: LayerNorm), Mish
 // (row softmax lives in GSVTensor). Internal; candidates to move into GSVTensor/GSVNN.
 
 import Foundation
@@ -7,103 +7,7 @@ import GSVNN
 import GSVTensor
 import GSVWeights
 
-/// How a randomly initialised parameter is drawn (ignored when reading a checkpoint).
-enum ParameterInit: Sendable {
-    /// Uniform with standard deviation `gain / sqrt(fan-in)`, fan-in = elements per output row.
-    case fanIn(gain: Float = 1)
-    /// Uniform with the given standard deviation.
-    case std(Float)
-    /// Every element equal to `value` (LayerNorm gamma = 1, beta = 0).
-    case constant(Float)
-}
-
-/// The source of a model's parameters: a verifying checkpoint reader, or a deterministic
-/// random initialiser (benchmarks and shape tests). Keys are the official state-dict keys.
-struct ParameterSource: Sendable {
-    private enum Backing: Sendable {
-        case reader(WeightReader)
-        case random(seed: UInt64, prefix: String)
-    }
-
-    private let backing: Backing
-
-    /// Reads from a checkpoint through `reader` (shape-checked, consumption recorded).
-    init(reader: WeightReader) { backing = .reader(reader) }
-
-    /// Draws every parameter from a generator seeded by `seed` and the parameter's full key, so the
-    /// values do not depend on construction order.
-    init(randomSeed seed: UInt64) { backing = .random(seed: seed, prefix: "") }
-
-    private init(backing: Backing) { self.backing = backing }
-
-    /// Whether the parameters are being drawn at random.
-    var isRandom: Bool { if case .random = backing { return true } else { return false } }
-
-    /// The sub-module `name` (`scoped("enc_p")` reads `enc_p.*`).
-    func scoped(_ name: String) -> ParameterSource {
-        switch backing {
-        case .reader(let r): return ParameterSource(backing: .reader(r.scoped(name)))
-        case let .random(seed, prefix): return ParameterSource(backing: .random(seed: seed, prefix: prefix + name + "."))
-        }
-    }
-
-    /// The parameter `name` with the given shape.
-    func tensor(_ name: String, shape: [Int], initial: ParameterInit = .fanIn()) throws -> Tensor {
-        switch backing {
-        case .reader(let r): return try r.tensor(name, shape: shape)
-        case let .random(seed, prefix): return Self.random(key: prefix + name, seed: seed, shape: shape, initial: initial)
-        }
-    }
-
-    /// An optional parameter (present in the checkpoint or not); random sources draw it when
-    /// `randomPresent` is true.
-    func optionalTensor(_ name: String, shape: [Int], randomPresent: Bool, initial: ParameterInit = .std(0.02)) throws -> Tensor? {
-        switch backing {
-        case .reader(let r): return try r.optionalTensor(name, shape: shape)
-        case let .random(seed, prefix):
-            return randomPresent ? Self.random(key: prefix + name, seed: seed, shape: shape, initial: initial) : nil
-        }
-    }
-
-    /// A weight stored with legacy weight norm (`<module>.weight_g`, `<module>.weight_v`), folded to
-    /// a plain weight once here (norm over every dim but 0); a plain `<module>.weight` is accepted too.
-    func weightNormed(_ module: String, shape: [Int]) throws -> Tensor {
-        switch backing {
-        case .reader(let r):
-            let m = r.scoped(module)
-            if m.contains("weight_g") || m.contains("weight_v") {
-                var gShape = [Int](repeating: 1, count: shape.count)
-                gShape[0] = shape[0]
-                let g = try m.tensor("weight_g", shape: gShape)
-                let v = try m.tensor("weight_v", shape: shape)
-                return foldWeightNorm(g: g, v: v, dim: 0)
-            }
-            return try m.tensor("weight", shape: shape)
-        case let .random(seed, prefix):
-            return Self.random(key: prefix + module + ".weight", seed: seed, shape: shape, initial: .fanIn())
-        }
-    }
-
-    private static func random(key: String, seed: UInt64, shape: [Int], initial: ParameterInit) -> Tensor {
-        let count = shape.reduce(1, *)
-        let std: Float
-        switch initial {
-        case .constant(let c): return Tensor(repeating: c, shape: shape)
-        case .std(let s): std = s
-        case .fanIn(let gain):
-            let fanIn = max(1, shape.count > 1 ? count / max(1, shape[0]) : count)
-            std = gain / Float(fanIn).squareRoot()
-        }
-        // FNV-1a of the key, mixed with the seed.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        var rng = SeededRNG(seed: seed ^ h)
-        let a = std * Float(3).squareRoot()
-        var values = [Float](repeating: 0, count: count)
-        for i in 0..<count { values[i] = Float(rng.nextUniform() * 2 - 1) * a }
-        return Tensor(shape: shape, scalars: values)
-    }
-
+extension ParameterSource {
     /// A convolution from `<name>.weight` / `<name>.bias` (`weightNorm`: `<name>.weight_g/_v`).
     func conv1d(_ name: String, in cin: Int, out cout: Int, kernel k: Int, stride: Int = 1,
                 padding: (Int, Int) = (0, 0), dilation: Int = 1, bias: Bool = true,

@@ -8,21 +8,6 @@ import GSVWeights
 public typealias T2SWeightMatrix = WeightMatrix
 
 extension WeightMatrix {
-    /// Reads `name` from `r` with shape `[rows, cols]`, keeping its stored precision: contiguous fp16
-    /// data is read in place from the mapped checkpoint (kept alive by the matrix, no copy at load),
-    /// fp32/bf16/fp64 become Float32.
-    /// - Throws: `WeightsError` for a missing key, a wrong shape or a non-float dtype.
-    public init(_ r: WeightReader, _ name: String, rows: Int, cols: Int) throws {
-        let data = try r.data(name, shape: [rows, cols])
-        switch data.dtype {
-        case .float16 where data.isContiguous:
-            self = .half(HalfMatrix(rows: rows, cols: cols, bytes: try data.rawBytes(), owner: data.file))
-        case .float16: self = .half(HalfMatrix(rows: rows, cols: cols, bits: try data.halfBits()))
-        case .float32, .bfloat16, .float64: self = .float(try data.floatTensor())
-        default: throw WeightsError.unsupportedDType(key: r.fullKey(name), dtype: data.dtype.rawValue)
-        }
-    }
-
     /// A seeded random `[rows, cols]` matrix N(0, `std`²) held as fp16 (the layout official
     /// checkpoints load into): drawn one row block at a time, so no Float32 copy of the whole
     /// matrix is ever made.
