@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "GSVNN", targets: ["GSVNN"]),
         .library(name: "GSVAudio", targets: ["GSVAudio"]),
         .library(name: "GSVText", targets: ["GSVText"]),
+        .library(name: "GSVCore", targets: ["GSVCore"]),
         .library(name: "GSVModels", targets: ["GSVModels"]),
         .library(name: "GSVServer", targets: ["GSVServer"]),
         .library(name: "GSVTrain", targets: ["GSVTrain"]),
@@ -40,20 +41,22 @@ let package = Package(
             dependencies: blasDependency + ["GSVKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        .target(name: "GSVWeights", dependencies: ["GSVTensor"]),
+        // Vocabulary every layer shares (the model version); no dependencies.
+        .target(name: "GSVCore"),
+        .target(name: "GSVWeights", dependencies: ["GSVCore", "GSVTensor"]),
         .target(name: "GSVNN", dependencies: ["GSVTensor", "GSVWeights"]),
         .target(
             name: "GSVAudio",
             dependencies: ["GSVTensor", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "GSVText", resources: [.copy("Resources")]),
+        .target(name: "GSVText", dependencies: ["GSVCore"], resources: [.copy("Resources")]),
         .target(
             name: "GSVModels",
             dependencies: ["GSVTensor", "GSVKernels", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "GPTSoVITS",
-            dependencies: ["GSVModels", "GSVText", "GSVAudio", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["GSVCore", "GSVModels", "GSVText", "GSVAudio", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "GSVTrain",
@@ -72,13 +75,14 @@ let package = Package(
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
-                "GPTSoVITS", "GSVServer", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText",
+                "GPTSoVITS", "GSVServer", "GSVCore", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Locates Tests/Fixtures or the folder named by GSV_FIXTURES; used by tests only.
         .target(name: "GSVTestSupport", path: "Sources/GSVTestSupport"),
+        .testTarget(name: "GSVCoreTests", dependencies: ["GSVCore"]),
         .testTarget(name: "GSVTensorTests", dependencies: ["GSVTensor", "GSVKernels"]),
         .testTarget(name: "GSVWeightsTests", dependencies: ["GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN", "GSVWeights", "GSVTestSupport"]),

@@ -58,10 +58,9 @@ public struct ModelPaths: Sendable, Equatable, Codable {
 
     /// The files of `version` inside an official `pretrained_models` folder (or our download cache,
     /// which uses the same layout).
-    public init(pretrainedFolder folder: URL, version: String = "v2") throws {
-        guard let files = PretrainedCatalog.files(for: version) else {
-            throw SynthesisError.invalidRequest("unknown model version '\(version)'")
-        }
+    /// - Throws: ``SynthesisError/unsupported(_:)`` for a version whose pipeline is not v1/v2.
+    public init(pretrainedFolder folder: URL, version: ModelVersion = .v2) throws {
+        let files = PretrainedCatalog.files(for: version)
         func path(_ role: PretrainedFile.Role) -> String? {
             guard let f = files.first(where: { $0.role == role }) else { return nil }
             if role == .hubert || role == .bert {
@@ -70,7 +69,7 @@ public struct ModelPaths: Sendable, Equatable, Codable {
             return folder.appendingPathComponent(f.path).path
         }
         guard let g = path(.gpt), let s = path(.sovits), let h = path(.hubert), let b = path(.bert) else {
-            throw SynthesisError.unsupported("version \(version) is not a v1/v2 pipeline")
+            throw SynthesisError.unsupported("version \(version.rawValue) is not a v1/v2 pipeline")
         }
         self.init(gpt: g, sovits: s, hubert: h, bert: b)
     }
@@ -100,7 +99,7 @@ public struct ModelBundle: Sendable {
         self.hubert = hubert
         self.bert = bert
         self.source = source
-        version = sovits.config.version == .v1 ? .v1 : .v2
+        version = sovits.config.version
         frontend = try TextFrontend.standard(version: version)
     }
 

@@ -60,7 +60,7 @@ struct G2PCommand: ParsableCommand {
 
     func run() throws {
         let language = try TextLanguage(parsing: lang)
-        guard let modelVersion = ModelVersion(rawValue: version) else {
+        guard let modelVersion = ModelVersion(name: version) else {
             throw ValidationError("unknown version '\(version)' (v1, v2, v2Pro, v2ProPlus, v3, v4)")
         }
         let splitMethod = try split.map { try TextSplitMethod(parsing: $0) }

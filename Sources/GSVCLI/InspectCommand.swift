@@ -95,7 +95,7 @@ struct InspectCommand: ParsableCommand {
         lines.append("path:        \(s.path)")
         lines.append("format:      \(s.format.rawValue)")
         lines.append("kind:        \(kind)")
-        if let sym = s.identity.symbolVersion { lines.append("symbols:     \(sym)") }
+        if let sym = s.identity.symbolVersion { lines.append("symbols:     \(sym.rawValue)") }
         if let h = s.headerMarker, let m = SoVITSHeaderMarker(rawValue: h) {
             lines.append("header:      \(h) in place of PK (\(m.modelVersion.rawValue)\(m.isLoRA ? " LoRA" : ""))")
         }

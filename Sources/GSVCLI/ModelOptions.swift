@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GPTSoVITS
+import GSVCore
 
 /// Model selection shared by `say`, `serve` and `bench`: an official `pretrained_models` folder (or
 /// our download cache), explicit files, or full-size random weights.
@@ -29,7 +30,10 @@ struct ModelOptions: ParsableArguments {
     /// The paths these options name.
     func paths() throws -> ModelPaths {
         let folder = models.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? ModelCache.defaultDirectory()
-        var p = try ModelPaths(pretrainedFolder: folder, version: modelVersion)
+        guard let version = ModelVersion(name: modelVersion) else {
+            throw ValidationError("--model-version: unknown version '\(modelVersion)' (\(PretrainedCatalog.versions.joined(separator: ", ")))")
+        }
+        var p = try ModelPaths(pretrainedFolder: folder, version: version)
         if let gpt { p.gpt = gpt }
         if let sovits { p.sovits = sovits }
         if let hubert { p.hubert = hubert }

@@ -1,14 +1,7 @@
 import Foundation
+@_exported import GSVCore
 
 // Follows GPT_SoVITS/text/symbols.py, symbols2.py and text/__init__.py: cleaned_text_to_sequence.
-
-/// Model generation whose phone table a frontend targets.
-public enum ModelVersion: String, Sendable, CaseIterable, Codable {
-    case v1, v2, v2Pro, v2ProPlus, v3, v4
-
-    /// The phone table this version uses: v1 has its own, every later version uses the v2 table.
-    public var symbolTableName: String { self == .v1 ? "v1" : "v2" }
-}
 
 /// A phone table: index = phone id.
 public struct SymbolTable: Sendable {
@@ -49,7 +42,7 @@ public struct SymbolTable: Sendable {
     public static var v2: SymbolTable { get throws { try SymbolTables.shared.v2.get() } }
 
     /// The table for a model version.
-    public static func forVersion(_ v: ModelVersion) throws -> SymbolTable { v == .v1 ? try v1 : try v2 }
+    public static func forVersion(_ v: ModelVersion) throws -> SymbolTable { v.symbolVersion == .v1 ? try v1 : try v2 }
 }
 
 final class SymbolTables: Sendable {

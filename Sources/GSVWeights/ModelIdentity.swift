@@ -1,27 +1,12 @@
 import Foundation
+@_exported import GSVCore
 import GSVTensor
-
-/// A SoVITS model version, as the official loader names them.
-public enum SoVITSVersion: String, Sendable, Codable, CaseIterable {
-    /// 322 symbols, full 1025-bin style encoder.
-    case v1
-    /// 732 symbols, style encoder on the first 704 bins.
-    case v2
-    /// v2 + speaker-verification embedding (`sv_emb`), gin 1024.
-    case v2Pro
-    /// v2Pro with the wider decoder (768 channels, first kernel 20).
-    case v2ProPlus
-    /// CFM (DiT) + BigVGAN, 24 kHz.
-    case v3
-    /// CFM (DiT) + 48 kHz HiFi-GAN vocoder.
-    case v4
-}
 
 /// The official pretrained SoVITS generators, by MD5 of their first 8192 bytes.
 ///
 /// Follows GPT_SoVITS/process_ckpt.py: `hash_pretrained_dict` (data: the hashes and versions, from
 /// GPT-SoVITS, MIT licence).
-let officialPretrainedSoVITS: [String: (file: String, version: SoVITSVersion)] = [
+let officialPretrainedSoVITS: [String: (file: String, version: ModelVersion)] = [
     "dc3c97e17592963677a4a1681f30c653": ("s2G488k.pth", .v1),
     "6642b37f3dbb1f76882b69937c95a5f3": ("s2G2333k.pth", .v2),
     "43797be674a37c1c83ee81081941ed0f": ("s2Gv3.pth", .v3),
@@ -51,9 +36,10 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
     /// The model family.
     public var kind: ModelKind
     /// SoVITS version (SoVITS files only).
-    public var sovitsVersion: SoVITSVersion?
-    /// Symbol-table version: `v1` (322 phones) or `v2` (732) — SoVITS and GPT.
-    public var symbolVersion: String?
+    public var sovitsVersion: ModelVersion?
+    /// The phone table's version: ``ModelVersion/v1`` (322 phones) or ``ModelVersion/v2`` (732, every
+    /// later version too) — SoVITS and GPT.
+    public var symbolVersion: ModelVersion?
     /// Whether the file is a LoRA delta that needs the pretrained base model.
     public var isLoRA: Bool
     /// Human-readable reasons, e.g. `"header 05"`, `"enc_p.text_embedding has 732 rows"`.
@@ -111,10 +97,10 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
         case .sovits:
             let emb = archive.tensors["enc_p.text_embedding.weight"]
             if let emb, let rows = emb.shape.first {
-                symbolVersion = rows == 322 ? "v1" : "v2"
+                symbolVersion = rows == 322 ? .v1 : .v2
                 evidence.append("enc_p.text_embedding has \(rows) rows")
             } else {
-                symbolVersion = "v2"
+                symbolVersion = .v2
             }
             if hasInfix("lora_A") || hasInfix("lora_B") || archive.object?["lora_rank"] != nil {
                 isLoRA = true
@@ -122,7 +108,7 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
             }
             if pretrained != nil, sovitsVersion == .v1 || sovitsVersion == .v2 {
                 // As TTS.init_vits_weights: for v1/v2 the symbol table decides (s2G488k is hashed as v2).
-                sovitsVersion = symbolVersion == "v1" ? .v1 : .v2
+                sovitsVersion = symbolVersion == .v1 ? .v1 : .v2
             }
             if sovitsVersion == nil {
                 if has("cfm.") {
@@ -137,15 +123,15 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
                     sovitsVersion = plus ? .v2ProPlus : .v2Pro
                     evidence.append("sv_emb present, decoder width \(convPre), first upsampling kernel \(ups0)")
                 } else {
-                    sovitsVersion = symbolVersion == "v1" ? .v1 : .v2
+                    sovitsVersion = symbolVersion == .v1 ? .v1 : .v2
                 }
             }
         case .t2sGPT:
             if let p = archive.config?.value(at: "model.phoneme_vocab_size")?.intValue {
-                symbolVersion = p == 512 ? "v1" : "v2"
+                symbolVersion = p == 512 ? .v1 : .v2
                 evidence.append("phoneme_vocab_size \(p)")
             } else if let rows = archive.tensors["model.ar_text_embedding.word_embeddings.weight"]?.shape.first {
-                symbolVersion = rows == 512 ? "v1" : "v2"
+                symbolVersion = rows == 512 ? .v1 : .v2
                 evidence.append("ar_text_embedding has \(rows) rows")
             }
         default:

@@ -28,7 +28,7 @@ public enum SoVITSHeaderMarker: String, Sendable, Codable, CaseIterable {
     }
 
     /// The model version the official loader assigns to this marker.
-    public var modelVersion: SoVITSVersion {
+    public var modelVersion: ModelVersion {
         switch self {
         case .v1: return .v1
         case .v2: return .v2

@@ -7,7 +7,7 @@ import Testing
 
 // Tiny random SoVITS networks: shapes, configuration defaults, and clear errors on bad input.
 
-fileprivate func tinySoVITSConfig(version: SoVITSVersion = .v2) -> SoVITSConfig {
+fileprivate func tinySoVITSConfig(version: ModelVersion = .v2) -> SoVITSConfig {
     var c = SoVITSConfig()
     c.version = version
     c.symbolCount = version == .v1 ? 322 : 732
@@ -72,8 +72,8 @@ fileprivate func tinySoVITSConfig(version: SoVITSVersion = .v2) -> SoVITSConfig 
         #expect(throws: SoVITSError.self) { try SoVITSConfig(checkpointConfig: odd, version: .v2, symbolCount: 732) }
     }
 
-    @Test(arguments: [SoVITSVersion.v1, .v2])
-    func tinyRandomNetworkHasTheOfficialShapes(_ version: SoVITSVersion) throws {
+    @Test(arguments: [ModelVersion.v1, .v2])
+    func tinyRandomNetworkHasTheOfficialShapes(_ version: ModelVersion) throws {
         let c = tinySoVITSConfig(version: version)
         let model = try SynthesizerTrn.random(config: c, seed: 7)
         var rng = SeededRNG(seed: 3)

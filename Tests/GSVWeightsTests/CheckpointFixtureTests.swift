@@ -102,7 +102,7 @@ import GSVTestSupport
 
         let id = ModelIdentity(archive: a)
         #expect(id.kind == .t2sGPT)
-        #expect(id.symbolVersion == "v2")
+        #expect(id.symbolVersion == .v2)
 
         let d = try #require(cfg.value(at: "model.hidden_dim")?.intValue)
         let vocab = try #require(cfg.value(at: "model.vocab_size")?.intValue)
@@ -149,7 +149,7 @@ import GSVTestSupport
         let id = ModelIdentity(archive: a)
         #expect(id.kind == .sovits)
         #expect(id.sovitsVersion == .v2)
-        #expect(id.symbolVersion == "v2")
+        #expect(id.symbolVersion == .v2)
         #expect(!id.isLoRA)
 
         let r = WeightReader(a)

@@ -301,7 +301,7 @@ import GSVTestSupport
         let a = try WeightArchive.open(p)
         #expect(a.format == .safetensors)
         let id = ModelIdentity(archive: a)
-        #expect(id.kind == .sovits && id.sovitsVersion == .v1 && id.symbolVersion == "v1")
+        #expect(id.kind == .sovits && id.sovitsVersion == .v1 && id.symbolVersion == .v1)
     }
 
     @Test func md5MatchesReferenceDigests() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GSVCore
 
 /// Where pretrained files are downloaded from, as the official installer offers them.
 public enum ModelSource: String, Sendable, CaseIterable, Codable {
@@ -62,31 +63,34 @@ public enum PretrainedCatalog {
     static let sv = PretrainedFile(path: "sv/pretrained_eres2netv2w24s4ep4.ckpt", role: .speakerVerification)
 
     /// The version names `gpt-sovits models download` accepts.
-    public static let versions = ["v1", "v2", "v2Pro", "v2ProPlus", "v3", "v4"]
+    public static let versions = ModelVersion.allCases.map(\.rawValue)
+
+    /// The files of the version called `name` (case-insensitive); nil for an unknown name.
+    public static func files(for name: String) -> [PretrainedFile]? {
+        ModelVersion(name: name).map { files(for: $0) }
+    }
 
     /// The files of one version's pretrained set (shared encoders included).
-    public static func files(for version: String) -> [PretrainedFile]? {
+    public static func files(for version: ModelVersion) -> [PretrainedFile] {
         let common = hubert + bert
-        switch version.lowercased() {
-        case "v1":
+        switch version {
+        case .v1:
             return [.init(path: "s1bert25hz-2kh-longer-epoch=68e-step=50232.ckpt", role: .gpt),
                     .init(path: "s2G488k.pth", role: .sovits)] + common
-        case "v2":
+        case .v2:
             return [.init(path: "gsv-v2final-pretrained/s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt", role: .gpt),
                     .init(path: "gsv-v2final-pretrained/s2G2333k.pth", role: .sovits)] + common
-        case "v2pro":
+        case .v2Pro:
             return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "v2Pro/s2Gv2Pro.pth", role: .sovits), sv] + common
-        case "v2proplus":
+        case .v2ProPlus:
             return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "v2Pro/s2Gv2ProPlus.pth", role: .sovits), sv] + common
-        case "v3":
+        case .v3:
             return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "s2Gv3.pth", role: .sovits),
                     .init(path: "models--nvidia--bigvgan_v2_24khz_100band_256x/config.json", role: .vocoder),
                     .init(path: "models--nvidia--bigvgan_v2_24khz_100band_256x/bigvgan_generator.pt", role: .vocoder)] + common
-        case "v4":
+        case .v4:
             return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "gsv-v4-pretrained/s2Gv4.pth", role: .sovits),
                     .init(path: "gsv-v4-pretrained/vocoder.pth", role: .vocoder)] + common
-        default:
-            return nil
         }
     }
 }

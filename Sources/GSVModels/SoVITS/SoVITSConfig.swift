@@ -42,7 +42,7 @@ public enum SoVITSError: Error, LocalizedError, Sendable, Equatable {
 /// the relative attention window (4).
 public struct SoVITSConfig: Codable, Sendable, Equatable {
     /// `v1` (322 symbols, style encoder on all spectrogram bins) or `v2` (732 symbols, first 704 bins).
-    public var version: SoVITSVersion = .v2
+    public var version: ModelVersion = .v2
     /// Rows of `enc_p.text_embedding` (322 for v1, 732 for v2).
     public var symbolCount: Int = 732
     /// `hps.model.inter_channels`: channels of the prior / flow / decoder input.
@@ -119,7 +119,7 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
     /// taken from the config (the official loader ignores stored versions); pass them in.
     /// `validating: false` leaves ``validate()`` to the caller (who sets the widths the official
     /// classes hard-code, e.g. from a state dict's shapes, first).
-    public init(checkpointConfig config: ConfigValue?, version: SoVITSVersion, symbolCount: Int,
+    public init(checkpointConfig config: ConfigValue?, version: ModelVersion, symbolCount: Int,
                 validating: Bool = true) throws {
         self.init()
         self.version = version

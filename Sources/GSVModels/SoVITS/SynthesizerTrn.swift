@@ -89,7 +89,7 @@ public struct SynthesizerTrn: Sendable {
             throw WeightsError.missingKey("enc_p.text_embedding.weight")
         }
         // TTS.init_vits_weights: 322 symbols → v1, otherwise v2 (the header/size guess is refined here).
-        let symbolVersion: SoVITSVersion = emb.shape[0] == 322 ? .v1 : .v2
+        let symbolVersion: ModelVersion = emb.shape[0] == 322 ? .v1 : .v2
         let config = try SoVITSConfig(checkpointConfig: archive.config, version: symbolVersion, symbolCount: emb.shape[0])
         try self.init(reader: WeightReader(archive), config: config)
     }
