@@ -18,6 +18,8 @@ public enum WeightsError: Error, LocalizedError, Sendable, Equatable {
     case shapeMismatch(key: String, expected: [Int], actual: [Int])
     /// A tensor has a dtype the caller cannot use.
     case unsupportedDType(key: String, dtype: String)
+    /// A weight file could not be written (or the value to write is invalid).
+    case unwritable(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -30,6 +32,7 @@ public enum WeightsError: Error, LocalizedError, Sendable, Equatable {
             return "unexpected weights: \(keys.prefix(10).joined(separator: ", "))\(keys.count > 10 ? " (and \(keys.count - 10) more)" : "")"
         case let .shapeMismatch(key, expected, actual): return "weight '\(key)' has shape \(actual), expected \(expected)"
         case let .unsupportedDType(key, dtype): return "weight '\(key)' has unsupported dtype \(dtype)"
+        case let .unwritable(path, reason): return "cannot write \(path): \(reason)"
         }
     }
 }
