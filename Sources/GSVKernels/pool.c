@@ -17,6 +17,12 @@
 #define GSV_PAUSE() ((void)0)
 #endif
 
+// Tests define this to stall a helper between reading a job's number and its fields, and the owner
+// between writing a job's fields and publishing its ticket.
+#ifndef GSV_POOL_TEST_HOOK
+#define GSV_POOL_TEST_HOOK() ((void)0)
+#endif
+
 // Spin iterations before a helper sleeps (tens of microseconds: decode loops come every few).
 #define GSV_POOL_SPINS 2000
 
@@ -28,10 +34,16 @@ static int gsv_pool_helpers = 0;
 static int gsv_pool_requested = 0;
 
 // The current job. `ticket` packs the job number (high 32 bits) and the next index (low 32 bits),
-// so a helper still looking at a finished job can never take an index of the next one.
+// so a helper still looking at a finished job can never take an index of the next one. The fields
+// fn/ctx/count are guarded by `gsv_job_seq`, a sequence lock: the owner sets it to 2·job − 1 (odd:
+// being written) before writing them and to 2·job after, and a helper uses fields only when it read
+// 2·job, the same value, before and after reading them — so the fields it passes on are the ones
+// of the job whose number it then takes tickets for (without this, a helper that saw job J's ticket
+// could read job J+1's fields, being written, and run an index of job J with them).
 static _Atomic(gsv_pool_fn) gsv_job_fn;
 static _Atomic(void *) gsv_job_ctx;
 static _Atomic uint32_t gsv_job_count;
+static _Atomic uint64_t gsv_job_seq = 0;
 static _Atomic uint64_t gsv_ticket = 0;
 static _Atomic uint32_t gsv_job_done = 0;
 static _Atomic int gsv_sleepers = 0;
@@ -46,6 +58,19 @@ static void gsv_pool_work(uint32_t job, gsv_pool_fn fn, void *ctx, uint32_t coun
             t = atomic_load(&gsv_ticket);
         }
     }
+}
+
+// Reads the fields of job `job` into *fn, *ctx, *count; 0 when they are no longer (or not yet
+// completely) that job's.
+static int gsv_pool_read_job(uint32_t job, gsv_pool_fn *fn, void **ctx, uint32_t *count) {
+    uint64_t want = 2 * (uint64_t)job;
+    if (atomic_load_explicit(&gsv_job_seq, memory_order_acquire) != want) return 0;
+    GSV_POOL_TEST_HOOK();  // tests widen the window between the two checks here
+    *fn = atomic_load_explicit(&gsv_job_fn, memory_order_relaxed);
+    *ctx = atomic_load_explicit(&gsv_job_ctx, memory_order_relaxed);
+    *count = atomic_load_explicit(&gsv_job_count, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&gsv_job_seq, memory_order_relaxed) == want;
 }
 
 static void *gsv_pool_helper(void *arg) {
@@ -67,10 +92,11 @@ static void *gsv_pool_helper(void *arg) {
             spins = 0;
         }
         seen = job;
-        // The job's fields were written before its ticket was published.
-        gsv_pool_work(job, atomic_load_explicit(&gsv_job_fn, memory_order_relaxed),
-                      atomic_load_explicit(&gsv_job_ctx, memory_order_relaxed),
-                      atomic_load_explicit(&gsv_job_count, memory_order_relaxed));
+        gsv_pool_fn fn;
+        void *ctx;
+        uint32_t count;
+        if (!gsv_pool_read_job(job, &fn, &ctx, &count)) continue;  // already replaced by a newer job
+        gsv_pool_work(job, fn, ctx, count);
     }
     return 0;
 }
@@ -98,10 +124,14 @@ int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
     }
     uint32_t job = (uint32_t)(atomic_load(&gsv_ticket) >> 32) + 1;
     if (job == 0) job = 1;  // 0 is what helpers start from
+    atomic_store_explicit(&gsv_job_seq, 2 * (uint64_t)job - 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);  // the odd value is seen before any field changes
     atomic_store_explicit(&gsv_job_fn, fn, memory_order_relaxed);
     atomic_store_explicit(&gsv_job_ctx, ctx, memory_order_relaxed);
     atomic_store_explicit(&gsv_job_count, (uint32_t)count, memory_order_relaxed);
+    atomic_store_explicit(&gsv_job_seq, 2 * (uint64_t)job, memory_order_release);
     atomic_store(&gsv_job_done, 0);
+    GSV_POOL_TEST_HOOK();  // new fields, old ticket: what a stale helper must not combine
     atomic_store(&gsv_ticket, (uint64_t)job << 32);  // publishes the job (sequentially consistent)
     if (atomic_load(&gsv_sleepers) > 0) {
         pthread_mutex_lock(&gsv_pool_sleep);

@@ -24,6 +24,27 @@ import Testing
         #expect(Self.visits(0, grain: 1).isEmpty)
     }
 
+    /// The pool's job hand-off: thousands of short loops back to back, alternating between two
+    /// buffers and between small and large counts (a helper that combined one loop's ticket with the
+    /// next loop's context or count would run a chunk twice, or one of the wrong loop: an index
+    /// visited other than once). The C kernel tests stress the same race with a hook that
+    /// stalls threads inside the hand-off window (Tests/CKernels, scripts/test-kernels-c.sh).
+    @Test func handOffRunsEveryChunkOnceForItsOwnLoop() {
+        let capacity = 512
+        let visits = UnsafeMutablePointer<Int>.allocate(capacity: 2 * capacity)
+        defer { visits.deallocate() }
+        var badLoops = 0
+        for round in 0..<20_000 {
+            let slot = round & 1
+            let count = slot == 0 ? 1 + round % 5 : 64 + (round * 37) % (capacity - 64)
+            nonisolated(unsafe) let buffer = visits + slot * capacity
+            buffer.initialize(repeating: 0, count: capacity)
+            Parallel.forRanges(count, grain: 1) { r in for i in r { buffer[i] += 1 } }
+            if (0..<capacity).contains(where: { buffer[$0] != ($0 < count ? 1 : 0) }) { badLoops += 1 }
+        }
+        #expect(badLoops == 0, "\(badLoops) loops ran some index other than once")
+    }
+
     @Test func concurrentAndNestedCallers() async {
         // Several threads at once: one gets the pool, the others fall back; nested loops too.
         let ok = await withTaskGroup(of: Bool.self) { group in
