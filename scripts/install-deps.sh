@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages swift-gpt-sovits needs on Debian/Ubuntu, only when missing:
 #   libopenblas-dev + pkg-config (BLAS), ffmpeg (non-WAV audio/video input and output),
-#   python3 (tests only: a local HTTP server for the downloader tests).
+#   python3 (tests only: a local HTTP server for the downloader tests), and on x86-64 the AArch64
+#   cross compiler and qemu-user (tests only: the C kernels' NEON level, scripts/test-kernels-c.sh).
 # Swift itself (6.x) must already be installed.
 set -euo pipefail
 need=()
@@ -9,6 +10,12 @@ dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v python3 >/dev/null 2>&1 || need+=(python3)   # the downloader tests run a local HTTP server
+# The C kernels' AArch64 (NEON) tests under qemu-user (scripts/test-kernels-c.sh), from x86-64 hosts.
+if [ "$(uname)" = "Linux" ] && [ "$(uname -m)" = x86_64 ]; then
+    command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu)
+    dpkg -s libc6-dev-arm64-cross >/dev/null 2>&1 || need+=(libc6-dev-arm64-cross)
+    command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user-static)
+fi
 if [ "$(uname)" = "Linux" ] && [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"

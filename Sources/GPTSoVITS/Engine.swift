@@ -131,13 +131,7 @@ public final class TTSEngine: @unchecked Sendable {
 
     /// The default of ``overlapsSoVITS``: `GSV_OVERLAP_SOVITS` (`0` or `1`) in the environment,
     /// else on where the tensor kernels use two or more threads.
-    public static let overlapsSoVITSByDefault: Bool = {
-        switch ProcessInfo.processInfo.environment["GSV_OVERLAP_SOVITS"] {
-        case "0": return false
-        case "1": return true
-        default: return Parallel.threadCount >= 2
-        }
-    }()
+    public static let overlapsSoVITSByDefault: Bool = Tuning.overlapSoVITS ?? (Parallel.threadCount >= 2)
 
     /// An engine over `bundle`.
     public init(bundle: ModelBundle, voiceCacheLimit: Int = 32, overlapsSoVITS: Bool = TTSEngine.overlapsSoVITSByDefault) {

@@ -1,41 +1,32 @@
 // Fused single-query attention for the T2S GPT (one query row of one head against a cached prefix
 // of keys and values): scores, softmax and the weighted sum of values in one pass over the cache,
 // with no BLAS call per head. Used for every decode step and for the rows of the prompt pass.
-// AVX-512F version selected at run time; plain loops elsewhere.
+// Level 2: AVX-512 (intrinsics, below); levels 1 and 0: attention_template.h compiled for AVX2 + FMA,
+// for portable C, and on AArch64 for NEON.
 #include "GSVKernels.h"
 
 #include <math.h>
 
-// Plain loops: the reference the vector code is tested against.
-static void gsv_attend_plain(const float *q, size_t hd, const float *kt, size_t kt_block, const float *v,
-                             size_t v_stride, size_t len, float scale, float *scores, float *out) {
-    float m = -INFINITY;
-    for (size_t j = 0; j < len; j++) {
-        float s = 0;
-        const float *k = kt + (j / GSV_KEY_BLOCK) * kt_block + j % GSV_KEY_BLOCK;
-        for (size_t d = 0; d < hd; d++) s += q[d] * k[d * GSV_KEY_BLOCK];
-        s *= scale;
-        scores[j] = s;
-        if (s > m) m = s;
-    }
-    float sum = 0;
-    for (size_t j = 0; j < len; j++) {
-        float e = expf(scores[j] - m);
-        scores[j] = e;
-        sum += e;
-    }
-    float inv = 1.0f / sum;
-    for (size_t d = 0; d < hd; d++) out[d] = 0;
-    for (size_t j = 0; j < len; j++) {
-        float p = scores[j] * inv;
-        scores[j] = p;
-        for (size_t d = 0; d < hd; d++) out[d] += p * v[j * v_stride + d];
-    }
-}
+// Portable C (and, compiled for AArch64, NEON).
+#define GSV_V(name) gsv_portable_##name
+#define GSV_V_ATTR
+#include "vec.h"
+#include "attention_template.h"
+#undef GSV_V
+#undef GSV_V_ATTR
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+// Level 1: the same code with AVX2 + FMA.
+#define GSV_V(name) gsv_avx2_##name
+#define GSV_V_ATTR __attribute__((target("avx2,fma")))
+#include "vec.h"
+#include "attention_template.h"
+#undef GSV_V
+#undef GSV_V_ATTR
+
+// Level 2: AVX-512.
 #define GSV_AVX512 __attribute__((target("avx512f,fma")))
 
 // e^x for x ≤ 0 (softmax after the max is subtracted); relative error below 2e-7, exact 0 below
@@ -122,22 +113,7 @@ GSV_AVX512 static void gsv_attend_avx512(const float *q, size_t hd, const float 
     }
 }
 
-static int gsv_attend_level(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cached;
-}
-
-#else
-
-static int gsv_attend_level(void) { return 0; }
-
 #endif
-
-int gsv_attend_max_level(void) { return gsv_attend_level(); }
 
 void gsv_attend_at(int level, const float *q, size_t hd, const float *kt, size_t kt_block, const float *v,
                    size_t v_stride, size_t len, float scale, float *scores, float *out) {
@@ -145,14 +121,18 @@ void gsv_attend_at(int level, const float *q, size_t hd, const float *kt, size_t
         for (size_t d = 0; d < hd; d++) out[d] = 0;
         return;
     }
+    level = gsv_clamp_level(level);
 #if defined(__x86_64__) || defined(__i386__)
-    if (level > 0 && gsv_attend_level() > 0) {
+    if (level >= GSV_LEVEL_WIDE) {
         gsv_attend_avx512(q, hd, kt, kt_block, v, v_stride, len, scale, scores, out);
         return;
     }
+    if (level == GSV_LEVEL_SIMD) {
+        gsv_avx2_attend(q, hd, kt, kt_block, v, v_stride, len, scale, scores, out);
+        return;
+    }
 #endif
-    (void)level;
-    gsv_attend_plain(q, hd, kt, kt_block, v, v_stride, len, scale, scores, out);
+    gsv_portable_attend(q, hd, kt, kt_block, v, v_stride, len, scale, scores, out);
 }
 
 void gsv_add_layer_norm(float *x, const float *delta, const float *weight, const float *bias, size_t n, float eps) {

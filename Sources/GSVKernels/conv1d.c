@@ -1,6 +1,7 @@
 // Direct stride-1 1-D convolution for narrow channel counts (the late HiFi-GAN stages), where one
 // sgemm per kernel tap has an inner dimension of only 16–64 and BLAS runs far below peak.
-// AVX-512F and AVX2+FMA versions, selected at run time by GSVTensor/GSVModels.
+// Level 2: AVX-512 (intrinsics, below); levels 1 and 0: conv_template.h compiled for AVX2 + FMA, for
+// portable C, and on AArch64 for NEON.
 #include "GSVKernels.h"
 
 void gsv_conv1d_pack_weights(const float *w, size_t cout, size_t cin, size_t k, float *packed) {
@@ -14,91 +15,49 @@ void gsv_conv1d_pack_weights(const float *w, size_t cout, size_t cin, size_t k, 
                 }
 }
 
-// One output channel block, columns [t, t + n): plain loops (tails, and CPUs without AVX2).
-static void gsv_conv_tail(const float *x, size_t x_stride, size_t cin, const float *wb, size_t k, size_t dilation,
-                          float *y, size_t y_stride, size_t rows, size_t t, size_t n) {
-    for (size_t j = 0; j < rows; j++) {
-        for (size_t i = 0; i < n; i++) {
-            float s = y[j * y_stride + t + i];
-            for (size_t c = 0; c < cin; c++)
-                for (size_t q = 0; q < k; q++)
-                    s += wb[(c * k + q) * GSV_CONV_CO_BLOCK + j] * x[c * x_stride + t + i + q * dilation];
-            y[j * y_stride + t + i] = s;
-        }
-    }
-}
-
-// Output channels in block b (GSV_CONV_CO_BLOCK, fewer in the last block).
-static inline size_t gsv_block_size(size_t cout, size_t b) {
-    size_t left = cout - b * GSV_CONV_CO_BLOCK;
-    return left < GSV_CONV_CO_BLOCK ? left : GSV_CONV_CO_BLOCK;
-}
-
-// Every channel block, columns [t_begin, t_end), with plain loops.
-static void gsv_conv_plain(const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout, size_t k,
-                           size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end) {
-    size_t blocks = (cout + GSV_CONV_CO_BLOCK - 1) / GSV_CONV_CO_BLOCK;
-    for (size_t b = 0; b < blocks; b++)
-        gsv_conv_tail(x, x_stride, cin, packed + b * cin * k * GSV_CONV_CO_BLOCK, k, dilation,
-                      y + b * GSV_CONV_CO_BLOCK * y_stride, y_stride, gsv_block_size(cout, b), t_begin, t_end - t_begin);
-}
+// Portable C (and, compiled for AArch64, NEON: 8 channels × 8 columns in 16 q registers).
+#define GSV_V(name) gsv_portable_##name
+#define GSV_V_ATTR
+#include "vec.h"
+#if defined(__aarch64__)
+#define GSV_C_ROWS 8
+#else
+#define GSV_C_ROWS 4
+#endif
+#define GSV_C_NV 1
+#include "conv_template.h"
+#undef GSV_C_ROWS
+#undef GSV_C_NV
+#undef GSV_V
+#undef GSV_V_ATTR
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define GSV_AVX2 __attribute__((target("avx2,fma")))
+
+// Level 1: AVX2 + FMA, 4 channels × 24 columns in 12 of the 16 registers (each half of a block in
+// turn).
+#define GSV_V(name) gsv_avx2_##name
+#define GSV_V_ATTR __attribute__((target("avx2,fma")))
+#include "vec.h"
+#define GSV_C_ROWS 4
+#define GSV_C_NV 2
+#include "conv_template.h"
+#undef GSV_C_ROWS
+#undef GSV_C_NV
+#undef GSV_V
+#undef GSV_V_ATTR
+
+// Level 2: AVX-512.
 #define GSV_AVX512 __attribute__((target("avx512f,fma")))
 
 // Column t of output rows r0 … r0 + n − 1 of channel block b; rows past `cout` point at `spare`
 // (results discarded), so the kernels run without per-row branches.
 static inline void gsv_block_rows(float *y, size_t y_stride, size_t cout, size_t b, size_t r0, size_t n, size_t t,
                                   float **rows, float *spare) {
-    size_t have = gsv_block_size(cout, b);
+    size_t left = cout - b * GSV_CONV_CO_BLOCK, have = left < GSV_CONV_CO_BLOCK ? left : GSV_CONV_CO_BLOCK;
     for (size_t j = 0; j < n; j++)
         rows[j] = r0 + j < have ? y + (b * GSV_CONV_CO_BLOCK + r0 + j) * y_stride + t : spare;
-}
-
-GSV_AVX2 static void gsv_conv1d_direct_avx2(const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout,
-                                            size_t k, size_t dilation, float *y, size_t y_stride, size_t t_begin,
-                                            size_t t_end) {
-    size_t blocks = (cout + GSV_CONV_CO_BLOCK - 1) / GSV_CONV_CO_BLOCK;
-    float spare[16] = {0};
-    float *r[4];
-    size_t t = t_begin;
-    // 16 columns × 4 output channels (each half of a block in turn) in 8 accumulators.
-    for (; t + 16 <= t_end; t += 16) {
-        for (size_t b = 0; b < blocks; b++) {
-            for (size_t half = 0; half < GSV_CONV_CO_BLOCK; half += 4) {
-                const float *wb = packed + b * cin * k * GSV_CONV_CO_BLOCK + half;
-                gsv_block_rows(y, y_stride, cout, b, half, 4, t, r, spare);
-                __m256 a00 = _mm256_loadu_ps(r[0]), a01 = _mm256_loadu_ps(r[0] + 8);
-                __m256 a10 = _mm256_loadu_ps(r[1]), a11 = _mm256_loadu_ps(r[1] + 8);
-                __m256 a20 = _mm256_loadu_ps(r[2]), a21 = _mm256_loadu_ps(r[2] + 8);
-                __m256 a30 = _mm256_loadu_ps(r[3]), a31 = _mm256_loadu_ps(r[3] + 8);
-                for (size_t c = 0; c < cin; c++) {
-                    const float *xr = x + c * x_stride + t;
-                    const float *wr = wb + c * k * GSV_CONV_CO_BLOCK;
-                    for (size_t q = 0; q < k; q++, wr += GSV_CONV_CO_BLOCK) {
-                        const float *xp = xr + q * dilation;
-                        __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
-                        __m256 w = _mm256_broadcast_ss(wr);
-                        a00 = _mm256_fmadd_ps(w, x0, a00); a01 = _mm256_fmadd_ps(w, x1, a01);
-                        w = _mm256_broadcast_ss(wr + 1);
-                        a10 = _mm256_fmadd_ps(w, x0, a10); a11 = _mm256_fmadd_ps(w, x1, a11);
-                        w = _mm256_broadcast_ss(wr + 2);
-                        a20 = _mm256_fmadd_ps(w, x0, a20); a21 = _mm256_fmadd_ps(w, x1, a21);
-                        w = _mm256_broadcast_ss(wr + 3);
-                        a30 = _mm256_fmadd_ps(w, x0, a30); a31 = _mm256_fmadd_ps(w, x1, a31);
-                    }
-                }
-                _mm256_storeu_ps(r[0], a00); _mm256_storeu_ps(r[0] + 8, a01);
-                _mm256_storeu_ps(r[1], a10); _mm256_storeu_ps(r[1] + 8, a11);
-                _mm256_storeu_ps(r[2], a20); _mm256_storeu_ps(r[2] + 8, a21);
-                _mm256_storeu_ps(r[3], a30); _mm256_storeu_ps(r[3] + 8, a31);
-            }
-        }
-    }
-    if (t < t_end) gsv_conv_plain(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t, t_end);
 }
 
 // One channel block (8 rows) × `nv` vectors of 16 columns at column t, the last vector masked by
@@ -157,34 +116,20 @@ GSV_AVX512 static void gsv_conv1d_direct_avx512(const float *x, size_t x_stride,
     }
 }
 
-static int gsv_conv_level(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f")) cached = 2;
-        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) cached = 1;
-        else cached = 0;
-    }
-    return cached;
-}
-
-#else
-
-static int gsv_conv_level(void) { return 0; }
-
 #endif
-
-int gsv_conv1d_direct_max_level(void) { return gsv_conv_level(); }
 
 void gsv_conv1d_direct_at(int level, const float *x, size_t x_stride, size_t cin, const float *packed, size_t cout,
                           size_t k, size_t dilation, float *y, size_t y_stride, size_t t_begin, size_t t_end) {
-    if (level > gsv_conv_level()) level = gsv_conv_level();
+    level = gsv_clamp_level(level);
 #if defined(__x86_64__) || defined(__i386__)
-    switch (level) {
-    case 2: gsv_conv1d_direct_avx512(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end); return;
-    case 1: gsv_conv1d_direct_avx2(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end); return;
-    default: break;
+    if (level >= GSV_LEVEL_WIDE) {
+        gsv_conv1d_direct_avx512(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end);
+        return;
+    }
+    if (level == GSV_LEVEL_SIMD) {
+        gsv_avx2_conv1d_direct(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end);
+        return;
     }
 #endif
-    gsv_conv_plain(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end);
+    gsv_portable_conv1d_direct(x, x_stride, cin, packed, cout, k, dilation, y, y_stride, t_begin, t_end);
 }

@@ -11,10 +11,37 @@
 #include "GSVKernels.h"
 
 // No fused multiply-adds anywhere in this file: the vector transforms below repeat the plain ones'
-// operations exactly, so both give bit-identical results on every machine.
+// operations exactly (the same expressions, GSV_WINO_*_POINTS), so every level gives bit-identical
+// results on every machine.
 #ifdef __clang__
 #pragma clang fp contract(off)
 #endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+// B^T · d: the seven points p[0 … 6] (of type T: a float, or a vector of tiles) of the inputs
+// d0 … d6. Every level evaluates exactly these expressions, in this order.
+#define GSV_WINO_INPUT_POINTS(T, d0, d1, d2, d3, d4, d5, d6, p)                                              \
+    T p[7] = {                                                                                               \
+        -2.0f * (d0) + 4.0f * (d1) + 2.5f * (d2) - 5.0f * (d3) - 0.5f * (d4) + (d5),                        \
+        2.0f * (d1) - 2.0f * (d2) - 4.5f * (d3) + 0.5f * (d4) + (d5),                                       \
+        -2.0f * (d1) + 6.0f * (d2) - 3.5f * (d3) - 1.5f * (d4) + (d5),                                      \
+        (d1) - 1.5f * (d2) - 2.0f * (d3) + 1.5f * (d4) + (d5),                                              \
+        -(d1) + 2.5f * (d2) - 2.5f * (d4) + (d5),                                                           \
+        4.0f * (d1) - 5.0f * (d3) + (d5),                                                                   \
+        -2.0f * (d1) + 4.0f * (d2) + 2.5f * (d3) - 5.0f * (d4) - 0.5f * (d5) + (d6),                        \
+    }
+
+// A^T · m: the four outputs r[0 … 3] of a tile's seven points m0 … m6.
+#define GSV_WINO_OUTPUT_POINTS(T, m0, m1, m2, m3, m4, m5, m6, r)                                             \
+    T r[4] = {                                                                                               \
+        (m0) + (m1) + (m2) + (m3) + (m4) + (m5),                                                            \
+        (m1) - (m2) + 2.0f * ((m3) - (m4)) + 0.5f * (m5),                                                   \
+        (m1) + (m2) + 4.0f * ((m3) + (m4)) + 0.25f * (m5),                                                  \
+        (m1) - (m2) + 8.0f * ((m3) - (m4)) + 0.125f * (m5) + (m6),                                          \
+    }
 
 // G: kernel transform, 7 × 4.
 static const double gsv_wino_g[7][4] = {
@@ -57,41 +84,20 @@ static inline void gsv_wino_input_tile(const float *row, size_t base, size_t dil
             d[l] = t < limit ? row[t] : 0.0f;
         }
     }
-    dst[0] = -2 * d[0] + 4 * d[1] + 2.5f * d[2] - 5 * d[3] - 0.5f * d[4] + d[5];
-    dst[plane] = 2 * d[1] - 2 * d[2] - 4.5f * d[3] + 0.5f * d[4] + d[5];
-    dst[2 * plane] = -2 * d[1] + 6 * d[2] - 3.5f * d[3] - 1.5f * d[4] + d[5];
-    dst[3 * plane] = d[1] - 1.5f * d[2] - 2 * d[3] + 1.5f * d[4] + d[5];
-    dst[4 * plane] = -d[1] + 2.5f * d[2] - 2.5f * d[4] + d[5];
-    dst[5 * plane] = 4 * d[1] - 5 * d[3] + d[5];
-    dst[6 * plane] = -2 * d[1] + 4 * d[2] + 2.5f * d[3] - 5 * d[4] - 0.5f * d[5] + d[6];
+    GSV_WINO_INPUT_POINTS(float, d[0], d[1], d[2], d[3], d[4], d[5], d[6], p);
+    for (size_t a = 0; a < 7; a++) dst[a * plane] = p[a];
 }
 
 // A^T · m for one tile: the seven points src[a·plane] to four outputs, added to row[base + i·dilation]
 // below out_len.
 static inline void gsv_wino_output_tile(const float *src, size_t plane, float *row, size_t base, size_t dilation,
                                         size_t out_len) {
-    float m0 = src[0], m1 = src[plane], m2 = src[2 * plane], m3 = src[3 * plane];
-    float m4 = src[4 * plane], m5 = src[5 * plane], m6 = src[6 * plane];
-    float r[4] = {
-        m0 + m1 + m2 + m3 + m4 + m5,
-        m1 - m2 + 2 * (m3 - m4) + 0.5f * m5,
-        m1 + m2 + 4 * (m3 + m4) + 0.25f * m5,
-        m1 - m2 + 8 * (m3 - m4) + 0.125f * m5 + m6,
-    };
+    GSV_WINO_OUTPUT_POINTS(float, src[0], src[plane], src[2 * plane], src[3 * plane], src[4 * plane], src[5 * plane],
+                           src[6 * plane], r);
     for (size_t i = 0; i < 4; i++) {
         size_t t = base + i * dilation;
         if (t < out_len) row[t] += r[i];
     }
-}
-
-static void gsv_wino_input_plain(const float *x, size_t x_stride, size_t limit, size_t cin, size_t dilation,
-                                 size_t tile0, size_t width, float *v) {
-    size_t cols = dilation * width, plane = cin * cols;
-    for (size_t c = 0; c < cin; c++)
-        for (size_t p = 0; p < dilation; p++)
-            for (size_t n = 0; n < width; n++)
-                gsv_wino_input_tile(x + c * x_stride, p + dilation * 4 * (tile0 + n), dilation, limit,
-                                    v + c * cols + p * width + n, plane);
 }
 
 static void gsv_wino_output_plain(const float *m, size_t cout, size_t dilation, size_t tile0, size_t tiles,
@@ -104,10 +110,26 @@ static void gsv_wino_output_plain(const float *m, size_t cout, size_t dilation, 
                                      p + dilation * 4 * (tile0 + n), dilation, out_len);
 }
 
+// Portable C (and, compiled for AArch64, NEON): eight tiles at a time (winograd_template.h).
+#define GSV_V(name) gsv_portable_##name
+#define GSV_V_ATTR
+#include "vec.h"
+#include "winograd_template.h"
+#undef GSV_V
+#undef GSV_V_ATTR
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-// Sixteen tiles at a time. With dilation 1 a tile's columns are contiguous and are moved with
+// Level 1: the same with AVX2.
+#define GSV_V(name) gsv_avx2_##name
+#define GSV_V_ATTR __attribute__((target("avx2")))
+#include "vec.h"
+#include "winograd_template.h"
+#undef GSV_V
+#undef GSV_V_ATTR
+
+// Level 2: sixteen tiles at a time. With dilation 1 a tile's columns are contiguous and are moved with
 // permutes; otherwise the input transform gathers a phase's strided columns. The rest runs the
 // one-tile code above.
 #define GSV_WINO_AVX512 __attribute__((target("avx512f,avx512dq")))
@@ -250,34 +272,32 @@ GSV_WINO_AVX512 static void gsv_wino_output_avx512(const float *m, size_t cout, 
 
 void gsv_wino_input_at(int level, const float *x, size_t x_stride, size_t limit, size_t cin, size_t dilation,
                        size_t tile0, size_t width, float *v) {
+    level = gsv_clamp_level(level);
 #if defined(__x86_64__) || defined(__i386__)
-    if (level >= 2) {
+    if (level >= GSV_LEVEL_WIDE) {
         gsv_wino_input_avx512(x, x_stride, limit, cin, dilation, tile0, width, v);
         return;
     }
+    if (level == GSV_LEVEL_SIMD) {
+        gsv_avx2_wino_input(x, x_stride, limit, cin, dilation, tile0, width, v);
+        return;
+    }
 #endif
-    (void)level;
-    gsv_wino_input_plain(x, x_stride, limit, cin, dilation, tile0, width, v);
+    gsv_portable_wino_input(x, x_stride, limit, cin, dilation, tile0, width, v);
 }
 
 void gsv_wino_output_at(int level, const float *m, size_t cout, size_t dilation, size_t tile0, size_t tiles,
                         size_t width, float *y, size_t y_stride, size_t out_len) {
+    level = gsv_clamp_level(level);
 #if defined(__x86_64__) || defined(__i386__)
-    if (level >= 2) {
+    if (level >= GSV_LEVEL_WIDE) {
         gsv_wino_output_avx512(m, cout, dilation, tile0, tiles, width, y, y_stride, out_len);
         return;
     }
+    if (level == GSV_LEVEL_SIMD) {
+        gsv_avx2_wino_output(m, cout, dilation, tile0, tiles, width, y, y_stride, out_len);
+        return;
+    }
 #endif
-    (void)level;
-    gsv_wino_output_plain(m, cout, dilation, tile0, tiles, width, y, y_stride, out_len);
-}
-
-void gsv_wino_input(const float *x, size_t x_stride, size_t limit, size_t cin, size_t dilation, size_t tile0,
-                    size_t width, float *v) {
-    gsv_wino_input_at(gsv_cpu_simd_level(), x, x_stride, limit, cin, dilation, tile0, width, v);
-}
-
-void gsv_wino_output(const float *m, size_t cout, size_t dilation, size_t tile0, size_t tiles, size_t width,
-                     float *y, size_t y_stride, size_t out_len) {
-    gsv_wino_output_at(gsv_cpu_simd_level(), m, cout, dilation, tile0, tiles, width, y, y_stride, out_len);
+    gsv_portable_wino_output(m, cout, dilation, tile0, tiles, width, y, y_stride, out_len);
 }

@@ -1,15 +1,23 @@
 import GSVKernels
 import GSVTensor
 
-/// Which vector code the hand-written kernels run on this CPU (reported by `gpt-sovits bench`).
+/// What the hand-written kernels run on this CPU (reported by `gpt-sovits bench`).
 public enum KernelInfo {
-    private static func name(_ level: Int, _ names: [String]) -> String { level < names.count ? names[level] : "level \(level)" }
+    /// The CPU, the vector features the probe found, its best kernel level and the threads used,
+    /// e.g. `AMD EPYC 9R14 (avx avx2 fma f16c avx512f avx512bw avx512dq avx512vl; best level
+    /// AVX-512); 2 threads (affinity 2, no cgroup quota)`.
+    public static var cpu: String {
+        let features = CPUInfo.features.isEmpty ? "no vector features found" : CPUInfo.features.joined(separator: " ")
+        return "\(CPUInfo.model) (\(features); best level \(KernelLevel.best)); "
+            + "\(Parallel.threadCount) threads (\(CPUInfo.coresDescription))"
+    }
 
-    /// e.g. `fp16 matrices AVX-512, attention AVX-512, convolution AVX-512`.
+    /// The level of every kernel family and the tuning variables set, e.g. `fp16 matrices AVX-512,
+    /// attention AVX-512, convolution AVX-512 (direct and Winograd transforms); tuning: none`.
     public static var description: String {
-        let half = name(HalfMatrix.kernelLevel, ["Swift SIMD", "AVX2+F16C", "AVX-512"])
-        let attention = name(Int(T2SSequenceCache.attentionLevel), ["plain C", "AVX-512"])
-        let conv = name(DirectConv1d.maxLevel, ["plain C", "AVX2+FMA", "AVX-512"])
-        return "fp16 matrices \(half), attention \(attention), convolution \(conv)"
+        let conv = DirectConv1d.isFast ? "\(Tuning.convLevel) (direct and Winograd transforms)"
+            : "\(Tuning.convLevel) Winograd transforms, BLAS per tap instead of direct"
+        return "fp16 matrices \(Tuning.halfLevel), attention \(Tuning.attentionLevel), convolution \(conv); "
+            + "tuning: \(Tuning.setVariables)"
     }
 }

@@ -5,7 +5,6 @@ import Accelerate
 #else
 import CBLAS
 import Foundation
-import GSVKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -104,7 +103,7 @@ public enum BLAS {
         return false
         #else
         _ = kernelSelection
-        if ProcessInfo.processInfo.environment["GSV_BLAS_THREADS"] == "openblas" { return false }
+        if Tuning.blasOwnThreads { return false }
         openblas_set_num_threads(1)
         return true
         #endif
@@ -126,7 +125,8 @@ public enum BLAS {
     /// SSE3 `Prescott` kernels on Sapphire/Emerald Rapids (sgemm 25 vs 100 GFLOP/s per core with
     /// `SkylakeX`) and `Zen` (AVX2) kernels on AVX-512 Zen 4. Unless `OPENBLAS_CORETYPE` is set,
     /// this picks the kernel family from the CPU's features instead — `SkylakeX` with
-    /// AVX-512 F/BW/DQ/VL, `Haswell` with AVX2 + FMA — and re-runs OpenBLAS's own kernel set-up
+    /// AVX-512 F/BW/DQ/VL, `Haswell` with AVX2 + FMA, or when `GSV_CPU_LEVEL` caps the level there
+    /// (``Tuning/cpuLevel``) — and re-runs OpenBLAS's own kernel set-up
     /// (`gotoblas_dynamic_quit` / `gotoblas_dynamic_init`, looked up at run time, so a build without
     /// them is left alone), before the first BLAS call of the process.
     private static let kernelSelection: String = {
@@ -134,13 +134,14 @@ public enum BLAS {
         if let forced = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }), !forced.isEmpty {
             return "OpenBLAS \(detected) (OPENBLAS_CORETYPE=\(forced))"
         }
-        let level = Int(gsv_cpu_simd_level())
+        let level = Tuning.cpuLevel
         let avx512 = ["skylakex", "cooperlake", "sapphirerapids"]
         let avx2 = avx512 + ["haswell", "zen"]
         let wanted: String
         switch level {
-        case 2 where !avx512.contains(detected.lowercased()): wanted = "SkylakeX"
-        case 1 where !avx2.contains(detected.lowercased()): wanted = "Haswell"
+        case .wide where !avx512.contains(detected.lowercased()): wanted = "SkylakeX"
+        case .simd where !avx2.contains(detected.lowercased()) || (Tuning.cpuLevel < .best && avx512.contains(detected.lowercased())):
+            wanted = "Haswell"
         default: return "OpenBLAS \(detected)"
         }
         guard let quit = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "gotoblas_dynamic_quit"),
@@ -153,7 +154,7 @@ public enum BLAS {
         unsafeBitCast(initialise, to: Call.self)()
         unsetenv("OPENBLAS_CORETYPE")
         let now = coreName()
-        let reason = level == 2 ? "AVX-512" : "AVX2+FMA"
+        let reason = level == .wide ? "AVX-512" : level == KernelLevel.best ? "AVX2+FMA" : "AVX2+FMA, GSV_CPU_LEVEL"
         return now.lowercased() == wanted.lowercased()
             ? "OpenBLAS \(now) (chosen for \(reason); OpenBLAS detected \(detected))"
             : "OpenBLAS \(now) (asked for \(wanted) for \(reason); OpenBLAS detected \(detected))"

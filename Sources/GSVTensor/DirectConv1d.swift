@@ -2,8 +2,9 @@ import Foundation
 import GSVKernels
 
 /// A stride-1 1-D convolution computed directly (no im2col, no per-tap GEMM) by the vector kernels
-/// of `GSVKernels` (AVX-512F or AVX2 + FMA, chosen at run time): output channels in blocks of eight
-/// and 16–48 columns are accumulated in registers while every input channel and tap streams past.
+/// of `GSVKernels` (AVX-512, AVX2 + FMA or NEON, at ``Tuning/convLevel``): output channels in blocks
+/// of eight and 16–48 columns are accumulated in registers while every input channel and tap
+/// streams past.
 ///
 /// For narrow convolutions (HiFi-GAN's late stages, 16–64 channels) this runs well above one
 /// BLAS call per tap, whose inner dimension there is only the channel count. Columns are split
@@ -18,11 +19,12 @@ public struct DirectConv1d: Sendable {
     /// The weights in the kernel's block layout (`[⌈Cout/8⌉][Cin][K][8]`).
     let packed: [Float]
 
-    /// Whether the kernels run vector code on this CPU (else they are plain loops, slower than BLAS).
-    public static var isFast: Bool { maxLevel > 0 }
+    /// Whether the kernels run vector code at ``level`` (else they are plain loops, slower than BLAS).
+    public static var isFast: Bool { level > .portable }
 
-    /// The best code level here: 2 = AVX-512F, 1 = AVX2 + FMA, 0 = plain loops.
-    public static var maxLevel: Int { Int(gsv_conv1d_direct_max_level()) }
+    /// The code level used: ``Tuning/convLevel`` (the CPU's best unless `GSV_CONV_LEVEL` or
+    /// `GSV_CPU_LEVEL` lowers it).
+    public static var level: KernelLevel { Tuning.convLevel }
 
     /// Packs a PyTorch `Conv1d` weight `[Cout, Cin, K]`.
     public init(weight: Tensor) {
@@ -42,12 +44,12 @@ public struct DirectConv1d: Sendable {
     /// `y[o, t] += Σ_c Σ_q W[o, c, q] · x[c, t + q·dilation]` for `t < outLength`: `x` holds `Cin`
     /// rows of `xStride` already padded columns (at least `outLength + (K−1)·dilation`), `y` holds
     /// `Cout` rows of `yStride` columns, preset with the bias or zeros.
-    /// - Parameter level: force a code level (tests); nil = the best available.
+    /// - Parameter level: force a code level (tests); nil = ``level``.
     public func accumulate(x: UnsafePointer<Float>, xStride: Int, dilation: Int, into y: UnsafeMutablePointer<Float>,
-                           yStride: Int, outLength: Int, level: Int? = nil) {
+                           yStride: Int, outLength: Int, level: KernelLevel? = nil) {
         precondition(xStride >= outLength + (kernelSize - 1) * dilation, "DirectConv1d: input rows too short")
         precondition(yStride >= outLength, "DirectConv1d: output rows too short")
-        let lvl = Int32(level ?? Self.maxLevel)
+        let lvl = Int32((level ?? Self.level).rawValue)
         // Ranges in multiples of the kernel's column block, so only the last one has a partial block.
         let step = Int(GSV_CONV_COLUMNS)
         let tiles = (outLength + step - 1) / step
@@ -64,11 +66,11 @@ public struct DirectConv1d: Sendable {
     /// ``accumulate(x:xStride:dilation:into:yStride:outLength:level:)`` on the calling thread only:
     /// for callers that already run one tile per thread.
     public func accumulateSerial(x: UnsafePointer<Float>, xStride: Int, dilation: Int, into y: UnsafeMutablePointer<Float>,
-                                 yStride: Int, outLength: Int, level: Int? = nil) {
+                                 yStride: Int, outLength: Int, level: KernelLevel? = nil) {
         precondition(xStride >= outLength + (kernelSize - 1) * dilation, "DirectConv1d: input rows too short")
         precondition(yStride >= outLength, "DirectConv1d: output rows too short")
         guard outLength > 0 else { return }
-        let lvl = Int32(level ?? Self.maxLevel)
+        let lvl = Int32((level ?? Self.level).rawValue)
         packed.withUnsafeBufferPointer { w in
             gsv_conv1d_direct_at(lvl, x, xStride, inChannels, w.baseAddress, outChannels, kernelSize, dilation, y, yStride,
                                  0, outLength)

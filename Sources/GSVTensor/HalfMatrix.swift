@@ -40,8 +40,8 @@ private final class HalfStorage: @unchecked Sendable {
 /// A row-major `[rows, cols]` matrix of fp16 weights (PyTorch `Linear` layout `[out, in]`) with
 /// matrix–vector and small-batch kernels that widen to Float32 on the fly.
 ///
-/// On x86-64 with F16C/AVX2/FMA the kernels are C (GSVKernels); elsewhere Swift SIMD code that
-/// widens with integer bit operations. Measurements: `BenchmarkTests` (run with `GSV_BENCH=1`).
+/// The kernels are GSVKernels' C code at ``kernelLevel`` (AVX-512, AVX2 + FMA + F16C, NEON or
+/// portable C). Measurements: `BenchmarkTests` (run with `GSV_BENCH=1`).
 public struct HalfMatrix: Sendable {
     /// Number of rows (output features).
     public let rows: Int
@@ -112,22 +112,9 @@ public struct HalfMatrix: Sendable {
         self.init(rows: t.shape[0], cols: t.shape[1], bits: t.scalars.map { HalfConversion.half(fromFloat: $0) })
     }
 
-    /// Whether the F16C/AVX2/FMA C kernels (GSVKernels) are used: true on x86-64 CPUs that have
-    /// them, unless the environment sets `GSV_NO_F16C=1`. Otherwise the Swift SIMD kernels run.
-    public static let usesF16C: Bool =
-        gsv_kernels_has_f16c() != 0 && ProcessInfo.processInfo.environment["GSV_NO_F16C"] != "1"
-
-    /// The kernel code the products run: 2 = AVX-512F + F16C, 1 = AVX2 + F16C + FMA, 0 = Swift SIMD.
-    /// `GSV_HALF_LEVEL=0|1|2` caps it (for comparisons); `GSV_NO_F16C=1` means 0.
-    public static let kernelLevel: Int = {
-        guard usesF16C else { return 0 }
-        let best = Int(gsv_hgemv_max_level())
-        if let s = ProcessInfo.processInfo.environment["GSV_HALF_LEVEL"], let cap = Int(s) { return max(0, min(best, cap)) }
-        return best
-    }()
-
-    /// The levels available here, lowest first (tests run each).
-    public static var availableLevels: [Int] { Array(0...kernelLevel) }
+    /// The kernel level of the products: ``Tuning/halfLevel`` (`GSV_HALF_LEVEL`, `GSV_CPU_LEVEL`; default
+    /// the CPU's best: AVX-512, AVX2 + FMA + F16C, NEON or portable C).
+    public static var kernelLevel: KernelLevel { Tuning.halfLevel }
 
     /// Bytes of weight memory held.
     public var byteCount: Int { rows * cols * 2 }
@@ -138,75 +125,13 @@ public struct HalfMatrix: Sendable {
         return storage.base[r * cols + c]
     }
 
-    /// The whole matrix widened to a Float32 tensor.
-    public func widened() -> Tensor {
+    /// The whole matrix widened to a Float32 tensor (exact at every level).
+    public func widened(level: KernelLevel = HalfMatrix.kernelLevel) -> Tensor {
         var out = [Float](repeating: 0, count: rows * cols)
         out.withUnsafeMutableBufferPointer { o in
-            widen(storage.base, into: o, count: rows * cols, f16c: HalfMatrix.usesF16C)
+            gsv_widen_half_at(Int32(level.rawValue), storage.base, o.baseAddress, rows * cols)
         }
         return Tensor(shape: [rows, cols], scalars: out)
-    }
-
-    private func widen(_ src: UnsafePointer<UInt16>, into dst: UnsafeMutableBufferPointer<Float>, count: Int, f16c: Bool) {
-        if f16c, let d = dst.baseAddress {
-            gsv_widen_half_f16c(src, d, count)
-        } else {
-            HalfConversion.widenHalf(UnsafeBufferPointer(start: src, count: count),
-                                     into: UnsafeMutableBufferPointer(rebasing: dst[0..<count]))
-        }
-    }
-
-    /// Widens four half patterns, one in the low 16 bits of each lane, to Float32. Exact for every
-    /// value (subnormals, ±inf, NaN payloads) and free of lane-width conversions, which Swift's SIMD
-    /// types do not vectorise.
-    @inline(__always)
-    static func widen4(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
-        let sign = (h & 0x8000) &<< 16
-        let magnitude = h & 0x7FFF
-        // Place exponent+mantissa in the float's fields and rescale by 2^(127-15): exact for normals
-        // and, through float subnormal arithmetic, for half subnormals.
-        let scaled = unsafeBitCast(unsafeBitCast(magnitude &<< 13, to: SIMD4<Float>.self) * 0x1p112,
-                                   to: SIMD4<UInt32>.self)
-        // Inf/NaN (magnitude ≥ 0x7C00): bit 15 of magnitude + 0x400 is set; smear it over the exponent.
-        let spread = unsafeBitCast((magnitude &+ 0x400) &<< 16, to: SIMD4<Int32>.self) &>> 8
-        let special = unsafeBitCast(spread, to: SIMD4<UInt32>.self) & 0x7F80_0000
-        return unsafeBitCast(scaled | special | sign, to: SIMD4<Float>.self)
-    }
-
-    /// Splits `x` into its even- and odd-indexed elements (`cols` rounded down to even), the layout
-    /// `widen4` produces when it reads two halves per 32-bit lane.
-    private func deinterleave(_ x: UnsafePointer<Float>, _ even: UnsafeMutablePointer<Float>,
-                              _ odd: UnsafeMutablePointer<Float>) {
-        for j in 0..<(cols / 2) {
-            even[j] = x[2 * j]
-            odd[j] = x[2 * j + 1]
-        }
-    }
-
-    /// Dot product of row `r` with `x` (length `cols`), given `x` split by ``deinterleave``.
-    @inline(__always)
-    private func rowDot(_ r: Int, _ x: UnsafePointer<Float>, _ even: UnsafePointer<Float>,
-                        _ odd: UnsafePointer<Float>) -> Float {
-        let w = storage.base + r * cols
-        let raw = UnsafeRawPointer(w), er = UnsafeRawPointer(even), or = UnsafeRawPointer(odd)
-        var e0 = SIMD4<Float>(), o0 = e0, e1 = e0, o1 = e0
-        var c = 0
-        while c + 16 <= cols {
-            let w0 = raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD4<UInt32>.self)
-            let w1 = raw.loadUnaligned(fromByteOffset: c * 2 + 16, as: SIMD4<UInt32>.self)
-            let h = c * 2  // byte offset of element c / 2 in the half-length float arrays
-            e0 += HalfMatrix.widen4(w0 & 0xFFFF) * er.loadUnaligned(fromByteOffset: h, as: SIMD4<Float>.self)
-            o0 += HalfMatrix.widen4(w0 &>> 16) * or.loadUnaligned(fromByteOffset: h, as: SIMD4<Float>.self)
-            e1 += HalfMatrix.widen4(w1 & 0xFFFF) * er.loadUnaligned(fromByteOffset: h + 16, as: SIMD4<Float>.self)
-            o1 += HalfMatrix.widen4(w1 &>> 16) * or.loadUnaligned(fromByteOffset: h + 16, as: SIMD4<Float>.self)
-            c += 16
-        }
-        var s = ((e0 + o0) + (e1 + o1)).sum()
-        while c < cols {
-            s += HalfConversion.float(fromHalf: w[c]) * x[c]
-            c += 1
-        }
-        return s
     }
 
     /// `y = W · x (+ bias)` for one vector `x` of length `cols`; returns `rows` values.
@@ -216,37 +141,18 @@ public struct HalfMatrix: Sendable {
     }
 
     /// ``gemv(_:bias:)`` with an explicit kernel level (tests run each).
-    func gemv(_ x: [Float], bias: [Float]?, level: Int) -> [Float] {
+    public func gemv(_ x: [Float], bias: [Float]?, level: KernelLevel) -> [Float] {
         precondition(x.count == cols, "HalfMatrix.gemv: x has \(x.count) values, expected \(cols)")
         if let b = bias { precondition(b.count == rows, "HalfMatrix.gemv: bias has \(b.count) values, expected \(rows)") }
         var y = [Float](repeating: 0, count: rows)
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
-                guard let x0 = xp.baseAddress, cols > 0 else {
+                guard let x0 = xp.baseAddress, let y0 = yp.baseAddress, cols > 0 else {
                     for i in 0..<rows { yp[i] = bias?[i] ?? 0 }
                     return
                 }
-                if level > 0 {
-                    guard let y0 = yp.baseAddress else { return }
-                    let w0 = storage.base, lvl = Int32(level)
-                    Parallel.forRanges(rows, grain: max(16, 65_536 / max(cols, 1))) { r in
-                        gsv_hgemv_rows_at(lvl, w0, cols, x0, y0, r.lowerBound, r.upperBound)
-                    }
-                    if let b = bias { for i in 0..<rows { yp[i] += b[i] } }
-                    return
-                }
-                let half = cols / 2
-                let split = UnsafeMutablePointer<Float>.allocate(capacity: 2 * half + 1)
-                defer { split.deallocate() }
-                deinterleave(x0, split, split + half)
-                let even = UnsafePointer(split), odd = UnsafePointer(split + half)
-                Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
-                    if let b = bias {
-                        for i in r { yp[i] = rowDot(i, x0, even, odd) + b[i] }
-                    } else {
-                        for i in r { yp[i] = rowDot(i, x0, even, odd) }
-                    }
-                }
+                multiply(x0, rows: 1, into: y0, level: level)
+                if let b = bias { for i in 0..<rows { yp[i] += b[i] } }
             }
         }
         return y
@@ -262,12 +168,12 @@ public struct HalfMatrix: Sendable {
     }
 
     /// Input rows up to which ``linear(_:bias:)`` and ``multiply(_:rows:into:)`` read the fp16
-    /// weights directly (once per 8 rows at level 2, per 4 at level 1) rather than widening them for
-    /// sgemm: decoding batches.
+    /// weights directly (once per pass of up to 16 input rows at the AVX-512 level, 12 with AVX2 or
+    /// NEON, 4 in portable C) rather than widening them for sgemm: decoding batches.
     public static let registerBlockedRows = 16
 
     /// ``linear(_:bias:)`` with an explicit kernel level (tests run each).
-    func linear(_ x: Tensor, bias: Tensor?, level: Int) -> Tensor {
+    public func linear(_ x: Tensor, bias: Tensor?, level: KernelLevel) -> Tensor {
         precondition(x.rank >= 1 && x.shape[x.rank - 1] == cols,
                      "HalfMatrix.linear: input \(x.shape) last dim != \(cols)")
         if let b = bias { precondition(b.shape == [rows], "HalfMatrix.linear: bias \(b.shape) != [\(rows)]") }
@@ -295,68 +201,30 @@ public struct HalfMatrix: Sendable {
         multiply(x, rows: n, into: y, level: HalfMatrix.kernelLevel)
     }
 
-    func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, level: Int) {
+    /// ``multiply(_:rows:into:)`` with an explicit kernel level (tests run each).
+    public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, level: KernelLevel) {
         guard n > 0 else { return }
         guard cols > 0 else {
             y.update(repeating: 0, count: n * rows)
             return
         }
-        if level > 0 && n <= HalfMatrix.registerBlockedRows {
-            nonisolated(unsafe) let (xp, yp) = (x, y)
-            let w0 = storage.base, lvl = Int32(level), rows = rows, cols = cols
-            Parallel.forRanges(rows, grain: max(16, 65_536 / max(cols, 1))) { r in
-                if n == 1 {
-                    gsv_hgemv_rows_at(lvl, w0, cols, xp, yp, r.lowerBound, r.upperBound)
-                } else {
-                    gsv_hgemm_rows_at(lvl, w0, rows, cols, xp, n, yp, r.lowerBound, r.upperBound)
-                }
-            }
-        } else if level == 0 && n <= 4 {
-            smallBatch(x, n: n, y)
-        } else {
-            tiledGemm(x, n: n, y, f16c: level > 0)
+        guard n <= HalfMatrix.registerBlockedRows else {
+            tiledGemm(x, n: n, y, level: level)
+            return
         }
-    }
-
-    /// Up to four input rows: each weight block is widened once and used for every row.
-    private func smallBatch(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>) {
-        let half = cols / 2
-        let split = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 2 * half + 1)
-        defer { split.deallocate() }
-        split.initialize(repeating: 0, count: 4 * 2 * half + 1)
-        for b in 0..<n { deinterleave(x + b * cols, split + b * 2 * half, split + b * 2 * half + half) }
-        let xs = UnsafeRawPointer(split)
-        Parallel.forRanges(rows, grain: max(16, 262_144 / max(cols, 1))) { r in
-            for i in r {
-                let raw = UnsafeRawPointer(storage.base + i * cols)
-                var a0 = SIMD4<Float>(), a1 = a0, a2 = a0, a3 = a0
-                var c = 0
-                while c + 8 <= cols {
-                    let w = raw.loadUnaligned(fromByteOffset: c * 2, as: SIMD4<UInt32>.self)
-                    let we = HalfMatrix.widen4(w & 0xFFFF), wo = HalfMatrix.widen4(w &>> 16)
-                    let h = c * 2, stride = 2 * half * 4
-                    @inline(__always) func load(_ b: Int, _ off: Int) -> SIMD4<Float> {
-                        xs.loadUnaligned(fromByteOffset: b * stride + off, as: SIMD4<Float>.self)
-                    }
-                    a0 += we * load(0, h) + wo * load(0, half * 4 + h)
-                    if n > 1 { a1 += we * load(1, h) + wo * load(1, half * 4 + h) }
-                    if n > 2 { a2 += we * load(2, h) + wo * load(2, half * 4 + h) }
-                    if n > 3 { a3 += we * load(3, h) + wo * load(3, half * 4 + h) }
-                    c += 8
-                }
-                var s = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
-                while c < cols {
-                    let w = HalfConversion.float(fromHalf: storage.base[i * cols + c])
-                    for b in 0..<n { s[b] += w * x[b * cols + c] }
-                    c += 1
-                }
-                for b in 0..<n { o[b * rows + i] = s[b] }
+        nonisolated(unsafe) let (xp, yp) = (x, y)
+        let w0 = storage.base, lvl = Int32(level.rawValue), rows = rows, cols = cols
+        Parallel.forRanges(rows, grain: max(16, 65_536 / max(cols, 1))) { r in
+            if n == 1 {
+                gsv_hgemv_rows_at(lvl, w0, cols, xp, yp, r.lowerBound, r.upperBound)
+            } else {
+                gsv_hgemm_rows_at(lvl, w0, rows, cols, xp, n, yp, r.lowerBound, r.upperBound)
             }
         }
     }
 
     /// Larger batches: widen tiles of rows and multiply with BLAS.
-    private func tiledGemm(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>, f16c: Bool) {
+    private func tiledGemm(_ x: UnsafePointer<Float>, n: Int, _ o: UnsafeMutablePointer<Float>, level: KernelLevel) {
         // Up to 16 MB of widened rows per sgemm call (every matrix of the T2S GPT and the encoders
         // in one call): few, large BLAS calls run far closer to peak than many 1 MB ones, and the
         // widening is split over threads.
@@ -365,14 +233,13 @@ public struct HalfMatrix: Sendable {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, tile * cols))
         defer { scratch.deallocate() }
         nonisolated(unsafe) let dst = scratch
+        let lvl = Int32(level.rawValue)
         var r0 = 0
         while r0 < rows {
             let tr = min(tile, rows - r0)
             let src = storage.base + r0 * cols
             Parallel.forRanges(tr, grain: max(1, 65_536 / max(cols, 1))) { r in
-                widen(src + r.lowerBound * cols,
-                      into: UnsafeMutableBufferPointer(start: dst + r.lowerBound * cols, count: r.count * cols),
-                      count: r.count * cols, f16c: f16c)
+                gsv_widen_half_at(lvl, src + r.lowerBound * cols, dst + r.lowerBound * cols, r.count * cols)
             }
             // out[:, r0 ..< r0+tr] = x · tileᵀ
             BLAS.sgemm(transB: true, m: n, n: tr, k: cols, a: x, lda: cols, b: scratch, ldb: cols,

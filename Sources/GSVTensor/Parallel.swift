@@ -11,11 +11,12 @@ private struct PoolJob {
 
 /// Data-parallel loops over the machine's cores.
 public enum Parallel {
-    /// Number of worker threads the tensor kernels use (defaults to the active core count,
-    /// overridable with the `GSV_THREADS` environment variable).
+    /// Number of worker threads the tensor kernels use: `GSV_THREADS` (``Tuning/threads``), else
+    /// the cores this process may use (``CPUInfo/availableCores``: its CPU affinity and cgroup quota),
+    /// else the OS's active core count.
     public static let threadCount: Int = {
-        if let s = ProcessInfo.processInfo.environment["GSV_THREADS"], let n = Int(s), n > 0 { return n }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+        if let n = Tuning.threads { return n }
+        return max(1, CPUInfo.availableCores ?? ProcessInfo.processInfo.activeProcessorCount)
     }()
 
     /// Calls `body` with disjoint, contiguous sub-ranges covering `0..<count`, in parallel when the

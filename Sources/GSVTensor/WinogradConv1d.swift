@@ -3,7 +3,8 @@ import GSVKernels
 /// A stride-1 1-D convolution by Winograd's minimal filtering, F(4, 4): the kernel is cut into
 /// segments of four taps, and every tile of four outputs costs seven products per segment and
 /// channel pair instead of sixteen. The products are ``GSVKernels`` transforms around
-/// `7 · ⌈K/4⌉` matrix products per chunk of columns, done by BLAS.
+/// `7 · ⌈K/4⌉` matrix products per chunk of columns, done by BLAS. The transforms run at
+/// ``Tuning/convLevel`` (bit-identical at every level).
 ///
 /// For HiFi-GAN's 7- and 11-tap residual convolutions at 64–256 channels this needs about half the
 /// multiply–adds of ``DirectConv1d`` (measured 1.3–1.7× faster per convolution on one core).
@@ -113,7 +114,8 @@ public struct WinogradConv1d: Sendable {
         let points = Int(GSV_WINO_POINTS)
         let (cin, cout) = (inChannels, outChannels)
         let v = scratch, m = scratch + points * cin * cols
-        gsv_wino_input(x, xStride, outLength + (kernelSize - 1) * d, cin, d, tile0, width, v)
+        let level = Int32(Tuning.convLevel.rawValue)
+        gsv_wino_input_at(level, x, xStride, outLength + (kernelSize - 1) * d, cin, d, tile0, width, v)
         transformed.withUnsafeBufferPointer { u in
             guard let u0 = u.baseAddress else { return }
             for a in 0..<points {
@@ -124,6 +126,6 @@ public struct WinogradConv1d: Sendable {
                 }
             }
         }
-        gsv_wino_output(m, cout, d, tile0, tiles, width, y, yStride, outLength)
+        gsv_wino_output_at(level, m, cout, d, tile0, tiles, width, y, yStride, outLength)
     }
 }

@@ -29,7 +29,6 @@ struct BenchmarkTests {
             let x = randomTensor([cols], seed: 2).scalars
             var y = [Float](repeating: 0, count: rows)
             let tHalf = time(200) { y = half.gemv(x) }
-            let tSwift = time(200) { _ = half.gemv(x, bias: nil, level: 0) }
             var y2 = [Float](repeating: 0, count: rows)
             let tBLAS = time(200) {
                 wide.scalars.withUnsafeBufferPointer { wp in x.withUnsafeBufferPointer { xp in
@@ -39,13 +38,18 @@ struct BenchmarkTests {
                 } }
             }
             #expect(maxAbsDiff(y, y2) < 1e-3)
-            print("[\(rows)x\(cols)] batch 1: fp16 gemv \(fmt(tHalf)) (F16C: \(HalfMatrix.usesF16C); Swift SIMD \(fmt(tSwift))) "
+            let levels = KernelLevel.allCases.filter(\.isAvailable).map { level in
+                "\(level) \(fmt(time(200) { _ = half.gemv(x, bias: nil, level: level) }))"
+            }
+            print("[\(rows)x\(cols)] batch 1: fp16 gemv \(fmt(tHalf)) (level \(HalfMatrix.kernelLevel); \(levels.joined(separator: ", "))) "
                   + "(\(half.byteCount / 1024) KiB)   fp32 sgemv \(fmt(tBLAS)) (\(wide.count * 4 / 1024) KiB)")
             let x4 = randomTensor([4, cols], seed: 3)
             let t4h = time(100) { _ = half.linear(x4) }
-            let t4s = time(100) { _ = half.linear(x4, bias: nil, level: 0) }
             let t4f = time(100) { _ = linear(x4, weight: wide) }
-            print("[\(rows)x\(cols)] batch 4: fp16 linear \(fmt(t4h)) (Swift SIMD \(fmt(t4s)))   fp32 sgemm \(fmt(t4f))")
+            let levels4 = KernelLevel.allCases.filter(\.isAvailable).map { level in
+                "\(level) \(fmt(time(100) { _ = half.linear(x4, bias: nil, level: level) }))"
+            }
+            print("[\(rows)x\(cols)] batch 4: fp16 linear \(fmt(t4h)) (\(levels4.joined(separator: ", ")))   fp32 sgemm \(fmt(t4f))")
         }
         // A decoder-sized working set (well beyond L3): 24 layers × (512×2048 + 2048×512).
         let layers = 24
@@ -69,12 +73,15 @@ struct BenchmarkTests {
         let tBLAS = time(20) {
             for l in 0..<layers { _ = sgemv(downsW[l], sgemv(upsW[l], x)) }
         }
-        let tSwift = time(10) {
-            for l in 0..<layers { _ = downs[l].gemv(ups[l].gemv(x, bias: nil, level: 0), bias: nil, level: 0) }
-        }
         let mbHalf = Double(layers * 2 * 512 * 2048 * 2) / 1_048_576
-        print(String(format: "24-layer MLP token: fp16 %@ (%.0f MiB, %.1f GB/s; Swift SIMD %@)   fp32 sgemv %@ (%.0f MiB, %.1f GB/s)",
-                     fmt(tHalf), mbHalf, mbHalf / 1024 / tHalf, fmt(tSwift), fmt(tBLAS), 2 * mbHalf,
+        let levels = KernelLevel.allCases.filter(\.isAvailable).map { level -> String in
+            let t = time(10) {
+                for l in 0..<layers { _ = downs[l].gemv(ups[l].gemv(x, bias: nil, level: level), bias: nil, level: level) }
+            }
+            return String(format: "%@ %@ %.1f GB/s", level.description, fmt(t), mbHalf / 1024 / t)
+        }
+        print(String(format: "24-layer MLP token: fp16 %@ (%.0f MiB, %.1f GB/s; %@)   fp32 sgemv %@ (%.0f MiB, %.1f GB/s)",
+                     fmt(tHalf), mbHalf, mbHalf / 1024 / tHalf, levels.joined(separator: ", "), fmt(tBLAS), 2 * mbHalf,
                      2 * mbHalf / 1024 / tBLAS))
     }
 

@@ -75,7 +75,7 @@ import Testing
         let description = BLAS.kernelDescription
         #expect(!description.isEmpty)
         #if !canImport(Accelerate)
-        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil && gsv_cpu_simd_level() == 2 {
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil && Tuning.cpuLevel == .wide {
             let avx512 = ["SkylakeX", "Cooperlake", "SapphireRapids"]
             #expect(avx512.contains { description.lowercased().hasPrefix("openblas \($0.lowercased())") }, "\(description)")
         }

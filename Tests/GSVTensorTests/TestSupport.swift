@@ -34,3 +34,9 @@ func expectClose(_ actual: [Float], _ expected: [Float], tol: Float = 1e-5,
         }
     }
 }
+
+/// Kernel-level tests run once per level as separate tests; a level this CPU lacks is reported as
+/// skipped with the reason (never passed silently).
+func levelTrait(_ level: KernelLevel) -> ConditionTrait {
+    .enabled(if: level.isAvailable, Comment(rawValue: level.unavailableReason))
+}

@@ -75,10 +75,10 @@ import Testing
         #expect(conv.transformed.count == 7 * 3 * 5 * 3)
     }
 
-    /// The AVX-512 transforms (contiguous permutes at dilation 1, gathers otherwise) equal the plain
+    /// The vector transforms (contiguous permutes at dilation 1, gathers otherwise) equal the plain
     /// loops bit for bit, including phases that end in partial blocks and reads past `limit`.
-    @Test func vectorTransformsEqualThePlainLoops() {
-        guard gsv_cpu_simd_level() >= 2 else { return }
+    func vectorTransformsEqualThePlainLoops(level: KernelLevel) {
+        let lvl = Int32(level.rawValue)
         for (cin, dilation, width, tile0, limitCut) in [(3, 1, 40, 0, 0), (2, 1, 37, 5, 9), (4, 3, 33, 2, 0), (1, 5, 70, 0, 40),
                                                         (2, 1, 16, 0, 70), (3, 2, 48, 1, 3)] {
             let xStride = dilation * 4 * (tile0 + width) + 7 * dilation + 8
@@ -87,7 +87,7 @@ import Testing
             let count = 7 * cin * dilation * width
             var plain = [Float](repeating: .nan, count: count), vector = plain
             gsv_wino_input_at(0, x, xStride, limit, cin, dilation, tile0, width, &plain)
-            gsv_wino_input_at(2, x, xStride, limit, cin, dilation, tile0, width, &vector)
+            gsv_wino_input_at(lvl, x, xStride, limit, cin, dilation, tile0, width, &vector)
             #expect(plain.map(\.bitPattern) == vector.map(\.bitPattern), "input d\(dilation) width \(width) limit \(limit)")
 
             let cout = cin + 1, tiles = width - 2
@@ -96,8 +96,11 @@ import Testing
             let y0 = randomTensor([cout, xStride], seed: 5).scalars
             var yPlain = y0, yVector = y0
             gsv_wino_output_at(0, m, cout, dilation, tile0, tiles, width, &yPlain, xStride, outLen)
-            gsv_wino_output_at(2, m, cout, dilation, tile0, tiles, width, &yVector, xStride, outLen)
+            gsv_wino_output_at(lvl, m, cout, dilation, tile0, tiles, width, &yVector, xStride, outLen)
             #expect(yPlain.map(\.bitPattern) == yVector.map(\.bitPattern), "output d\(dilation) tiles \(tiles) outLen \(outLen)")
         }
     }
+
+    @Test(levelTrait(.simd)) func simdTransformsEqualThePlainLoops() { vectorTransformsEqualThePlainLoops(level: .simd) }
+    @Test(levelTrait(.wide)) func wideTransformsEqualThePlainLoops() { vectorTransformsEqualThePlainLoops(level: .wide) }
 }

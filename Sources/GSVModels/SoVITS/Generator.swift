@@ -64,10 +64,7 @@ struct TiledResidualStage {
     /// Measured on the v2 decoder (4 s of audio, 2 cores, per-stage timers): 128/64/32/16-channel
     /// stages 0.47/0.28/0.17/0.10 s untiled → 0.41/0.22/0.11/0.085 s tiled; the 256-channel stage is
     /// slower tiled (0.19 → 0.22 s: its 512-column tiles recompute a 2 × 60-column halo).
-    static let maxChannels: Int = {
-        if let v = ProcessInfo.processInfo.environment["GSV_TILED_MAX_CHANNELS"], let n = Int(v), n >= 0 { return n }
-        return 128
-    }()
+    static let maxChannels: Int = Tuning.tiledMaxChannels ?? 128
 
     /// Output columns per tile for `channels`: about 512 KB per working buffer.
     static func tileLength(channels: Int) -> Int { max(256, 131_072 / max(channels, 1)) }
@@ -258,10 +255,7 @@ public struct Generator: Sendable {
     /// (`GSV_GENERATOR_CHUNK_FRAMES` overrides; 0 = never). 512 frames (10 s of v2 audio) keep the
     /// largest intermediate at about 20 MB, where one 48 s decode (a merged batch of 12 fragments)
     /// allocated several tensors of about 100 MB.
-    static let chunkFrames: Int = {
-        if let v = ProcessInfo.processInfo.environment["GSV_GENERATOR_CHUNK_FRAMES"], let n = Int(v), n >= 0 { return n }
-        return 512
-    }()
+    static let chunkFrames: Int = Tuning.generatorChunkFrames ?? 512
 
     /// Input frames on each side of a piece that reach its output: the transposed convolutions'
     /// and residual blocks' reach and `conv_post`'s half-width, converted to input frames and

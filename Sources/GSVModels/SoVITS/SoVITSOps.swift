@@ -105,10 +105,7 @@ struct SoVITSConv: Sendable {
     /// 128 channels, 11 taps 52.5 → 33.3 ms; 7 taps at dilation 3 32.9 → 24.3 ms; 256 channels,
     /// 11 taps 25.8 → 15.2 ms; 64 channels, 7 taps 18.9 → 14.2 ms; but 3 taps at 64 channels
     /// 11.4 → 13.8 ms (slower), hence the kernel minimum.
-    static let winogradMinChannels: Int = {
-        if let v = ProcessInfo.processInfo.environment["GSV_CONV_WINOGRAD_MIN_CHANNELS"], let n = Int(v), n >= 0 { return n }
-        return 64
-    }()
+    static let winogradMinChannels: Int = Tuning.convWinogradMinChannels ?? 64
 
     /// Fewest taps for the Winograd path (a 3-tap kernel is padded to four, and loses).
     static let winogradMinKernel = 7
@@ -116,7 +113,7 @@ struct SoVITSConv: Sendable {
     /// Stride-1 convolutions with at most this many output channels use ``GSVTensor/DirectConv1d``
     /// (where it is fast); `GSV_CONV_DIRECT_MAX_COUT` overrides (0 = never), for measurements.
     static let directMaxOutChannels: Int = {
-        if let v = ProcessInfo.processInfo.environment["GSV_CONV_DIRECT_MAX_COUT"], let n = Int(v), n >= 0 { return n }
+        if let n = Tuning.convDirectMaxOutChannels { return n }
         // Measured (bench, 2-core AVX-512 machine): every HiFi-GAN residual stage (16–256
         // channels) runs faster direct than as one sgemm per tap.
         return 256

@@ -96,13 +96,9 @@ final class T2SSequenceCache {
     /// Score floats one ``attend(layer:query:length:heads:scores:out:)`` call needs.
     var scoreStride: Int { blocks * Self.keyBlock }
 
-    /// The attention kernel's code level (`GSV_ATTENTION_LEVEL=0` forces the plain loops).
-    static let attentionLevel: Int32 = {
-        if let s = ProcessInfo.processInfo.environment["GSV_ATTENTION_LEVEL"], let n = Int32(s) {
-            return max(0, min(n, gsv_attend_max_level()))
-        }
-        return gsv_attend_max_level()
-    }()
+    /// The attention kernel's code level (``Tuning/attentionLevel``: `GSV_ATTENTION_LEVEL`,
+    /// `GSV_CPU_LEVEL`; `portable` forces the plain loops).
+    static let attentionLevel = Int32(Tuning.attentionLevel.rawValue)
 }
 
 /// Buffers of one decode call's step loop, reused by every layer and step (no allocation per step).
