@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Tests only (GSVBrowserTesting speaks WebDriver with it): already in the graph through HummingbirdTesting.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         .systemLibrary(
@@ -83,6 +85,8 @@ let package = Package(
         // Locates Tests/Fixtures or the folder named by GSV_FIXTURES; used by tests only.
         .target(name: "GSVTestSupport", path: "Sources/GSVTestSupport"),
         .testTarget(name: "GSVCoreTests", dependencies: ["GSVCore"]),
+        // Drives a headless Chromium through chromedriver (WebDriver) for page tests; tests only.
+        .target(name: "GSVBrowserTesting", dependencies: ["GSVTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "GSVTensorTests", dependencies: ["GSVTensor", "GSVKernels"]),
         .testTarget(name: "GSVWeightsTests", dependencies: ["GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN", "GSVWeights", "GSVTestSupport"]),
@@ -97,6 +101,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GSVTrainTests", dependencies: ["GSVTrain", "GSVTensor", "GSVWeights", "GSVModels", "GSVTestSupport"]),
+        .testTarget(name: "GSVBrowserTestingTests", dependencies: ["GSVBrowserTesting"]),
         .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVNN", "GSVKernels", "GSVWeights", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

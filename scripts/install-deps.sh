@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages swift-gpt-sovits needs on Debian/Ubuntu, only when missing:
 #   libopenblas-dev + pkg-config (BLAS), ffmpeg (non-WAV audio/video input and output),
-#   python3 (tests only: a local HTTP server for the downloader tests), and on x86-64 the AArch64
-#   cross compiler and qemu-user (tests only: the C kernels' NEON level, scripts/test-kernels-c.sh).
+#   python3 (tests only: a local HTTP server for the downloader tests), on x86-64 the AArch64
+#   cross compiler and qemu-user (tests only: the C kernels' NEON level, scripts/test-kernels-c.sh),
+#   chromium + chromium-driver + fonts-wqy-microhei (tests only: the studio's pages in a headless
+#   browser, and Chinese glyphs in its screenshots).
 # Swift itself (6.x) must already be installed.
 set -euo pipefail
 need=()
@@ -16,6 +18,9 @@ if [ "$(uname)" = "Linux" ] && [ "$(uname -m)" = x86_64 ]; then
     dpkg -s libc6-dev-arm64-cross >/dev/null 2>&1 || need+=(libc6-dev-arm64-cross)
     command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user-static)
 fi
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the studio's browser tests (WebDriver)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)   # Chinese text in the studio's test screenshots
 if [ "$(uname)" = "Linux" ] && [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
