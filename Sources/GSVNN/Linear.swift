@@ -1,4 +1,5 @@
 import GSVTensor
+import GSVWeights
 
 /// A fully connected layer, `y = x · Wᵀ + b`, as `torch.nn.Linear`.
 ///
@@ -15,6 +16,15 @@ public struct Linear: Sendable {
         if let b = bias { precondition(b.shape == [weight.shape[0]], "Linear bias \(b.shape) does not match weight \(weight.shape)") }
         self.weight = weight
         self.bias = bias
+    }
+
+    /// Declares `<p>.weight` `[out, in]` (Float32) and `<p>.bias` `[out]` through `p`; random
+    /// sources draw the weight with fan-in scaling and the bias with `biasInit`.
+    /// - Throws: `WeightsError` for missing or misshapen weights.
+    public init(_ p: ParameterSource, in fin: Int, out fout: Int, bias: Bool = true,
+                biasInit: ParameterInit = .std(0.02)) throws {
+        self.init(weight: try p.tensor("weight", shape: [fout, fin]),
+                  bias: bias ? try p.tensor("bias", shape: [fout], initial: biasInit) : nil)
     }
 
     /// Input width.

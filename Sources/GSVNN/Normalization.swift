@@ -1,4 +1,5 @@
 import GSVTensor
+import GSVWeights
 
 /// Layer normalisation over the last dimension, as `torch.nn.LayerNorm(D)`.
 public struct LayerNorm: Sendable {
@@ -22,13 +23,25 @@ public struct LayerNorm: Sendable {
         self.eps = eps
     }
 
+    /// Declares the affine parameters `[dim]` through `p`. `names` gives their keys (the
+    /// channel-first `modules.LayerNorm` of VITS/SoVITS stores `gamma`/`beta`); by default they are
+    /// `weight`/`bias`, or `gamma`/`beta` when a checkpoint stores those instead (the TensorFlow
+    /// names transformers renames at load; so do we). Random sources draw them with the given laws.
+    /// - Throws: `WeightsError` for missing or misshapen weights.
+    public init(_ p: ParameterSource, dim: Int, eps: Float = 1e-5, names: (weight: String, bias: String)? = nil,
+                weightInit: ParameterInit = .constant(1), biasInit: ParameterInit = .constant(0)) throws {
+        let keys = names ?? (p.contains("gamma") && !p.contains("weight") ? ("gamma", "beta") : ("weight", "bias"))
+        try self.init(weight: p.tensor(keys.weight, shape: [dim], initial: weightInit),
+                      bias: p.tensor(keys.bias, shape: [dim], initial: biasInit), eps: eps)
+    }
+
     /// Normalises each row of the last dimension.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         layerNorm(x, weight: weight, bias: bias, eps: eps)
     }
 
-    /// Normalises over `axis` instead — `axis: 1` on `[B, C, T]` is the channel-first
-    /// `modules.LayerNorm` of VITS/SoVITS (`gamma`/`beta` as weight/bias).
+    /// Normalises over `axis` instead — `axis: 0` on `[C, T]` (or 1 on `[B, C, T]`) is the
+    /// channel-first `modules.LayerNorm` of VITS/SoVITS (`gamma`/`beta` as weight/bias).
     public func callAsFunction(_ x: Tensor, axis: Int) -> Tensor {
         layerNorm(x, weight: weight, bias: bias, eps: eps, axis: axis)
     }

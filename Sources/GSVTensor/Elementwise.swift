@@ -168,6 +168,16 @@ extension Tensor {
 
     /// Element-wise sum with broadcasting, as `torch.add`.
     public static func + (a: Tensor, b: Tensor) -> Tensor { binary(a, b, +) }
+    /// `a += b` in place for equally shaped tensors (no broadcasting, no new storage).
+    public static func += (a: inout Tensor, b: Tensor) {
+        precondition(a.shape == b.shape, "+= needs equal shapes, got \(a.shape) and \(b.shape)")
+        b.scalars.withUnsafeBufferPointer { bp in
+            a.scalars.withUnsafeMutableBufferPointer { ap in
+                guard let ab = ap.baseAddress, let bb = bp.baseAddress else { return }
+                for i in 0..<ap.count { ab[i] += bb[i] }
+            }
+        }
+    }
     /// Element-wise difference with broadcasting, as `torch.sub`.
     public static func - (a: Tensor, b: Tensor) -> Tensor { binary(a, b, -) }
     /// Element-wise product with broadcasting, as `torch.mul`.
@@ -260,8 +270,23 @@ public struct Mask: Sendable, Equatable {
 extension Tensor {
     /// `max(x, 0)`, as `torch.relu`.
     public func relu() -> Tensor { map { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) } }
-    /// `x` if `x ≥ 0` else `slope · x`, as `F.leaky_relu(x, slope)` (torch default slope 0.01).
-    public func leakyRelu(_ slope: Float = 0.01) -> Tensor { map { $0 > 0 ? $0 : $0 * slope } }
+    /// `x` if `x ≥ 0` else `slope · x`, as `F.leaky_relu(x, slope)` (torch default slope 0.01), in
+    /// one loop without a per-element closure (HiFi-GAN runs it on every stage's input).
+    public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
+        var out = scalars
+        out.withUnsafeMutableBufferPointer { p in
+            guard let b = p.baseAddress else { return }
+            for i in 0..<p.count { let v = b[i]; b[i] = v > 0 ? v : v * slope }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+    /// Mish, `x · tanh(softplus(x))` (softplus threshold 20, as torch).
+    public func mish() -> Tensor {
+        map { v in
+            let sp = v > 20 ? v : Foundation.log1p(Foundation.exp(v))
+            return v * Foundation.tanh(sp)
+        }
+    }
     /// Exact GELU, `x · ½(1 + erf(x/√2))`, as torch's default `F.gelu` (approximate="none").
     public func gelu() -> Tensor {
         map { x in

@@ -1,9 +1,12 @@
-// Normalisation layers' arithmetic, as torch: `F.layer_norm` (over the last dimension) and
-// `F.group_norm`. Statistics use the biased variance and accumulate in Double.
+// Normalisation layers' arithmetic, as torch: `F.layer_norm` (over the last dimension, or across
+// the channel rows of a channel-first tensor) and `F.group_norm`. Statistics use the biased
+// variance; they accumulate in Double except across channel rows (see `layerNorm(_:…:axis:)`).
 
-/// Layer normalisation over dimension `axis` of any tensor: with `axis = 1` on `[B, C, T]` this is
-/// the channel-first `LayerNorm` of VITS/SoVITS (`modules.LayerNorm`: transpose, `F.layer_norm`
-/// over channels, transpose back), computed without the transposes.
+/// Layer normalisation over dimension `axis` of any tensor: with `axis = 0` on `[C, T]` (or 1 on
+/// `[B, C, T]`) this is the channel-first `LayerNorm` of VITS/SoVITS (`modules.LayerNorm`:
+/// transpose, `F.layer_norm` over channels, transpose back), computed without the transposes: the
+/// statistics of every position accumulate across the channel rows in Float32, so each row is read
+/// once per pass (the arithmetic the SoVITS parity figures were measured with).
 /// - Precondition: `weight`/`bias`, when given, are `[shape[axis]]`.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5, axis: Int) -> Tensor {
     let ax = x.axis(axis)
@@ -18,24 +21,21 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
             (bias?.scalars ?? zeros).withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { op in
                     Parallel.forRanges(outer, grain: max(1, 32768 / max(n * inner, 1))) { r in
-                        var mean = [Double](repeating: 0, count: inner), ss = mean
+                        var mean = [Float](repeating: 0, count: inner), rs = mean
                         for o in r {
                             let base = o * n * inner
-                            for j in 0..<inner { mean[j] = 0; ss[j] = 0 }
-                            for c in 0..<n { for j in 0..<inner { mean[j] += Double(xp[base + c * inner + j]) } }
-                            for j in 0..<inner { mean[j] /= Double(n) }
-                            for c in 0..<n { for j in 0..<inner {
-                                let v = Double(xp[base + c * inner + j]) - mean[j]
-                                ss[j] += v * v
-                            } }
-                            let rs = (0..<inner).map { Float(1 / (ss[$0] / Double(n) + Double(eps)).squareRoot()) }
-                            let m = mean.map { Float($0) }
+                            for j in 0..<inner { mean[j] = 0; rs[j] = 0 }
+                            for c in 0..<n { let row = base + c * inner; for j in 0..<inner { mean[j] += xp[row + j] } }
+                            for j in 0..<inner { mean[j] /= Float(n) }
                             for c in 0..<n {
-                                let w = wp[c], bb = bp[c]
-                                for j in 0..<inner {
-                                    let i = base + c * inner + j
-                                    op[i] = (xp[i] - m[j]) * rs[j] * w + bb
-                                }
+                                let row = base + c * inner
+                                for j in 0..<inner { let d = xp[row + j] - mean[j]; rs[j] += d * d }
+                            }
+                            for j in 0..<inner { rs[j] = 1 / (rs[j] / Float(n) + eps).squareRoot() }
+                            for c in 0..<n {
+                                let row = base + c * inner
+                                let (g, b) = (wp[c], bp[c])
+                                for j in 0..<inner { op[row + j] = (xp[row + j] - mean[j]) * rs[j] * g + b }
                             }
                         }
                     }

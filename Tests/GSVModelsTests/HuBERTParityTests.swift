@@ -139,7 +139,7 @@ fileprivate func hubertParity(_ ours: Tensor, _ golden: Tensor) -> (cosine: Doub
         #expect(r.unconsumedKeys.filter { $0 != "masked_spec_embed" }.isEmpty)
         #expect(parametrized.encoder.posConvEmbed.conv.weight == legacy.encoder.posConvEmbed.conv.weight)
         // The folded weight is g · v / ‖v‖ with the norm over all but the kernel axis.
-        let w = legacy.encoder.posConvEmbed.conv.weight
+        let w = try #require(legacy.encoder.posConvEmbed.conv.weight)
         let g = try WeightReader(tensors: archive.tensors).tensor(base + "weight_g")
         let k = w.shape[2]
         for j in [0, k / 2, k - 1] {

@@ -55,8 +55,12 @@ public struct HubertFeatureConvLayer: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let singleChannel = conv.inChannels == 1 && conv.groups == 1 && conv.dilation == 1
             && conv.padding.left == 0 && conv.padding.right == 0
-        var h = singleChannel ? encoderConv1dSingleChannel(x, weight: conv.weight, bias: conv.bias, stride: conv.stride)
-            : conv(x)
+        var h: Tensor
+        if singleChannel, let w = conv.weight {
+            h = encoderConv1dSingleChannel(x, weight: w, bias: conv.bias, stride: conv.stride)
+        } else {
+            h = conv(x)
+        }
         switch norm {
         case let .group(gn)? where gn.groups == h.shape[1]:
             // GroupNorm(C, C) then the activation, fused (one pass over the longest signal).

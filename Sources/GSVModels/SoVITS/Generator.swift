@@ -9,23 +9,23 @@ import GSVTensor
 ///
 /// Follows GPT_SoVITS/module/modules.py: ResBlock1 (weight-normed convolutions, folded at load).
 struct ResBlock1: Sendable {
-    let convs1: [SoVITSConv]  // convs1.<k>
-    let convs2: [SoVITSConv]  // convs2.<k>
+    let convs1: [Conv1d]  // convs1.<k>
+    let convs2: [Conv1d]  // convs2.<k>
 
     init(_ p: ParameterSource, channels: Int, kernelSize k: Int, dilations: [Int]) throws {
         convs1 = try dilations.enumerated().map { i, d in
             let pad = (k * d - d) / 2
-            return try p.conv1d("convs1.\(i)", in: channels, out: channels, kernel: k, padding: (pad, pad),
-                                dilation: d, weightNorm: true)
+            return try Conv1d(p.scoped("convs1.\(i)"), in: channels, out: channels, kernel: k, padding: (pad, pad),
+                              dilation: d, weightNorm: true)
         }
         convs2 = try dilations.indices.map { i in
-            try p.conv1d("convs2.\(i)", in: channels, out: channels, kernel: k, padding: ((k - 1) / 2, (k - 1) / 2),
-                         weightNorm: true)
+            try Conv1d(p.scoped("convs2.\(i)"), in: channels, out: channels, kernel: k,
+                       padding: ((k - 1) / 2, (k - 1) / 2), weightNorm: true)
         }
     }
 
     /// From built convolutions (tests that choose the kernels).
-    init(convs1: [SoVITSConv], convs2: [SoVITSConv]) {
+    init(convs1: [Conv1d], convs2: [Conv1d]) {
         precondition(convs1.count == convs2.count, "ResBlock1: \(convs1.count) vs \(convs2.count) convolutions")
         (self.convs1, self.convs2) = (convs1, convs2)
     }
@@ -33,7 +33,7 @@ struct ResBlock1: Sendable {
     func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input
         for (c1, c2) in zip(convs1, convs2) {
-            addInPlace(&x, c2(c1(x, inputSlope: Generator.lreluSlope), inputSlope: Generator.lreluSlope))
+            x += c2(c1(x, inputSlope: Generator.lreluSlope), inputSlope: Generator.lreluSlope)
         }
         return x
     }
@@ -42,11 +42,9 @@ struct ResBlock1: Sendable {
     /// the two convolutions' half-widths over every dilation.
     var halo: Int { zip(convs1, convs2).reduce(0) { $0 + $1.0.padding.left + $1.1.padding.left } }
 
-    /// Whether every convolution runs the direct or Winograd kernel with symmetric padding
-    /// (required by ``TiledResidualStage``).
-    var isDirect: Bool {
-        (convs1 + convs2).allSatisfy { ($0.direct != nil || $0.winograd != nil) && $0.padding.left == $0.padding.right }
-    }
+    /// Whether every convolution runs on windows (a direct or Winograd kernel with symmetric
+    /// padding), as ``TiledResidualStage`` requires.
+    var runsOnWindows: Bool { (convs1 + convs2).allSatisfy(\.runsOnWindows) }
 }
 
 /// One HiFi-GAN stage's residual blocks, `mean_j resblock_j(x)`, computed over time tiles that stay
@@ -71,7 +69,7 @@ struct TiledResidualStage {
 
     /// nil when some convolution cannot run tiled (no direct kernel here, or asymmetric padding).
     init?(_ blocks: ArraySlice<ResBlock1>) {
-        guard !blocks.isEmpty, blocks.allSatisfy(\.isDirect) else { return nil }
+        guard !blocks.isEmpty, blocks.allSatisfy(\.runsOnWindows) else { return nil }
         self.blocks = blocks
     }
 
@@ -85,8 +83,7 @@ struct TiledResidualStage {
         let width = length + 2 * (halos.max() ?? 0)
         let divisor = Float(blocks.count)
         // Winograd scratch for the widest window at each convolution's dilation.
-        let scratch = blocks.flatMap { $0.convs1 + $0.convs2 }
-            .map { $0.winograd?.scratchCount(outLength: width, dilation: $0.dilation) ?? 0 }.max() ?? 0
+        let scratch = blocks.flatMap { $0.convs1 + $0.convs2 }.map { $0.windowScratchCount(outLength: width) }.max() ?? 0
         var out = [Float](repeating: 0, count: c * t)
         x.scalars.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
@@ -154,20 +151,9 @@ struct TiledResidualStage {
                 for u in 0..<w { let v = f[u]; d[u] = max(v, 0) + slope * min(v, 0) }
             }
         }
-        func conv(_ layer: SoVITSConv, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+        func conv(_ layer: Conv1d, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                   outLength: Int) {
-            for ch in 0..<layer.outChannels {
-                (output + ch * width).update(repeating: layer.bias?.scalars[ch] ?? 0, count: outLength)
-            }
-            if let winograd = layer.winograd {
-                winograd.accumulateSerial(x: input, xStride: width, dilation: layer.dilation, into: output, yStride: width,
-                                          outLength: outLength, scratch: bw)
-            } else if let direct = layer.direct {
-                direct.accumulateSerial(x: input, xStride: width, dilation: layer.dilation, into: output, yStride: width,
-                                        outLength: outLength)
-            } else {
-                preconditionFailure("TiledResidualStage without a direct or Winograd kernel")
-            }
+            layer.applyWindow(input, xStride: width, into: output, yStride: width, outLength: outLength, scratch: bw)
         }
         for (c1, c2) in zip(block.convs1, block.convs2) {
             let p1 = c1.padding.left, p2 = c2.padding.left
@@ -216,25 +202,24 @@ public struct Generator: Sendable {
     /// `modules.LRELU_SLOPE`.
     static let lreluSlope: Float = 0.1
 
-    let convPre: SoVITSConv               // dec.conv_pre
-    let cond: SoVITSConv                  // dec.cond
+    let convPre: Conv1d               // dec.conv_pre
+    let cond: Conv1d                  // dec.cond
     let ups: [ConvTranspose1d]        // dec.ups.<i>
     let resblocks: [ResBlock1]        // dec.resblocks.<i·kernels + j>
-    let convPost: SoVITSConv              // dec.conv_post
+    let convPost: Conv1d              // dec.conv_post
     let kernelsPerStage: Int
 
     init(_ p: ParameterSource, config c: SoVITSConfig) throws {
         let c0 = c.upsampleInitialChannel
-        convPre = try p.conv1d("conv_pre", in: c.interChannels, out: c0, kernel: 7, padding: (3, 3))
-        cond = try p.conv1d("cond", in: c.ginChannels, out: c0, kernel: 1)
+        convPre = try Conv1d(p.scoped("conv_pre"), in: c.interChannels, out: c0, kernel: 7, padding: (3, 3))
+        cond = try Conv1d(p.scoped("cond"), in: c.ginChannels, out: c0, kernel: 1)
         var ups: [ConvTranspose1d] = []
         var blocks: [ResBlock1] = []
         var ch = c0
         for (i, (u, k)) in zip(c.upsampleRates, c.upsampleKernelSizes).enumerated() {
             let cin = c0 >> i, cout = c0 >> (i + 1)
-            let w = try p.weightNormed("ups.\(i)", shape: [cin, cout, k])
-            let b = try p.tensor("ups.\(i).bias", shape: [cout], initial: .std(0.02))
-            ups.append(try ConvTranspose1d(weight: w, bias: b, stride: u, padding: (k - u) / 2))
+            ups.append(try ConvTranspose1d(p.scoped("ups.\(i)"), in: cin, out: cout, kernel: k, stride: u,
+                                           padding: (k - u) / 2, weightNorm: true))
             ch = cout
             for (j, (rk, rd)) in zip(c.resblockKernelSizes, c.resblockDilationSizes).enumerated() {
                 blocks.append(try ResBlock1(p.scoped("resblocks.\(i * c.resblockKernelSizes.count + j)"),
@@ -244,7 +229,7 @@ public struct Generator: Sendable {
         let postWeight = try p.tensor("conv_post.weight", shape: [1, ch, 7])
         // is_bias=False for v1/v2 SoVITS; a bias is accepted if a file has one.
         let postBias = try p.optionalTensor("conv_post.bias", shape: [1], randomPresent: false)
-        convPost = SoVITSConv(weight: postWeight, bias: postBias, padding: (3, 3))
+        convPost = try Conv1d(weight: postWeight, bias: postBias, padding: (3, 3))
         (self.ups, resblocks, kernelsPerStage) = (ups, blocks, c.resblockKernelSizes.count)
     }
 
@@ -305,14 +290,14 @@ public struct Generator: Sendable {
     private func upsample(_ input: Tensor) -> Tensor {
         var x = input
         for (i, up) in ups.enumerated() {
-            x = up(leakyReLU(x, Generator.lreluSlope))
+            x = up(x.leakyRelu(Generator.lreluSlope))
             let stage = resblocks[(i * kernelsPerStage)..<((i + 1) * kernelsPerStage)]
             if x.shape[0] <= TiledResidualStage.maxChannels, let tiled = TiledResidualStage(stage) {
                 x = tiled(x)
                 continue
             }
             var xs = resblocks[i * kernelsPerStage](x)
-            for j in 1..<kernelsPerStage { addInPlace(&xs, resblocks[i * kernelsPerStage + j](x)) }
+            for j in 1..<kernelsPerStage { xs += resblocks[i * kernelsPerStage + j](x) }
             x = xs / Float(kernelsPerStage)
         }
         x = convPost(x, inputSlope: 0.01).tanh()

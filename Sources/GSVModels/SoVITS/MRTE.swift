@@ -7,17 +7,17 @@ import GSVTensor
 ///
 /// `x = CrossAttn(c_pre(ssl), text_pre(text)) + c_pre(ssl) + ge`, then `c_post(x)`.
 struct MRTE: Sendable {
-    let crossAttention: RelativeMultiHeadAttention  // cross_attention (no relative window)
-    let cPre: SoVITSConv                                // c_pre
-    let textPre: SoVITSConv                             // text_pre
-    let cPost: SoVITSConv                               // c_post
+    let crossAttention: RelativePositionAttention  // cross_attention (no relative window)
+    let cPre: Conv1d                               // c_pre
+    let textPre: Conv1d                            // text_pre
+    let cPost: Conv1d                              // c_post
 
     init(_ p: ParameterSource, contentChannels: Int, hidden: Int, heads: Int, outChannels: Int) throws {
-        crossAttention = try RelativeMultiHeadAttention(p.scoped("cross_attention"), channels: hidden,
-                                                        outChannels: hidden, heads: heads, window: nil)
-        cPre = try p.conv1d("c_pre", in: contentChannels, out: hidden, kernel: 1)
-        textPre = try p.conv1d("text_pre", in: contentChannels, out: hidden, kernel: 1)
-        cPost = try p.conv1d("c_post", in: hidden, out: outChannels, kernel: 1)
+        crossAttention = try RelativePositionAttention(p.scoped("cross_attention"), channels: hidden,
+                                                       outChannels: hidden, heads: heads, window: nil)
+        cPre = try Conv1d(p.scoped("c_pre"), in: contentChannels, out: hidden, kernel: 1)
+        textPre = try Conv1d(p.scoped("text_pre"), in: contentChannels, out: hidden, kernel: 1)
+        cPost = try Conv1d(p.scoped("c_post"), in: hidden, out: outChannels, kernel: 1)
     }
 
     /// - Parameters:

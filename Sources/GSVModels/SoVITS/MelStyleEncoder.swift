@@ -9,11 +9,12 @@ import GSVTensor
 ///
 /// Follows GPT_SoVITS/module/modules.py: Conv1dGLU (ConvNorm with "same" padding).
 struct Conv1dGLU: Sendable {
-    let conv: SoVITSConv  // conv1.conv
+    let conv: Conv1d  // conv1.conv
     let channels: Int
 
     init(_ p: ParameterSource, channels: Int, kernelSize k: Int) throws {
-        conv = try p.conv1d("conv1.conv", in: channels, out: 2 * channels, kernel: k, padding: ((k - 1) / 2, (k - 1) / 2))
+        conv = try Conv1d(p.scoped("conv1.conv"), in: channels, out: 2 * channels, kernel: k,
+                          padding: ((k - 1) / 2, (k - 1) / 2))
         self.channels = channels
     }
 
@@ -38,10 +39,10 @@ struct StyleSelfAttention: Sendable {
 
     init(_ p: ParameterSource, model d: Int, heads: Int) throws {
         let dk = d / heads
-        wQs = try p.linear("w_qs", in: d, out: heads * dk)
-        wKs = try p.linear("w_ks", in: d, out: heads * dk)
-        wVs = try p.linear("w_vs", in: d, out: heads * dk)
-        fc = try p.linear("fc", in: heads * dk, out: d)
+        wQs = try Linear(p.scoped("w_qs"), in: d, out: heads * dk)
+        wKs = try Linear(p.scoped("w_ks"), in: d, out: heads * dk)
+        wVs = try Linear(p.scoped("w_vs"), in: d, out: heads * dk)
+        fc = try Linear(p.scoped("fc"), in: heads * dk, out: d)
         self.heads = heads
         temperature = Float(d).squareRoot()
     }
@@ -86,11 +87,11 @@ public struct MelStyleEncoder: Sendable {
     public let inputBins: Int
 
     init(_ p: ParameterSource, inputBins: Int, hidden: Int, outDim: Int, kernelSize: Int, heads: Int) throws {
-        spectral0 = try p.linear("spectral.0.fc", in: inputBins, out: hidden)
-        spectral3 = try p.linear("spectral.3.fc", in: hidden, out: hidden)
+        spectral0 = try Linear(p.scoped("spectral.0.fc"), in: inputBins, out: hidden)
+        spectral3 = try Linear(p.scoped("spectral.3.fc"), in: hidden, out: hidden)
         temporal = try (0..<2).map { try Conv1dGLU(p.scoped("temporal.\($0)"), channels: hidden, kernelSize: kernelSize) }
         slfAttn = try StyleSelfAttention(p.scoped("slf_attn"), model: hidden, heads: heads)
-        fc = try p.linear("fc.fc", in: hidden, out: outDim)
+        fc = try Linear(p.scoped("fc.fc"), in: hidden, out: outDim)
         self.inputBins = inputBins
     }
 
@@ -98,7 +99,7 @@ public struct MelStyleEncoder: Sendable {
     func callAsFunction(_ spec: Tensor) -> Tensor {
         let s = spec.shape[0] == inputBins ? spec : spec.slice(axis: 0, 0..<inputBins)
         var x = s.transposed()                      // [T, bins]
-        x = mish(spectral3(mish(spectral0(x))))     // [T, hidden]
+        x = spectral3(spectral0(x).mish()).mish()   // [T, hidden]
         var c = x.transposed()                      // [hidden, T]
         for glu in temporal { c = glu(c) }
         x = slfAttn(c.transposed())                 // [T, hidden]

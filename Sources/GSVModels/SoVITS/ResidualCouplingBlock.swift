@@ -9,21 +9,21 @@ import GSVTensor
 ///
 /// Follows GPT_SoVITS/module/modules.py: WN (all convolutions weight-normed, folded at load).
 struct WN: Sendable {
-    let inLayers: [SoVITSConv]        // in_layers.<i>
-    let resSkipLayers: [SoVITSConv]   // res_skip_layers.<i>
-    let condLayer: SoVITSConv         // cond_layer
+    let inLayers: [Conv1d]        // in_layers.<i>
+    let resSkipLayers: [Conv1d]   // res_skip_layers.<i>
+    let condLayer: Conv1d         // cond_layer
     let hidden: Int
 
     init(_ p: ParameterSource, hidden h: Int, kernelSize k: Int, dilationRate: Int, layers: Int, ginChannels: Int) throws {
-        condLayer = try p.conv1d("cond_layer", in: ginChannels, out: 2 * h * layers, kernel: 1, weightNorm: true)
-        var ins: [SoVITSConv] = [], rs: [SoVITSConv] = []
+        condLayer = try Conv1d(p.scoped("cond_layer"), in: ginChannels, out: 2 * h * layers, kernel: 1, weightNorm: true)
+        var ins: [Conv1d] = [], rs: [Conv1d] = []
         var dilation = 1
         for i in 0..<layers {
             let pad = (k * dilation - dilation) / 2
-            ins.append(try p.conv1d("in_layers.\(i)", in: h, out: 2 * h, kernel: k, padding: (pad, pad),
-                                    dilation: dilation, weightNorm: true))
-            rs.append(try p.conv1d("res_skip_layers.\(i)", in: h, out: i < layers - 1 ? 2 * h : h, kernel: 1,
-                                   weightNorm: true))
+            ins.append(try Conv1d(p.scoped("in_layers.\(i)"), in: h, out: 2 * h, kernel: k, padding: (pad, pad),
+                                  dilation: dilation, weightNorm: true))
+            rs.append(try Conv1d(p.scoped("res_skip_layers.\(i)"), in: h, out: i < layers - 1 ? 2 * h : h, kernel: 1,
+                                 weightNorm: true))
             dilation *= dilationRate
         }
         (inLayers, resSkipLayers, hidden) = (ins, rs, h)
@@ -68,18 +68,18 @@ struct WN: Sendable {
 ///
 /// Follows GPT_SoVITS/module/modules.py: ResidualCouplingLayer (mean_only=True).
 struct ResidualCouplingLayer: Sendable {
-    let pre: SoVITSConv   // pre
+    let pre: Conv1d   // pre
     let enc: WN       // enc
-    let post: SoVITSConv  // post
+    let post: Conv1d  // post
     let half: Int
 
     init(_ p: ParameterSource, channels: Int, hidden: Int, kernelSize: Int, dilationRate: Int, layers: Int,
          ginChannels: Int) throws {
         half = channels / 2
-        pre = try p.conv1d("pre", in: half, out: hidden, kernel: 1)
+        pre = try Conv1d(p.scoped("pre"), in: half, out: hidden, kernel: 1)
         enc = try WN(p.scoped("enc"), hidden: hidden, kernelSize: kernelSize, dilationRate: dilationRate,
                      layers: layers, ginChannels: ginChannels)
-        post = try p.conv1d("post", in: hidden, out: half, kernel: 1)
+        post = try Conv1d(p.scoped("post"), in: hidden, out: half, kernel: 1)
     }
 
     /// The inverse transform on `[channels, T]`.

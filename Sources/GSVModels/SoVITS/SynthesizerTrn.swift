@@ -37,7 +37,7 @@ public struct SynthesizerTrn: Sendable {
     /// The hyper-parameters the network was built with.
     public let config: SoVITSConfig
     /// `ssl_proj`: Conv1d(768, 768, k=2, stride 2), 50 Hz → 25 Hz (code extraction only).
-    let sslProj: SoVITSConv
+    let sslProj: Conv1d
     /// `quantizer`.
     public let quantizer: ResidualVectorQuantizer
     /// `enc_p`.
@@ -52,7 +52,7 @@ public struct SynthesizerTrn: Sendable {
     init(_ p: ParameterSource, config c: SoVITSConfig) throws {
         try c.validate()
         config = c
-        sslProj = try p.conv1d("ssl_proj", in: c.sslDim, out: c.sslDim, kernel: 2, stride: 2)
+        sslProj = try Conv1d(p.scoped("ssl_proj"), in: c.sslDim, out: c.sslDim, kernel: 2, stride: 2)
         quantizer = try ResidualVectorQuantizer(p.scoped("quantizer"), config: c)
         encP = try TextEncoder(p.scoped("enc_p"), config: c)
         flow = try ResidualCouplingBlock(p.scoped("flow"), config: c)

@@ -20,19 +20,19 @@ public struct TextEncoder: Sendable {
         public var mask: Tensor
     }
 
-    let sslProj: SoVITSConv                // enc_p.ssl_proj
+    let sslProj: Conv1d                // enc_p.ssl_proj
     let encoderSSL: AttentionEncoder   // enc_p.encoder_ssl
     /// `enc_p.text_embedding.weight` `[symbols, hidden]`.
     let textEmbedding: Tensor
     let encoderText: AttentionEncoder  // enc_p.encoder_text
     let mrte: MRTE                     // enc_p.mrte
     let encoder2: AttentionEncoder     // enc_p.encoder2
-    let proj: SoVITSConv                   // enc_p.proj
+    let proj: Conv1d                   // enc_p.proj
     let outChannels: Int
 
     init(_ p: ParameterSource, config c: SoVITSConfig) throws {
         let h = c.hiddenChannels
-        sslProj = try p.conv1d("ssl_proj", in: c.sslDim, out: h, kernel: 1)
+        sslProj = try Conv1d(p.scoped("ssl_proj"), in: c.sslDim, out: h, kernel: 1)
         encoderSSL = try AttentionEncoder(p.scoped("encoder_ssl"), channels: h, filterChannels: c.filterChannels,
                                           heads: c.nHeads, layers: c.halfLayers, kernelSize: c.kernelSize,
                                           window: c.attentionWindow)
@@ -44,7 +44,7 @@ public struct TextEncoder: Sendable {
         encoder2 = try AttentionEncoder(p.scoped("encoder2"), channels: h, filterChannels: c.filterChannels,
                                         heads: c.nHeads, layers: c.halfLayers, kernelSize: c.kernelSize,
                                         window: c.attentionWindow)
-        proj = try p.conv1d("proj", in: h, out: 2 * c.interChannels, kernel: 1)
+        proj = try Conv1d(p.scoped("proj"), in: h, out: 2 * c.interChannels, kernel: 1)
         outChannels = c.interChannels
     }
 
