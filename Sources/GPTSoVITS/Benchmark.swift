@@ -38,8 +38,8 @@ public struct BenchmarkSettings: Sendable, Equatable {
 
     /// Target text.
     public var text: String = defaultText
-    /// Language of the target text (`zh`, `en`, `auto`, …).
-    public var textLanguage: String = "zh"
+    /// Language of the target text.
+    public var textLanguage: TextLanguage = .zh
     /// The reference voice.
     public var reference: VoiceReference
     /// How the text is split into GPT fragments (api_v2 default cut5).

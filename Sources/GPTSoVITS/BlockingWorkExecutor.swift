@@ -73,6 +73,16 @@ public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
         return task
     }
 
+    /// Runs blocking synchronous `work` (loading weights, preparing a voice, a classifier pass) on
+    /// one of this executor's threads, tracked like ``start(_:)`` so ``waitUntilIdle()`` waits for
+    /// it, and returns its result. Cancelling the caller does not interrupt `work` (it has no
+    /// cancellation points); the caller still waits for it, so nothing outlives the call.
+    public func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let box = ResultBox<T>()
+        await start { box.set(Result { try work() }) }.value
+        return try box.get()
+    }
+
     /// Tasks started with ``start(_:)`` that have not ended yet.
     public var runningTaskCount: Int {
         condition.lock()
@@ -126,5 +136,25 @@ public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
             condition.unlock()
             job.runSynchronously(on: asUnownedTaskExecutor())
         }
+    }
+}
+
+/// The result of work handed to ``BlockingWorkExecutor/perform(_:)``: written once by the worker,
+/// read once after the worker's task ended (the task's completion orders the two).
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<T, any Error>?
+
+    func set(_ r: Result<T, any Error>) {
+        lock.lock()
+        result = r
+        lock.unlock()
+    }
+
+    func get() throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let result else { throw CancellationError() }
+        return try result.get()
     }
 }

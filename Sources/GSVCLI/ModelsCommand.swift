@@ -36,6 +36,9 @@ struct ModelsCommand: AsyncParsableCommand {
                     print("   \(mark) \(f.role.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.path)")
                 }
             }
+            let lid = FileManager.default.fileExists(atPath: dir.appendingPathComponent(LanguageModelDownload.relativePath).path)
+            print("\("lid".padding(toLength: 10, withPad: " ", startingAt: 0)) \(lid ? "complete" : "not downloaded (the bundled lite model is used)")")
+            print("   \(lid ? "✓" : " ") lid     \(LanguageModelDownload.relativePath)")
         }
     }
 
@@ -44,8 +47,14 @@ struct ModelsCommand: AsyncParsableCommand {
             abstract: "Download an official pretrained set (resumes partial downloads, verifies size and SHA-256).",
             discussion: "Sources: hf (huggingface.co, or $HF_ENDPOINT when set), hf-mirror (hf-mirror.com), modelscope."
         )
-        @Argument(help: "Version: \(PretrainedCatalog.versions.joined(separator: ", ")).")
+        @Argument(help: "Version: \(PretrainedCatalog.versions.joined(separator: ", ")); or 'lid' for the full fastText language-ID model only (every version also fetches it).")
         var version: String
+
+        @Option(name: .long, help: "Where to fetch the full language-ID model lid.176.bin from (default: fastText's download site).")
+        var lidURL: String?
+
+        @Flag(name: .long, help: "Do not fetch the full language-ID model with a version's files.")
+        var noLid = false
 
         @Option(name: .long, help: "Where to download from: hf, hf-mirror or modelscope.")
         var source: String = "hf"
@@ -55,14 +64,39 @@ struct ModelsCommand: AsyncParsableCommand {
 
         @OptionGroup var cache: CacheOptions
 
-        func run() async throws {
-            guard let src = ModelSource(rawValue: source.lowercased()) else {
+        func validate() throws {
+            guard ModelSource(rawValue: source.lowercased()) != nil else {
                 throw ValidationError("unknown source '\(source)' (choose hf, hf-mirror or modelscope)")
             }
-            guard PretrainedCatalog.files(for: version) != nil else {
-                throw ValidationError("unknown version '\(version)' (choose one of \(PretrainedCatalog.versions.joined(separator: ", ")))")
+            guard version.lowercased() == "lid" || PretrainedCatalog.files(for: version) != nil else {
+                throw ValidationError("unknown version '\(version)' (choose one of \(PretrainedCatalog.versions.joined(separator: ", ")), or lid)")
             }
+            if let lidURL, URL(string: lidURL)?.scheme == nil { throw ValidationError("--lid-url: '\(lidURL)' is not a URL") }
+        }
+
+        /// Fetches lid.176.bin; `required` makes a failure an error, else a warning.
+        func downloadLanguageModel(into dir: URL, required: Bool) async throws {
+            let bar = ProgressBar()
+            let url = lidURL.flatMap { URL(string: $0) } ?? LanguageModelDownload.defaultURL
+            do {
+                let outcome = try await LanguageModelDownload.download(from: url, into: dir) { p in bar.update(p) }
+                bar.finish()
+                print("language-ID model: \(outcome.destination.path)" + (outcome.alreadyPresent ? " (already present)" : ""))
+            } catch let e as DownloadError {
+                bar.finish()
+                let message = e.errorDescription ?? "\(e)"
+                if required { throw CLIError(message) }
+                FileHandle.standardError.write(Data("warning: the full language-ID model was not downloaded (\(message)); 'auto' text uses the bundled lite model. Retry with: gpt-sovits models download lid\n".utf8))
+            }
+        }
+
+        func run() async throws {
+            let src = ModelSource(rawValue: source.lowercased()) ?? .huggingFace
             let dir = cache.directory
+            if version.lowercased() == "lid" {
+                try await downloadLanguageModel(into: dir, required: true)
+                return
+            }
             let bar = ProgressBar()
             let downloader = PretrainedDownloader(source: src, repository: repo)
             do {
@@ -74,6 +108,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 bar.finish()
                 throw CLIError(e.errorDescription ?? "\(e)")
             }
+            if !noLid { try await downloadLanguageModel(into: dir, required: false) }
         }
     }
 }

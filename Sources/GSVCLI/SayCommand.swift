@@ -34,7 +34,7 @@ struct SayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Auxiliary reference clips whose timbre is averaged in (repeatable).")
     var auxRef: [String] = []
 
-    @Option(name: .long, help: "Language of the text: zh, en, all_zh, auto (text_lang).")
+    @Option(name: .long, help: "Language of the text (text_lang): zh, en, all_zh, auto, … or a web-UI label.")
     var lang: String = "zh"
 
     @Option(name: .shortAndLong, help: "Output file ('-' for standard output).")
@@ -49,24 +49,7 @@ struct SayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write a JSON report: per GPT sequence norm_text, phones, phone_ids, semantic_tokens, seconds; stage timings.")
     var report: String?
 
-    @Option(name: .long) var topK: Int = 15
-    @Option(name: .long) var topP: Float = 1
-    @Option(name: .long) var temperature: Float = 1
-    @Option(name: .long) var repetitionPenalty: Float = 1.35
-    @Option(name: .long, help: "cut0 … cut5.") var textSplitMethod: String = "cut5"
-    @Option(name: .long) var batchSize: Int = 1
-    @Option(name: .long) var batchThreshold: Float = 0.75
-    @Option(name: .long, help: "Sort sentences into length buckets (true/false).") var splitBucket: Bool = true
-    @Option(name: .long) var speedFactor: Double = 1
-    @Option(name: .long, help: "Seconds of silence after each sentence.") var fragmentInterval: Double = 0.3
-    @Option(name: .long, help: "Random seed (-1: random).") var seed: Int64 = -1
-    @Option(name: .long, help: "Batched GPT decoding (true/false).") var parallelInfer: Bool = true
-    @Option(name: .long, help: "0 off, 1 one chunk per sentence group, 2 token streaming cut at near-silent tokens, 3 fixed-length token chunks (see --min-chunk-length, --overlap-length).") var streamingMode: Int = 0
-    @Option(name: .long) var overlapLength: Int = 2
-    @Option(name: .long) var minChunkLength: Int = 16
-    @Option(name: .long, help: "CFM steps (v3/v4 only).") var sampleSteps: Int = 32
-    @Option(name: .long, help: "Cap on semantic tokens per sentence (25 per second of audio). Default: none, or 100 with --random-weights (random weights never predict EOS).")
-    var maxTokens: Int?
+    @OptionGroup(title: "Request options (api_v2)") var request: SynthesisOptionGroup
 
     @OptionGroup var model: ModelOptions
 
@@ -83,33 +66,26 @@ struct SayCommand: AsyncParsableCommand {
     }
 
     func options() throws -> SynthesisOptions {
-        var o = SynthesisOptions()
-        o.textLanguage = lang.lowercased()
-        o.topK = topK
-        o.topP = topP
-        o.temperature = temperature
-        o.repetitionPenalty = repetitionPenalty
-        guard let m = TextSplitMethod(rawValue: textSplitMethod) else {
-            throw ValidationError("--text-split-method must be one of cut0…cut5 (got \(textSplitMethod))")
-        }
-        o.textSplitMethod = m
-        o.batchSize = batchSize
-        o.batchThreshold = batchThreshold
-        o.splitBucket = splitBucket
-        o.speedFactor = speedFactor
-        o.fragmentInterval = fragmentInterval
-        o.seed = seed
-        o.parallelInfer = parallelInfer
-        guard let sm = StreamingMode(rawValue: stream ? max(streamingMode, 1) : streamingMode) else {
-            throw ValidationError("--streaming-mode must be 0, 1, 2 or 3")
-        }
-        o.streamingMode = sm
-        o.overlapLength = overlapLength
-        o.minChunkLength = minChunkLength
-        o.sampleSteps = sampleSteps
-        o.maxTokensPerSentence = maxTokens ?? (model.randomWeights != nil ? 100 : nil)
-        if let problem = o.validationErrors().first { throw ValidationError(problem) }
+        var base = SynthesisOptions()
+        base.textLanguage = try parseLanguage(lang, option: "--lang")
+        if model.randomWeights != nil { base.maxTokensPerSentence = 100 }
+        var o = try request.options(over: base)
+        if stream && o.streamingMode == .off { o.streamingMode = .fragments }
         return o
+    }
+
+    func validate() throws {
+        if text != nil && file != nil { throw ValidationError("give either TEXT or --file, not both") }
+        if let text, text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the text is empty") }
+        _ = try options()
+        _ = try parseLanguage(refLang, option: "--ref-lang")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: ref, isDirectory: &isFolder) else { throw ValidationError("--ref: \(ref) not found") }
+        if isFolder.boolValue { throw ValidationError("--ref: \(ref) is a folder, not an audio file") }
+        for aux in auxRef where !FileManager.default.fileExists(atPath: aux) { throw ValidationError("--aux-ref: \(aux) not found") }
+        guard ["wav", "raw", "flac", "mp3", "ogg"].contains(format.lowercased()) else {
+            throw ValidationError("--format must be wav, raw, flac, mp3 or ogg (got '\(format)')")
+        }
     }
 
     /// The metadata written into every output: it is AI-generated speech.
@@ -127,7 +103,6 @@ struct SayCommand: AsyncParsableCommand {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CLIError("the text is empty") }
         guard text.unicodeScalars.count <= 100_000 else { throw CLIError("the text has \(text.unicodeScalars.count) characters; split it into files of at most 100000") }
         let fmt = format.lowercased()
-        guard ["wav", "raw", "flac", "mp3", "ogg"].contains(fmt) else { throw ValidationError("--format must be wav, raw, flac, mp3 or ogg") }
         if !["wav", "raw"].contains(fmt) && !FFmpeg.isAvailable {
             throw CLIError("--format \(fmt) needs ffmpeg, which is not installed (apt-get install ffmpeg), or use --format wav")
         }
@@ -136,7 +111,8 @@ struct SayCommand: AsyncParsableCommand {
         let bundle = try model.loadBundle()
         let loadSeconds = Date().timeIntervalSince(started)
         let engine = TTSEngine(bundle: bundle)
-        let voice = VoiceReference(audioPath: ref, promptText: refText, promptLanguage: refLang, auxiliaryAudioPaths: auxRef)
+        let voice = VoiceReference(audioPath: ref, promptText: refText, promptLanguage: try parseLanguage(refLang, option: "--ref-lang"),
+                                   auxiliaryAudioPaths: auxRef)
         let sink = try AudioSink(path: output, format: fmt, progressive: opts.streamingMode != .off, metadata: Self.metadata)
         let progress = SentenceProgress()
         var fragments: [FragmentReport] = []

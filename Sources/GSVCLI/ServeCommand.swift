@@ -49,6 +49,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body, in bytes.")
     var maxBody: Int = 1 << 20
 
+    @Option(name: .long, help: "Longest reference transcript (prompt_text) accepted, in characters.")
+    var maxPromptText: Int = 500
+
+    @Option(name: .long, help: "Seconds a connection may take to send a request's headers before it is closed.")
+    var headerTimeout: Double = 30
+
+    @OptionGroup(title: "Request defaults (api_v2 options; requests that leave one out get these)")
+    var request: SynthesisOptionGroup
+
     @Flag(name: .long, help: "Let GET /control?command=exit stop the server.")
     var allowExit: Bool = false
 
@@ -62,13 +71,26 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1 (got \(maxConcurrent))") }
         guard queue >= 0 else { throw ValidationError("--queue must be ≥ 0 (got \(queue))") }
-        guard maxText >= 1, maxBody >= 1 else { throw ValidationError("--max-text and --max-body must be ≥ 1") }
+        guard maxText >= 1 else { throw ValidationError("--max-text must be ≥ 1 (got \(maxText))") }
+        guard maxBody >= 1 else { throw ValidationError("--max-body must be ≥ 1 (got \(maxBody))") }
+        guard maxPromptText >= 1 else { throw ValidationError("--max-prompt-text must be ≥ 1 (got \(maxPromptText))") }
+        guard headerTimeout > 0, headerTimeout <= 3600 else { throw ValidationError("--header-timeout must be in (0, 3600] seconds (got \(headerTimeout))") }
+        _ = try request.options()
+        _ = try parseLanguage(refLang, option: "--ref-lang")
         guard (0...(1 << 30)).contains(modelCacheMb) else { throw ValidationError("--model-cache-mb must be in 0…\(1 << 30) (got \(modelCacheMb))") }
         for root in refRoots + (roles.map { [$0] } ?? []) {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
                 throw ValidationError("not a folder: \(root)")
             }
+        }
+        if let ref = defaultReference {
+            do { _ = try PathPolicy(roots: refRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }).confine(ref, field: "--ref") } catch let e as APIError {
+                throw ValidationError(e.message)
+            }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: ref, isDirectory: &isFolder) else { throw ValidationError("--ref: \(ref) not found") }
+            if isFolder.boolValue { throw ValidationError("--ref: \(ref) is a folder, not an audio file") }
         }
     }
 
@@ -89,12 +111,18 @@ struct ServeCommand: AsyncParsableCommand {
         config.queueLength = queue
         config.maxTextLength = maxText
         config.maxBodyBytes = maxBody
+        config.maxPromptTextLength = maxPromptText
+        config.headerTimeout = headerTimeout
+        config.defaultOptions = try request.options()
         config.allowExit = allowExit
         config.allowRestart = allowRestart
         config.modelCacheBytes = modelCacheMb << 20
         if let ref = defaultReference {
-            let path = try PathPolicy(roots: config.allowedRoots).confine(ref, field: "--ref")
-            let voice = VoiceReference(audioPath: path, promptText: refText, promptLanguage: refLang.lowercased())
+            let path: String
+            do { path = try PathPolicy(roots: config.allowedRoots).confine(ref, field: "--ref") } catch let e as APIError {
+                throw CLIError(e.message)
+            }
+            let voice = VoiceReference(audioPath: path, promptText: refText, promptLanguage: try parseLanguage(refLang, option: "--ref-lang"))
             do { _ = try engine.prepare(voice) } catch {
                 throw CLIError("--ref: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
             }

@@ -42,7 +42,8 @@ enum StreamPart: Sendable {
 /// soon as they exist. Cancelling the consumer (dropping the stream) cancels the synthesis and
 /// closes ffmpeg's input.
 enum ChunkPacker {
-    static func parts(source: EventSource, first: AudioChunk, encoding: StreamEncoding) throws -> AsyncThrowingStream<StreamPart, Error> {
+    static func parts(source: EventSource, first: AudioChunk, encoding: StreamEncoding,
+                      executor: BlockingWorkExecutor = .shared) throws -> AsyncThrowingStream<StreamPart, Error> {
         let encoder: FFmpegEncoder?
         if case let .ffmpeg(format) = encoding {
             encoder = try FFmpegEncoder(sampleRate: first.sampleRate, format: format)
@@ -65,7 +66,7 @@ enum ChunkPacker {
                         while let c = chunk {
                             try Task.checkCancellation()
                             for data in try await packer.encode(c) { continuation.yield(.bytes(data)) }
-                            if let encoder { try await EngineHolder.background { try encoder.write(c.samples) } }
+                            if let encoder { try await executor.perform { try encoder.write(c.samples) } }
                             chunk = try await source.nextAudio(report: &report)
                         }
                         try Task.checkCancellation()

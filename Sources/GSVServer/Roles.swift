@@ -1,6 +1,7 @@
 // Character folders as documented by the TTS service guide built on api_v2 (CABM `replace/api_v2.py`):
 // role/<name>/config.json + reference clips per emotion.
 import Foundation
+import GPTSoVITS
 
 /// The emotion labels of the role classifiers, by class index.
 public let emotionLabels: [String] = [
@@ -28,7 +29,7 @@ public enum RoleError: Error, LocalizedError, Sendable, Equatable {
 public struct RoleReference: Sendable, Equatable {
     public let audio: URL
     public let text: String
-    public let language: String
+    public let language: TextLanguage
 }
 
 /// A character folder.
@@ -72,7 +73,16 @@ public struct Role: Sendable, Equatable {
         }
         guard let refAudio = try path("ref_audio", required: true) else { throw RoleError.invalidConfig(role: name, reason: "'ref_audio' is missing") }
         let refText = obj["ref_text"] as? String ?? ""
-        let refLang = (obj["ref_lang"] as? String ?? "zh").lowercased()
+        let refLang: TextLanguage
+        switch obj["ref_lang"] {
+        case nil, is NSNull: refLang = .zh
+        case let raw as String:
+            guard let lang = try? TextLanguage(parsing: raw) else {
+                throw RoleError.invalidConfig(role: name, reason: "'ref_lang' \(raw) is not a language (zh, en, all_zh, auto, …)")
+            }
+            refLang = lang
+        default: throw RoleError.invalidConfig(role: name, reason: "'ref_lang' must be a string")
+        }
         defaultReference = RoleReference(audio: refAudio, text: refText, language: refLang)
         // Weight files may also live outside the folder (shared checkpoints); the server confines
         // them to the role folder and its allowed roots when it loads them.
@@ -87,7 +97,7 @@ public struct Role: Sendable, Equatable {
     }
 
     /// `refAudio/<emotion>/<text>.wav`, also accepting `refAudio/<role>/<emotion>/<text>.wav`.
-    static func scanEmotionFolders(_ root: URL, roleName: String, language: String) -> [String: RoleReference] {
+    static func scanEmotionFolders(_ root: URL, roleName: String, language: TextLanguage) -> [String: RoleReference] {
         let fm = FileManager.default
         var result: [String: RoleReference] = [:]
         func scan(_ dir: URL, depth: Int) {

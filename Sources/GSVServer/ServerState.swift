@@ -40,17 +40,10 @@ public actor EngineHolder {
         if let sovits { p.sovits = sovits }
         let newPaths = p
         let base = engine.bundle
-        let bundle = try await Self.background { try base.replacingWeights(gpt: gpt, sovits: sovits) }
+        let bundle = try await BlockingWorkExecutor.shared.perform { try base.replacingWeights(gpt: gpt, sovits: sovits) }
         engine = TTSEngine(bundle: bundle)
         paths = newPaths
         generation += 1
-    }
-
-    /// Runs blocking work off the cooperative pool.
-    static func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
     }
 }
 

@@ -357,6 +357,9 @@ public struct LanguageSegmenter: Sendable {
     /// `defaultDetector is FastTextLanguageDetector` to know which).
     public static let defaultDetector: any LanguageDetector = (try? FastTextLanguageDetector()) ?? ScriptLanguageDetector()
 
+    /// The detector labelling split-lang's runs.
+    public var detector: any LanguageDetector { splitter.detector }
+
     /// - Parameter detector: language labels for split-lang's runs (default: `defaultDetector`).
     public init(detector: any LanguageDetector = LanguageSegmenter.defaultDetector) {
         splitter = LanguageSplitter(detector: detector)

@@ -22,7 +22,11 @@ public enum TextError: Error, LocalizedError, Sendable, Equatable {
     /// A sentence naming the problem and the offending input.
     public var errorDescription: String? {
         switch self {
-        case let .unsupportedLanguage(l): return "unsupported language '\(l)'"
+        case let .unsupportedLanguage(l):
+            let names = ["ja": "Japanese", "all_ja": "Japanese", "ko": "Korean", "all_ko": "Korean", "yue": "Cantonese",
+                         "all_yue": "Cantonese", "auto_yue": "Cantonese"]
+            if let name = names[l] { return "unsupported language '\(l)': \(name) text is not implemented yet (zh, en, all_zh and auto are)" }
+            return "unsupported language '\(l)'"
         case .emptyText: return "the text is empty"
         case let .dataUnavailable(name, reason): return "text data '\(name)' is unavailable: \(reason)"
         case let .unknownPhone(p): return "phone '\(p)' is not in the symbol table"

@@ -151,8 +151,9 @@ public final class TextFrontend: Sendable {
         case .allJa: return segmenter.segments(text, defaultLang: "ja")
         case .allKo: return segmenter.segments(text, defaultLang: "ko")
         case .en: return [LanguageSegment(lang: "en", text: text)]
-        case .auto: return segmenter.segments(text)
-        case .autoYue: return segmenter.segments(text).map { $0.lang == "zh" ? LanguageSegment(lang: "yue", text: $0.text) : $0 }
+        case .auto: return Self.readingHanAsChinese(segmenter.segments(text))
+        case .autoYue:
+            return Self.readingHanAsChinese(segmenter.segments(text)).map { $0.lang == "zh" ? LanguageSegment(lang: "yue", text: $0.text) : $0 }
         case .zh, .ja, .ko, .yue:
             var out: [LanguageSegment] = []
             for s in segmenter.segments(text) {
@@ -161,6 +162,24 @@ public final class TextFrontend: Sendable {
             }
             return out
         }
+    }
+
+    /// Languages ``clean(_:language:)`` has a G2P for.
+    public static let cleanableLanguages: Set<String> = ["zh", "en"]
+
+    /// Automatic segmentation reads segments labelled Japanese that hold no kana (Han-only text) as
+    /// Chinese while Japanese has no G2P here: fastText's lite `lid.176` model calls about a third
+    /// of short everyday Chinese sentences Japanese ("你好，世界。"), which would otherwise fail as
+    /// an unsupported language. Kana keeps a segment Japanese (and so refused). Neighbours that end
+    /// up in one language are merged, as LangSegmenter merges them.
+    static func readingHanAsChinese(_ segments: [LanguageSegment]) -> [LanguageSegment] {
+        guard !cleanableLanguages.contains("ja") else { return segments }
+        var out: [LanguageSegment] = []
+        for var s in segments {
+            if s.lang == "ja" && !s.text.unicodeScalars.contains(where: LanguageSplitter.isKana) { s.lang = "zh" }
+            if let last = out.last, last.lang == s.lang { out[out.count - 1].text += s.text } else { out.append(s) }
+        }
+        return out
     }
 
     /// clean_text(text, language, version) followed by phone ids.

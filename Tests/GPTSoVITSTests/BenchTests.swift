@@ -26,7 +26,7 @@ import Testing
 
     @Test func defaultTextIsHundredCharactersAndSettingsValidate() {
         #expect(BenchmarkSettings.defaultText.count == 100)
-        var s = BenchmarkSettings(reference: VoiceReference(audioPath: "x.wav", promptText: "", promptLanguage: "zh"))
+        var s = BenchmarkSettings(reference: VoiceReference(audioPath: "x.wav", promptText: "", promptLanguage: .zh))
         #expect(s.validationErrors().isEmpty)
         s.tokens = 0
         s.runs = 0
@@ -69,8 +69,8 @@ import Testing
         let engine = try E2EModels.engine.get()
         let c = try #require(E2ECase.all.first)
         let refPath = Fixtures.url("v2/e2e").appendingPathComponent(c.refAudio).standardizedFileURL.path
-        let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: c.string("prompt_lang"))
-        var options = c.options
+        let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: try c.language("prompt_lang"))
+        var options = try c.options
         options.speedFactor = 1
         let n = 7
         var fragments: [FragmentReport] = []
@@ -95,7 +95,7 @@ import Testing
     /// The fixture reference clip and its transcript.
     static var fixtureVoice: VoiceReference {
         VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。",
-                       promptLanguage: "zh")
+                       promptLanguage: .zh)
     }
 
     /// `batch_size` 1, cut5, a seed and a token cap per sentence.
@@ -160,7 +160,7 @@ import Testing
     @Test func runsEveryStageOnTheTinyModels() async throws {
         let engine = try E2EModels.engine.get()
         var settings = BenchmarkSettings(reference: VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path,
-                                                                   promptText: "今天天气很好，我们去散步吧。", promptLanguage: "zh"))
+                                                                   promptText: "今天天气很好，我们去散步吧。", promptLanguage: .zh))
         settings.text = "我们明天早上八点在公园门口见面吧。今天天气很好。"
         settings.tokens = 30
         settings.runs = 1

@@ -74,3 +74,67 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(i.status != 0 && !i.stderr.isEmpty)
     }
 }
+
+/// Each command-line error: one clear line on standard error, nothing on standard output, a
+/// non-zero exit status, and (for errors in the arguments) the subcommand's own usage line.
+@Suite(.serialized) struct CLIErrorTests {
+    static let ref = Fixtures.url("v2/ref/ref.wav").standardizedFileURL.path
+
+    /// Runs the CLI and checks the shape every error shares; returns standard error.
+    func failing(_ args: [String], usage subcommand: String?, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let r = try runCLI(args)
+        #expect(r.status != 0, "exit status of \(args)", sourceLocation: sourceLocation)
+        #expect(r.stdout.isEmpty, "stdout of \(args): \(r.stdout)", sourceLocation: sourceLocation)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("Error: ") == true, "\(r.stderr)", sourceLocation: sourceLocation)
+        if let subcommand {
+            #expect(r.stderr.contains("Usage: gpt-sovits \(subcommand)"), "\(r.stderr)", sourceLocation: sourceLocation)
+        }
+        for leak in ["NSCocoaErrorDomain", "APIError(", "Missing value", "Error Domain="] {
+            #expect(!r.stderr.contains(leak), "\(r.stderr)", sourceLocation: sourceLocation)
+        }
+        return String(lines.first ?? "")
+    }
+
+    @Test(.enabled(if: CLITests.cliAvailable)) func g2pErrors() throws {
+        #expect(try failing(["g2p", "--lang", "ja", "こんにちは"], usage: nil)
+            == "Error: unsupported language 'ja': Japanese text is not implemented yet (zh, en, all_zh and auto are) (in \"こんにちは\")")
+        #expect(try failing(["g2p", ""], usage: "g2p") == "Error: the text is empty")
+        #expect(try failing(["g2p", "--lang", "klingon", "你好"], usage: "g2p").hasPrefix("Error: --lang: unknown language 'klingon'"))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-g2p-\(UUID().uuidString).txt")
+        try Data("你好。\n".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try failing(["g2p", "你好", "--file", file.path], usage: "g2p") == "Error: give either TEXT or --file, not both")
+        // With --json a failed line is also reported on standard output, in order; the status says it failed.
+        let r = try runCLI(["g2p", "--json", "--lang", "ja", "こんにちは"])
+        #expect(r.status != 0)
+        #expect(r.stdout.contains(#""error""#))
+    }
+
+    @Test(.enabled(if: CLITests.cliAvailable)) func sayErrors() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try failing(["say", "你好。", "--ref", Self.ref, "--top-k", "-3"], usage: "say") == "Error: --top-k must be ≥ 1 (got -3)")
+        #expect(try failing(["say", "你好。", "--ref", Self.ref, "--speed-factor", "9"], usage: "say")
+            == "Error: --speed-factor must be in [0.25, 4] (got 9.0)")
+        #expect(try failing(["say", "你好。", "--ref", dir.path], usage: "say") == "Error: --ref: \(dir.path) is a folder, not an audio file")
+        let file = dir.appendingPathComponent("text.txt")
+        try Data("你好。".utf8).write(to: file)
+        #expect(try failing(["say", "你好。", "--ref", Self.ref, "--file", file.path], usage: "say") == "Error: give either TEXT or --file, not both")
+        #expect(try failing(["say", "你好。", "--ref", Self.ref, "--lang", "xx"], usage: "say").hasPrefix("Error: --lang: unknown language 'xx'"))
+        // Negative numbers are values, not options: --seed -1 parses, and the run fails later on the missing models.
+        let models = try failing(["say", "你好。", "--ref", Self.ref, "--seed", "-1", "--models", dir.appendingPathComponent("none").path], usage: nil)
+        #expect(models.contains("not found"), "\(models)")
+    }
+
+    @Test(.enabled(if: CLITests.cliAvailable)) func serveErrors() throws {
+        #expect(try failing(["serve", "--ref", "refs/x.wav"], usage: "serve")
+            == "Error: --ref: refs/x.wav is not allowed (the server allows no reference or weight folders; start it with --ref-root)")
+        let root = Fixtures.url("v2/ref").standardizedFileURL.path
+        #expect(try failing(["serve", "--ref-root", root, "--ref", "/etc/hostname"], usage: "serve")
+            == "Error: --ref: /etc/hostname is outside the allowed folders")
+        #expect(try failing(["serve", "--top-k", "0"], usage: "serve") == "Error: --top-k must be ≥ 1 (got 0)")
+        #expect(try failing(["serve", "--port", "70000"], usage: "serve") == "Error: --port must be in 0…65535 (got 70000)")
+    }
+}

@@ -45,11 +45,14 @@ struct E2ECase: Sendable, CustomStringConvertible {
 
     func string(_ k: String) -> String { inputs[k] as? String ?? "" }
     func number(_ k: String) -> Double { inputs[k] as? Double ?? 0 }
+    /// A language field of the request, parsed as the server and CLI parse it.
+    func language(_ k: String) throws -> TextLanguage { try TextLanguage(parsing: string(k)) }
 
     /// The request as our options.
     var options: SynthesisOptions {
+        get throws {
         var o = SynthesisOptions()
-        o.textLanguage = string("text_lang")
+        o.textLanguage = try language("text_lang")
         o.topK = Int(number("top_k"))
         o.topP = Float(number("top_p"))
         o.temperature = Float(number("temperature"))
@@ -63,6 +66,7 @@ struct E2ECase: Sendable, CustomStringConvertible {
         o.seed = Int64(number("seed"))
         o.parallelInfer = number("parallel_infer") != 0
         return o
+        }
     }
 }
 
@@ -101,8 +105,8 @@ func snrDB(_ ours: [Float], _ official: [Int16]) -> Double {
         }
         let noise = try (0..<c.decodeCalls).map { try st.tensor("\(c.name)/noise\($0)") }
         let refPath = Fixtures.url("v2/e2e").appendingPathComponent(c.refAudio).standardizedFileURL.path
-        let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: c.string("prompt_lang"))
-        let result = try await engine.synthesizeAll(c.string("text"), voice: voice, options: c.options, noise: .injected(noise))
+        let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: try c.language("prompt_lang"))
+        let result = try await engine.synthesizeAll(c.string("text"), voice: voice, options: try c.options, noise: .injected(noise))
 
         // Fragments are reported in text order: phone ids of every segment and tokens of every GPT item.
         #expect(result.fragments.count == c.segments)
@@ -131,18 +135,18 @@ func snrDB(_ ours: [Float], _ official: [Int16]) -> Double {
         var o = SynthesisOptions()
         o.seed = 1
         await #expect(throws: SynthesisError.self) {
-            _ = try await engine.synthesizeAll("你好世界。", voice: VoiceReference(audioPath: short, promptText: "你好。", promptLanguage: "zh"), options: o)
+            _ = try await engine.synthesizeAll("你好世界。", voice: VoiceReference(audioPath: short, promptText: "你好。", promptLanguage: .zh), options: o)
         }
         await #expect(throws: SynthesisError.self) {
-            _ = try await engine.synthesizeAll("你好世界。", voice: VoiceReference(audioPath: dir.appendingPathComponent("nope.wav").path, promptText: "", promptLanguage: "zh"), options: o)
+            _ = try await engine.synthesizeAll("你好世界。", voice: VoiceReference(audioPath: dir.appendingPathComponent("nope.wav").path, promptText: "", promptLanguage: .zh), options: o)
         }
         let ref = Fixtures.url("v2/ref/ref.wav").path
         await #expect(throws: SynthesisError.self) {
-            _ = try await engine.synthesizeAll("   ", voice: VoiceReference(audioPath: ref, promptText: "", promptLanguage: "zh"), options: o)
+            _ = try await engine.synthesizeAll("   ", voice: VoiceReference(audioPath: ref, promptText: "", promptLanguage: .zh), options: o)
         }
-        o.textLanguage = "xx"
-        await #expect(throws: SynthesisError.self) {
-            _ = try await engine.synthesizeAll("hello", voice: VoiceReference(audioPath: ref, promptText: "", promptLanguage: "zh"), options: o)
+        // An unknown language is refused where the request is read, naming the field.
+        #expect(throws: RequestFieldError(field: "text_lang", message: "text_lang: xx is not supported")) {
+            _ = try JSONDecoder().decode(SynthesisOptions.self, from: Data(#"{"text_lang": "xx"}"#.utf8))
         }
     }
 }
@@ -154,9 +158,9 @@ func snrDB(_ ours: [Float], _ official: [Int16]) -> Double {
         let engine = try E2EModels.engine.get()
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let voices = [
-            VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。", promptLanguage: "zh"),
+            VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。", promptLanguage: .zh),
             VoiceReference(audioPath: repo.appendingPathComponent("examples/reference_en.wav").path,
-                           promptText: "The weather is lovely today, so let's take a walk in the park.", promptLanguage: "en"),
+                           promptText: "The weather is lovely today, so let's take a walk in the park.", promptLanguage: .en),
         ]
         var o = SynthesisOptions()
         o.topK = 1
@@ -181,7 +185,7 @@ func snrDB(_ ours: [Float], _ official: [Int16]) -> Double {
 
     @Test func cancellationStopsTheStream() async throws {
         let engine = try E2EModels.engine.get()
-        let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。", promptLanguage: "zh")
+        let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path, promptText: "今天天气很好，我们去散步吧。", promptLanguage: .zh)
         var o0 = SynthesisOptions()
         o0.seed = 3
         o0.textSplitMethod = .cut5

@@ -121,7 +121,7 @@ import Testing
 
 @Suite struct TokenStreamingTests {
     private static let voice = VoiceReference(audioPath: Fixtures.url("v2/ref/ref.wav").path,
-                                              promptText: "今天天气很好，我们去散步吧。", promptLanguage: "zh")
+                                              promptText: "今天天气很好，我们去散步吧。", promptLanguage: .zh)
     private static let text = "我们明天早上八点在公园门口见面吧。"
 
     private static func options(_ mode: StreamingMode, chunk: Int = 16) -> SynthesisOptions {

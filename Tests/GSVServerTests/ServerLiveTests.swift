@@ -143,6 +143,46 @@ struct ServerLiveTests {
         await TTSEngine.waitUntilIdle()
     }
 
+    @Test("A client that writes a whole oversized body before reading gets the 413 and a closed connection")
+    func oversizedBodyFromAWritingClient() async throws {
+        var config = try Self.configuration()
+        config.maxBodyBytes = 1024
+        let app = buildApplication(configuration: config)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            // Far beyond the socket buffers: the client blocks in write() unless the server reads.
+            let text = String(repeating: "好", count: 3 << 20)
+            for path in ["/tts", "/v1/audio/speech"] {
+                let body = try JSONSerialization.data(withJSONObject: ["text": text, "input": text, "voice": "default"])
+                let r = try await RawHTTP.send(port: port, path: path, body: body, timeout: 60)
+                #expect(r.status == 413, "\(path)")
+                #expect(r.headers["connection"]?.lowercased() == "close")
+                let message = path == "/tts" ? jsonObject(ByteBuffer(bytes: r.body))["message"] as? String
+                    : (jsonObject(ByteBuffer(bytes: r.body))["error"] as? [String: Any])?["message"] as? String
+                #expect(message == "request body exceeds 1024 bytes")
+            }
+            // The server goes on serving.
+            let ok = try await RawHTTP.send(port: port, method: "GET", path: "/health")
+            #expect(ok.status == 200)
+        }
+    }
+
+    @Test("A client that never finishes its request head is disconnected after the header timeout")
+    func headerReadTimeout() async throws {
+        var config = try Self.configuration()
+        config.headerTimeout = 1
+        let app = buildApplication(configuration: config)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let closedAfter = try await RawHTTP.secondsUntilClosed(port: port, sending: "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: 1", wait: 20)
+            let seconds = try #require(closedAfter, "the connection stayed open")
+            #expect(seconds >= 0.5 && seconds < 10)
+            // A complete request is still answered.
+            let ok = try await RawHTTP.send(port: port, method: "GET", path: "/health")
+            #expect(ok.status == 200)
+        }
+    }
+
     // MARK: - Restart
 
     @Test("Restart command: /proc/self/exe target, the same arguments")

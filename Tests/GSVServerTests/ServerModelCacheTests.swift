@@ -41,7 +41,7 @@ struct TempRoles {
     /// The voice a role made by ``add`` uses (no classifier: its default reference).
     func voice(_ name: String) -> VoiceReference {
         VoiceReference(audioPath: roles.appendingPathComponent(name).appendingPathComponent("ref.wav").path,
-                       promptText: Shared.refText, promptLanguage: "zh")
+                       promptText: Shared.refText, promptLanguage: .zh)
     }
 
     func remove() { try? FileManager.default.removeItem(at: root) }

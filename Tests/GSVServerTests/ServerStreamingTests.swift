@@ -12,7 +12,7 @@ struct ServerStreamingTests {
     @Test("Streaming wav: a header chunk alone, then raw int16 PCM per chunk")
     func streamFraming() async throws {
         let a: [Float] = [0, 0.5, -0.5], b: [Float] = [0.25]
-        var wav = try ChunkState(encoding: ServerCore.apiV2StreamEncoding("wav"))
+        var wav = try ChunkState(encoding: APIv2Routes.streamEncoding("wav"))
         let first = try await wav.encode(AudioChunk(samples: a, sampleRate: 32000))
         let next = try await wav.encode(AudioChunk(samples: b, sampleRate: 32000))
         #expect(wav.finish().isEmpty)
@@ -24,11 +24,11 @@ struct ServerStreamingTests {
         #expect(header.frameCount == 4)
         #expect(first[1] == WAV.encodeSamples(a, format: .pcm16(.truncateClamp)))
         #expect(next == [WAV.encodeSamples(b, format: .pcm16(.truncateClamp))])
-        var rawState = try ChunkState(encoding: ServerCore.apiV2StreamEncoding("raw"))
+        var rawState = try ChunkState(encoding: APIv2Routes.streamEncoding("raw"))
         let raw = try await rawState.encode(AudioChunk(samples: a, sampleRate: 32000))
         #expect(raw == [WAV.encodeSamples(a, format: .pcm16(.truncateClamp))])
-        #expect(try ServerCore.apiV2StreamEncoding("ogg") == .filePerChunk(.ogg))
-        #expect(throws: APIError.self) { try ServerCore.apiV2StreamEncoding("mp4") }
+        #expect(try APIv2Routes.streamEncoding("ogg") == .filePerChunk(.ogg))
+        #expect(throws: APIError.self) { try APIv2Routes.streamEncoding("mp4") }
     }
 
     @Test("ChunkPacker sends each chunk's bytes before the next chunk exists", .timeLimit(.minutes(2)), arguments: [
@@ -157,7 +157,8 @@ struct ServerStreamingTests {
         let voice = Shared.roleVoice(emotion: "恐惧")  // the classifier's choice for this text
         let core = ServerCore(try Shared.configuration())
         let chosen = try await core.roleVoice("小明", text: text, emotion: nil)
-        let chunks = try await Shared.expectedChunks(text, voice: chosen, seed: 9, language: "auto")
+        // No language in the request: the voice's (a Chinese role reads Chinese mixed with English).
+        let chunks = try await Shared.expectedChunks(text, voice: chosen, seed: 9, language: .zh)
         _ = voice
         // The OpenAI route always synthesizes fragment by fragment (and streams each one).
         let whole = chunks.flatMap { $0 }

