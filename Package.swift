@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVAudioTests", dependencies: ["GSVAudio", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVTextTests", dependencies: ["GSVText", "GSVTestSupport"]),
-        .testTarget(name: "GPTSoVITSTests", dependencies: ["GPTSoVITS", "GSVWeights", "GSVAudio", "GSVTestSupport"], exclude: ["hf_test_server.py"]),
+        .testTarget(name: "GPTSoVITSTests", dependencies: ["GPTSoVITS", "GSVWeights", "GSVAudio", "GSVText", "GSVTestSupport"], exclude: ["hf_test_server.py"]),
         .testTarget(
             name: "GSVServerTests",
             dependencies: [

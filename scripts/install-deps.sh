@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages swift-gpt-sovits needs on Debian/Ubuntu, only when missing:
 #   libopenblas-dev + pkg-config (BLAS), ffmpeg (non-WAV audio/video input and output),
-#   python3 (tests only: a local HTTP server for the downloader tests), on x86-64 the AArch64
+#   python3 (tests only: a local HTTP server for the downloader tests) with the openai package
+#   (tests only: the OpenAI route's real-client test), on x86-64 the AArch64
 #   cross compiler and qemu-user (tests only: the C kernels' NEON level, scripts/test-kernels-c.sh),
 #   chromium + chromium-driver + fonts-wqy-microhei (tests only: the studio's pages in a headless
 #   browser, and Chinese glyphs in its screenshots).
@@ -21,11 +22,19 @@ fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the studio's browser tests (WebDriver)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)   # Chinese text in the studio's test screenshots
+python3 -c "import openai" >/dev/null 2>&1 || python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ "$(uname)" = "Linux" ] && [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     echo "installing: ${need[*]}"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+# Tests only: the OpenAI route is driven by the official `openai` Python package.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import openai" >/dev/null 2>&1; then
+    echo "installing the openai Python package (tests)"
+    python3 -m pip install --quiet openai 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages openai \
+        || echo "warning: could not install the openai Python package; its client test will be skipped"
 fi
 command -v swift >/dev/null 2>&1 || { echo "error: swift is not on PATH (install Swift 6.x first)"; exit 1; }

@@ -19,6 +19,8 @@ struct SynthesisPlan: Sendable {
     var options: SynthesisOptions
     /// The route family, for metrics (`api_v2`, `openai`).
     var api: String
+    /// The route that asked for it, for the list of recent syntheses.
+    var route: String
 }
 
 /// Identifies a per-role weight set in the model cache: the GPT and SoVITS files that replace the
@@ -253,7 +255,7 @@ public final class ServerCore: Sendable {
             try request.validate(version: engine.bundle.version, requireReference: false)
             try checkLength(request.text ?? "")
             let voice = try await roleVoice(roleName, text: request.text ?? "", emotion: request.emotion)
-            return SynthesisPlan(engine: engine, text: request.text ?? "", voice: voice, options: try request.synthesisOptions(), api: "api_v2")
+            return SynthesisPlan(engine: engine, text: request.text ?? "", voice: voice, options: try request.synthesisOptions(), api: "api_v2", route: "/tts")
         }
         let engine = await holder.engine
         let version = engine.bundle.version
@@ -270,7 +272,7 @@ public final class ServerCore: Sendable {
             voice = VoiceReference(audioPath: path, promptText: request.promptText,
                                    promptLanguage: request.promptLanguage ?? .zh, auxiliaryAudioPaths: aux)
         }
-        return SynthesisPlan(engine: engine, text: request.text ?? "", voice: voice, options: try request.synthesisOptions(), api: "api_v2")
+        return SynthesisPlan(engine: engine, text: request.text ?? "", voice: voice, options: try request.synthesisOptions(), api: "api_v2", route: "/tts")
     }
 
     /// The reference of role `name` for `text`: the forced emotion, else the classifier's choice,
@@ -351,9 +353,22 @@ public final class ServerCore: Sendable {
         }
     }
 
-    /// Records how a synthesis that held a slot ended.
-    private func recordEnd(_ plan: SynthesisPlan, error: Error) {
-        metrics.synthesis(api: plan.api, outcome: error is CancellationError || Task.isCancelled ? "cancelled" : "error")
+    /// Records how a synthesis that held a slot ended with `error`.
+    private func recordEnd(_ plan: SynthesisPlan, error: Error, started: ContinuousClock.Instant, audioSeconds: Double = 0,
+                           firstAudio: Double? = nil) {
+        let cancelled = error is CancellationError || Task.isCancelled
+        metrics.synthesis(api: plan.api, outcome: cancelled ? "cancelled" : "error")
+        metrics.remember(SynthesisRecord(route: plan.route, outcome: cancelled ? "cancelled" : "error", textCharacters: plan.text.count,
+                                         audioSeconds: audioSeconds, firstAudioSeconds: firstAudio, totalSeconds: Self.seconds(since: started),
+                                         finishedAt: Date(), error: cancelled ? nil : Self.apiError(error).errorDescription))
+    }
+
+    /// Records a synthesis that ended normally.
+    private func recordFinished(_ plan: SynthesisPlan, started: ContinuousClock.Instant, audioSeconds: Double, firstAudio: Double?) {
+        let total = Self.seconds(since: started)
+        metrics.finished(api: plan.api, seconds: total, audioSeconds: audioSeconds)
+        metrics.remember(SynthesisRecord(route: plan.route, outcome: "ok", textCharacters: plan.text.count, audioSeconds: audioSeconds,
+                                         firstAudioSeconds: firstAudio, totalSeconds: total, finishedAt: Date(), error: nil))
     }
 
     func synthesizeAll(_ plan: SynthesisPlan) async throws -> SynthesisResult {
@@ -364,12 +379,12 @@ public final class ServerCore: Sendable {
             // A cancelled synthesis ends its stream early; its partial audio is not an answer.
             try Task.checkCancellation()
             await gate.release()
-            metrics.finished(api: plan.api, seconds: Self.seconds(since: started),
-                             audioSeconds: Double(result.samples.count) / Double(max(result.sampleRate, 1)))
+            recordFinished(plan, started: started, audioSeconds: Double(result.samples.count) / Double(max(result.sampleRate, 1)),
+                           firstAudio: nil)
             return result
         } catch {
             await gate.release()
-            recordEnd(plan, error: error)
+            recordEnd(plan, error: error, started: started)
             throw error
         }
     }
@@ -391,21 +406,22 @@ public final class ServerCore: Sendable {
         let lease = SlotLease(gate)
         let source = EventSource(plan.engine.synthesize(plan.text, voice: plan.voice, options: plan.options))
         let parts: AsyncThrowingStream<StreamPart, Error>
+        let firstAudio: Double
         do {
             var report: SynthesisReport?
             guard let first = try await source.nextAudio(report: &report) else {
                 throw SynthesisError.nothingToSay(plan.text)
             }
-            metrics.firstAudio(api: plan.api, seconds: Self.seconds(since: started))
+            firstAudio = Self.seconds(since: started)
+            metrics.firstAudio(api: plan.api, seconds: firstAudio)
             parts = try ChunkPacker.parts(source: source, first: first, encoding: encoding, executor: executor)
         } catch {
             await lease.release()
-            recordEnd(plan, error: error)
+            recordEnd(plan, error: error, started: started)
             throw error
         }
-        let metrics = self.metrics
         // The lease also frees the slot if the body is never written (the client left before it).
-        let body = ResponseBody { writer in
+        let body = ResponseBody { [self] writer in
             do {
                 for try await part in parts {
                     switch part {
@@ -417,10 +433,10 @@ public final class ServerCore: Sendable {
                 }
                 try await writer.finish(nil)
                 await lease.release()
-                metrics.finished(api: plan.api, seconds: Self.seconds(since: started), audioSeconds: source.audioSeconds)
+                recordFinished(plan, started: started, audioSeconds: source.audioSeconds, firstAudio: firstAudio)
             } catch {
                 await lease.release()
-                metrics.synthesis(api: plan.api, outcome: error is CancellationError ? "cancelled" : "error")
+                recordEnd(plan, error: error, started: started, audioSeconds: source.audioSeconds, firstAudio: firstAudio)
                 throw error
             }
         }

@@ -27,6 +27,8 @@ public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     private let cacheCounts = CounterSnapshot()
+    /// The most recent syntheses, newest last (see ``recentSyntheses``).
+    private let recent = RecentSyntheses(capacity: 50)
 
     /// Empty metrics.
     public init() {
@@ -70,6 +72,12 @@ public final class ServerMetrics: Sendable {
             .recordNanoseconds(Int64(max(0, seconds) * 1e9))
     }
 
+    /// Remembers one synthesis for ``recentSyntheses``.
+    func remember(_ record: SynthesisRecord) { recent.append(record) }
+
+    /// The last 50 syntheses (finished, failed or cancelled after taking a slot), oldest first.
+    public var recentSyntheses: [SynthesisRecord] { recent.all }
+
     /// Sets the gauges that mirror state owned elsewhere (queue, model cache) just before a scrape.
     func refresh(running: Int, waiting: Int, slots: Int, capacity: Int,
                  cacheBytes: Int, cacheEntries: Int, cacheBudget: Int, cacheLoads: Int, cacheEvictions: Int) {
@@ -89,15 +97,20 @@ public final class ServerMetrics: Sendable {
     /// The Prometheus text exposition (format 0.0.4).
     public func prometheusText() -> String { registry.emitToString() }
 
-    /// The samples of ``prometheusText()`` as JSON: `{"samples": [{"name", "labels", "value"}]}`
-    /// (histograms as their `_bucket`/`_sum`/`_count` samples), for pages that read the numbers.
+    /// The samples of ``prometheusText()`` as JSON, for pages that read the numbers:
+    /// `{"samples": [{"name", "labels", "value"}], "recent": [SynthesisRecord…]}` (histograms as their
+    /// `_bucket`/`_sum`/`_count` samples; `recent` as ``recentSyntheses``).
     public func jsonSnapshot() -> Data {
         var samples: [[String: Any]] = []
         for line in prometheusText().split(separator: "\n") where !line.hasPrefix("#") {
             guard let sample = Self.parseSample(line), sample.value.isFinite else { continue }
             samples.append(["name": sample.name, "labels": sample.labels, "value": sample.value])
         }
-        return (try? JSONSerialization.data(withJSONObject: ["samples": samples], options: [.sortedKeys])) ?? Data("{}".utf8)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let recentJSON = (try? encoder.encode(recentSyntheses)).flatMap { try? JSONSerialization.jsonObject(with: $0) } ?? []
+        return (try? JSONSerialization.data(withJSONObject: ["samples": samples, "recent": recentJSON], options: [.sortedKeys]))
+            ?? Data("{}".utf8)
     }
 
     /// One line `name{label="value",…} number` of the text format.
@@ -151,5 +164,53 @@ private final class CounterSnapshot: @unchecked Sendable {
         loads = max(loads, l)
         evictions = max(evictions, e)
         return out
+    }
+}
+
+/// One synthesis as the status pages list it.
+public struct SynthesisRecord: Sendable, Codable, Equatable {
+    /// The route that asked for it (`/tts`, `/v1/audio/speech`).
+    public var route: String
+    /// `ok`, `error` or `cancelled`.
+    public var outcome: String
+    /// Characters of the text.
+    public var textCharacters: Int
+    /// Seconds of audio produced (all of it for `ok`, what was sent before the end otherwise).
+    public var audioSeconds: Double
+    /// Seconds from taking a slot to the first audio chunk (streamed answers only).
+    public var firstAudioSeconds: Double?
+    /// Seconds from taking a slot to the end.
+    public var totalSeconds: Double
+    /// When it ended.
+    public var finishedAt: Date
+    /// The error, for `error`.
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case route, outcome, error
+        case textCharacters = "text_characters", audioSeconds = "audio_seconds", firstAudioSeconds = "first_audio_seconds"
+        case totalSeconds = "total_seconds", finishedAt = "finished_at"
+    }
+}
+
+/// A ring of the last records.
+private final class RecentSyntheses: @unchecked Sendable {
+    private let lock = NSLock()
+    private let capacity: Int
+    private var records: [SynthesisRecord] = []
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func append(_ r: SynthesisRecord) {
+        lock.lock()
+        records.append(r)
+        if records.count > capacity { records.removeFirst(records.count - capacity) }
+        lock.unlock()
+    }
+
+    var all: [SynthesisRecord] {
+        lock.lock()
+        defer { lock.unlock() }
+        return records
     }
 }

@@ -105,6 +105,10 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         try Data("你好。\n".utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         #expect(try failing(["g2p", "你好", "--file", file.path], usage: "g2p") == "Error: give either TEXT or --file, not both")
+        // Han-only text with --lang auto reads as Chinese (no Japanese frontend yet), exit status 0.
+        let auto = try runCLI(["g2p", "--lang", "auto", "--segments-only", "你好，世界。"])
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(auto.stdout.contains("[zh] 你好，世界。"), "\(auto.stdout)")
         // With --json a failed line is also reported on standard output, in order; the status says it failed.
         let r = try runCLI(["g2p", "--json", "--lang", "ja", "こんにちは"])
         #expect(r.status != 0)

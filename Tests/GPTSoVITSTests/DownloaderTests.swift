@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import GSVText
 import Testing
 @testable import GPTSoVITS
 
@@ -142,6 +143,45 @@ func sha256Hex(_ d: Data) -> String {
         }
         #expect(!FileManager.default.fileExists(atPath: dest.path))
         #expect(!FileManager.default.fileExists(atPath: dest.path + ".part"))
+    }
+
+    /// The lite lid.176 model bundled with the frontend: a real fastText language-ID file.
+    static let liteLanguageModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources/GSVText/Resources/lid/lid.176.ftz")
+
+    @Test func languageModelDownloadIsVerifiedAndFoundInTheModelsFolder() async throws {
+        let model = try Data(contentsOf: Self.liteLanguageModel)
+        let server = try LocalHFServer(files: ["fb/fasttext/resolve-me/lid.176.bin": model, "fb/fasttext/resolve-me/junk.bin": randomData(5000, seed: 3)])
+        let dest = server.root.appendingPathComponent("cache")
+        let base = "http://127.0.0.1:\(server.port)/fb/fasttext/resolve/main/resolve-me/"
+        let outcome = try await LanguageModelDownload.download(from: try #require(URL(string: base + "lid.176.bin")), into: dest,
+                                                               downloader: Downloader(timeout: 10))
+        #expect(outcome.destination.path == dest.appendingPathComponent("fast_langdetect/lid.176.bin").path)
+        #expect(try Data(contentsOf: outcome.destination) == model)
+        // A models folder holding it hands it to the bundle.
+        let paths = try ModelPaths(pretrainedFolder: dest, version: "v2")
+        #expect(paths.languageModel == outcome.destination.path)
+        #expect(try ModelBundle.languageDetector(paths.languageModel) is FastTextLanguageDetector)
+        // Something that is not a language-ID model is refused and removed.
+        let other = server.root.appendingPathComponent("other")
+        await #expect(throws: DownloadError.self) {
+            _ = try await LanguageModelDownload.download(from: URL(string: base + "junk.bin")!, into: other, downloader: Downloader(timeout: 10))
+        }
+        #expect(!FileManager.default.fileExists(atPath: other.appendingPathComponent("fast_langdetect/lid.176.bin").path))
+        // Without the file the folder names none.
+        #expect(try ModelPaths(pretrainedFolder: other, version: "v2").languageModel == nil)
+    }
+
+    @Test(.enabled(if: CLITests.cliAvailable)) func modelsDownloadLidCommand() throws {
+        let server = try LocalHFServer(files: ["fb/fasttext/x/lid.176.bin": try Data(contentsOf: Self.liteLanguageModel)])
+        let dest = server.root.appendingPathComponent("cache")
+        let url = "http://127.0.0.1:\(server.port)/fb/fasttext/resolve/main/x/lid.176.bin"
+        let r = try runCLI(["models", "download", "lid", "--lid-url", url, "--cache-dir", dest.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dest.appendingPathComponent("fast_langdetect/lid.176.bin").path))
+        let missing = try runCLI(["models", "download", "lid", "--lid-url", url + ".nope", "--cache-dir", dest.path + "2"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.hasPrefix("Error: "), "\(missing.stderr)")
     }
 
     @Test func missingFileAndUnreachableServerAreClearErrors() async throws {

@@ -183,6 +183,57 @@ struct ServerLiveTests {
         }
     }
 
+    /// Whether `python3` can import the `openai` package (scripts/install-deps.sh installs it).
+    static let openAIPackageAvailable: Bool = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import openai"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("The official openai Python package: models, speech (whole and streamed), speed, errors and auth as the SDK sees them",
+          .enabled(if: openAIPackageAvailable, "needs python3 with the openai package (scripts/install-deps.sh installs it)"))
+    func openAIPythonClient() async throws {
+        var config = try Self.configuration()
+        config.bearerToken = "test-token"
+        let app = buildApplication(configuration: config)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let script = Self.repositoryRoot.appendingPathComponent("scripts/openai_client_test.py").path
+            let extra = #"{"top_k": 1, "seed": 1, "max_tokens_per_sentence": 30}"#
+            let (status, output) = try await Self.run(["python3", script, "--base-url", "http://127.0.0.1:\(port)/v1",
+                                                       "--api-key", "test-token", "--voice", "default", "--extra", extra])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("all checks passed"), "\(output)")
+        }
+    }
+
+    /// Runs a command to its end on a thread of its own; returns its status and combined output.
+    static func run(_ arguments: [String]) async throws -> (Int32, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let p = Process()
+                    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    p.arguments = arguments
+                    let pipe = Pipe()
+                    p.standardOutput = pipe
+                    p.standardError = pipe
+                    try p.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    p.waitUntilExit()
+                    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+                })
+            }.start()
+        }
+    }
+
     // MARK: - Restart
 
     @Test("Restart command: /proc/self/exe target, the same arguments")

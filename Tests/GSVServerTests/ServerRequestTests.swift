@@ -147,6 +147,36 @@ struct ServerConventionTests {
         }
     }
 
+    @Test("25 everyday Chinese sentences: OpenAI requests without a language field, and GET /tts text_lang=auto, all answer 200")
+    func everydayChinese() async throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Data/everyday_zh.txt")
+        let sentences = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        try #require(sentences.count == 25)
+        var config = try Shared.configuration()
+        // A default voice declared English: without a language the OpenAI route then detects it per run
+        // (auto); the role 小明 is Chinese, so its requests read Chinese mixed with English.
+        config.defaultVoice = VoiceReference(audioPath: Shared.refPath, promptText: "", promptLanguage: .en)
+        let app = buildApplication(configuration: config)
+        try await app.test(.router) { client in
+            for sentence in sentences {
+                for voice in ["default", "小明"] {
+                    // (A short token cap keeps the tiny model fast; the language handling is what is tested.)
+                    let body = jsonBody(["model": "tts-1", "input": sentence, "voice": voice, "response_format": "pcm",
+                                         "max_tokens_per_sentence": 6, "seed": 1])
+                    try await client.execute(uri: "/v1/audio/speech", method: .post, body: body) { r in
+                        #expect(r.status == .ok, "\(voice): \(sentence): \(String(buffer: r.body))")
+                        #expect(r.body.readableBytes > 0)
+                    }
+                }
+                let pairs: [(String, String)] = [("text", sentence), ("text_lang", "auto"), ("ref_audio_path", Shared.refPath),
+                                                 ("prompt_text", Shared.refText), ("prompt_lang", "zh"), ("max_tokens_per_sentence", "6")]
+                try await client.execute(uri: "/tts?" + query(pairs, pythonQuotePlus), method: .get) { r in
+                    #expect(r.status == .ok, "/tts auto: \(sentence): \(String(buffer: r.body))")
+                }
+            }
+        }
+    }
+
     @Test("Wrong JSON types get 400 naming the field, on /tts (api_v2 shape) and /v1/audio/speech (OpenAI shape, param)")
     func wrongTypes() async throws {
         var config = try Shared.configuration()
@@ -259,7 +289,7 @@ struct ServerConventionTests {
         }
     }
 
-    @Test("/metrics: Prometheus text with requests, syntheses, queue and model cache; the same samples as JSON")
+    @Test("/metrics: Prometheus text with requests, syntheses, queue and model cache; the same samples and the recent syntheses as JSON")
     func metrics() async throws {
         let app = buildApplication(configuration: try Shared.configuration())
         try await app.test(.router) { client in
@@ -287,6 +317,13 @@ struct ServerConventionTests {
                 }
                 #expect(ok?["value"] as? Double == 1)
                 #expect(samples.contains { $0["name"] as? String == "gsv_queue_capacity" && $0["value"] as? Double == 32 })
+                // The recent syntheses, for status pages.
+                let recent = jsonObject(r.body)["recent"] as? [[String: Any]] ?? []
+                #expect(recent.count == 1)
+                #expect(recent.first?["route"] as? String == "/tts")
+                #expect(recent.first?["outcome"] as? String == "ok")
+                #expect(recent.first?["text_characters"] as? Int == 3)
+                #expect((recent.first?["audio_seconds"] as? Double ?? 0) > 0)
             }
         }
     }

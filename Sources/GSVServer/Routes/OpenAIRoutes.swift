@@ -61,7 +61,7 @@ struct OpenAIRoutes: ServerRouteGroup {
         // Audio goes out fragment by fragment as it is synthesized (HTTP chunked transfer).
         options.streamingMode = .fragments
         if let problem = options.validationErrors().first { throw APIError.badRequest(problem) }
-        let plan = SynthesisPlan(engine: engine, text: request.input, voice: voice, options: options, api: "openai")
+        let plan = SynthesisPlan(engine: engine, text: request.input, voice: voice, options: options, api: "openai", route: "/v1/audio/speech")
         let encoding = try Self.streamEncoding(request.responseFormat)
         if request.streamFormat == "sse" {
             return try await core.streamingResponse(plan, contentType: "text/event-stream", encoding: encoding, frame: { data in
