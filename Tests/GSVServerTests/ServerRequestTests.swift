@@ -7,15 +7,16 @@ import HummingbirdTesting
 import Testing
 @testable import GSVServer
 
-/// A query value as Python's `urllib.parse.urlencode` (what `requests` sends) encodes it:
-/// `quote_plus` — letters, digits and `_.-~` kept, space as `+`, everything else `%XX` of its UTF-8.
-func pythonQuotePlus(_ s: String) -> String {
+/// A query value percent-encoded as a form: bytes in `safe` (and ASCII letters and digits) kept,
+/// space as `+`, every other byte `%XX` of the UTF-8.
+func formEncode(_ s: String, safe: String) -> String {
+    let keep = Set(safe.utf8)
     var out = ""
     for b in s.utf8 {
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "~"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             out.append(Character(Unicode.Scalar(b)))
+        case _ where keep.contains(b): out.append(Character(Unicode.Scalar(b)))
         case UInt8(ascii: " "): out.append("+")
         default: out += String(format: "%%%02X", b)
         }
@@ -23,21 +24,12 @@ func pythonQuotePlus(_ s: String) -> String {
     return out
 }
 
-/// A query value as the WHATWG `application/x-www-form-urlencoded` serializer (JavaScript
-/// `URLSearchParams`, HTML forms) encodes it: letters, digits and `*-._` kept, space as `+`.
-func urlSearchParams(_ s: String) -> String {
-    var out = ""
-    for b in s.utf8 {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "*"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
-            out.append(Character(Unicode.Scalar(b)))
-        case UInt8(ascii: " "): out.append("+")
-        default: out += String(format: "%%%02X", b)
-        }
-    }
-    return out
-}
+/// As Python's `urllib.parse.urlencode` (what `requests` sends) encodes a value: `quote_plus`.
+func pythonQuotePlus(_ s: String) -> String { formEncode(s, safe: "_.-~") }
+
+/// As the WHATWG `application/x-www-form-urlencoded` serializer (JavaScript `URLSearchParams`, HTML
+/// forms) encodes a value.
+func urlSearchParams(_ s: String) -> String { formEncode(s, safe: "*-._") }
 
 /// A query string from pairs with `encode` applied to names and values.
 func query(_ pairs: [(String, String)], _ encode: (String) -> String) -> String {

@@ -136,21 +136,8 @@ enum RawHTTP {
 
     static func sendBlocking(port: Int, method: String, path: String, body: Data?, closeAfterChunks: Int?, hangUpAfter: Double?,
                              timeout: Double) throws -> RawHTTPResponse {
-        #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw RawHTTPError(description: "socket() failed: errno \(errno)") }
+        let fd = try connectLoopback(port: port)
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw RawHTTPError(description: "connect to port \(port) failed: errno \(errno)") }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         request += "\r\n"
@@ -239,21 +226,8 @@ enum RawHTTP {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 continuation.resume(with: Result {
-                    #if canImport(Glibc)
-                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                    #else
-                    let fd = socket(AF_INET, SOCK_STREAM, 0)
-                    #endif
-                    guard fd >= 0 else { throw RawHTTPError(description: "socket() failed") }
+                    let fd = try connectLoopback(port: port)
                     defer { close(fd) }
-                    var addr = sockaddr_in()
-                    addr.sin_family = sa_family_t(AF_INET)
-                    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-                    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                    let rc = withUnsafePointer(to: &addr) { p in
-                        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
-                    guard rc == 0 else { throw RawHTTPError(description: "connect failed: errno \(errno)") }
                     let data = Array(bytes.utf8)
                     _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                     let start = Date()
@@ -268,6 +242,28 @@ enum RawHTTP {
                 })
             }.start()
         }
+    }
+
+    /// A TCP socket connected to 127.0.0.1:`port` (the caller closes it).
+    static func connectLoopback(port: Int) throws -> Int32 {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw RawHTTPError(description: "socket() failed: errno \(errno)") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw RawHTTPError(description: "connect to port \(port) failed: errno \(errno)")
+        }
+        return fd
     }
 
     /// A port that was free a moment ago (bound to 0 and released).
