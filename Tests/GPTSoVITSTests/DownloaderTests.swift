@@ -159,7 +159,7 @@ func sha256Hex(_ d: Data) -> String {
         #expect(outcome.destination.path == dest.appendingPathComponent("fast_langdetect/lid.176.bin").path)
         #expect(try Data(contentsOf: outcome.destination) == model)
         // A models folder holding it hands it to the bundle.
-        let paths = try ModelPaths(pretrainedFolder: dest, version: "v2")
+        let paths = try ModelPaths(pretrainedFolder: dest, version: .v2)
         #expect(paths.languageModel == outcome.destination.path)
         #expect(try ModelBundle.languageDetector(paths.languageModel) is FastTextLanguageDetector)
         // Something that is not a language-ID model is refused and removed.
@@ -169,7 +169,7 @@ func sha256Hex(_ d: Data) -> String {
         }
         #expect(!FileManager.default.fileExists(atPath: other.appendingPathComponent("fast_langdetect/lid.176.bin").path))
         // Without the file the folder names none.
-        #expect(try ModelPaths(pretrainedFolder: other, version: "v2").languageModel == nil)
+        #expect(try ModelPaths(pretrainedFolder: other, version: .v2).languageModel == nil)
     }
 
     @Test(.enabled(if: CLITests.cliAvailable)) func modelsDownloadLidCommand() throws {
