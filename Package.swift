@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
-                "GPTSoVITS", "GSVServer", "GSVCore", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText",
+                "GPTSoVITS", "GSVServer", "GSVCore", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText", "GSVTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -112,27 +112,32 @@ public struct ParameterScope {
     /// without parameter gradients, e.g. the discriminator inside the generator step).
     let frozenPrefixes: [String]
     let usage: KeyUsage
+    /// When set, parameters missing from ``set`` are drawn at random and recorded here (how
+    /// full-size random models for benchmarks get their state dicts: one forward declares them).
+    let factory: ParameterFactory?
 
     /// A view of `set` on `tape`; keys starting with any of `frozen` are constants.
     public init(_ set: ParameterSet, tape: Tape, frozen: [String] = []) {
-        self.set = set
-        self.tape = tape
-        prefix = ""
-        frozenPrefixes = frozen
-        usage = KeyUsage()
+        self.init(set: set, tape: tape, prefix: "", frozen: frozen, usage: KeyUsage(), factory: nil)
     }
 
-    private init(set: ParameterSet, tape: Tape, prefix: String, frozen: [String], usage: KeyUsage) {
+    /// A view that draws every parameter it is asked for from `factory` (values are constants).
+    public init(creatingWith factory: ParameterFactory, tape: Tape) {
+        self.init(set: ParameterSet([]), tape: tape, prefix: "", frozen: [""], usage: KeyUsage(), factory: factory)
+    }
+
+    private init(set: ParameterSet, tape: Tape, prefix: String, frozen: [String], usage: KeyUsage, factory: ParameterFactory?) {
         self.set = set
         self.tape = tape
         self.prefix = prefix
         frozenPrefixes = frozen
         self.usage = usage
+        self.factory = factory
     }
 
     /// The sub-module `name`.
     public func scoped(_ name: String) -> ParameterScope {
-        ParameterScope(set: set, tape: tape, prefix: prefix + name + ".", frozen: frozenPrefixes, usage: usage)
+        ParameterScope(set: set, tape: tape, prefix: prefix + name + ".", frozen: frozenPrefixes, usage: usage, factory: factory)
     }
 
     /// The full key of `name`.
@@ -145,6 +150,7 @@ public struct ParameterScope {
     /// - Throws: ``TrainingError/invalidCheckpoint(_:)`` naming a missing key or a wrong shape.
     public func callAsFunction(_ name: String, shape: [Int]) throws -> Var {
         let full = prefix + name
+        if let factory { return .constant(factory.tensor(full, shape: shape)) }
         guard let i = set.index(of: full) else { throw TrainingError.invalidCheckpoint("missing parameter '\(full)'") }
         let v = set.values[i]
         guard v.shape == shape else {
@@ -161,9 +167,81 @@ public struct ParameterScope {
         var gShape = [Int](repeating: 1, count: shape.count)
         gShape[0] = shape[0]
         let s = scoped(module)
+        if let factory { factory.weightNorm(s.key("weight_g"), s.key("weight_v"), shape: shape) }
         return tape.weightNorm(g: try s("weight_g", shape: gShape), v: try s("weight_v", shape: shape))
     }
 
     /// Keys read so far through this view or any view scoped from the same root.
     var usedKeys: Set<String> { usage.keys }
+}
+
+/// Draws the parameters a forward pass asks for (random models with the official shapes):
+/// weights N(0, 1/fan-in), weight-norm `g` equal to the norm of its `v` rows, norms' scales 1,
+/// biases and shifts N(0, 0.02), positional `alpha` 1, PReLU slopes 0.25, relative embeddings
+/// N(0, 1/√d), embedding tables N(0, 1).
+public final class ParameterFactory: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: Tensor] = [:]
+    private var order: [String] = []
+    private var rng: SeededRNG
+
+    public init(seed: UInt64) { rng = SeededRNG(seed: seed) }
+
+    /// The tensor `key` (drawn on first request).
+    func tensor(_ key: String, shape: [Int]) -> Tensor {
+        lock.lock(); defer { lock.unlock() }
+        if let t = values[key] { return t }
+        let count = shape.reduce(1, *)
+        let leaf = key.split(separator: ".").last.map(String.init) ?? key
+        let t: Tensor
+        if leaf == "gamma" || (shape.count == 1 && leaf == "weight" && key.contains("norm")) {
+            t = Tensor(repeating: 1, shape: shape)
+        } else if leaf == "alpha" {
+            t = Tensor(repeating: 1, shape: shape)
+        } else if key.hasSuffix("prelu.weight") {
+            t = Tensor(repeating: 0.25, shape: shape)
+        } else if shape.count == 1 || leaf.hasSuffix("bias") || leaf == "beta" {
+            t = rng.gaussian(shape: shape, std: 0.02)
+        } else if leaf.hasPrefix("emb_rel") {
+            t = rng.gaussian(shape: shape, std: 1 / Float(shape.last ?? 1).squareRoot())
+        } else if key.contains("embedding") {
+            t = rng.gaussian(shape: shape, std: 1)
+        } else {
+            t = rng.gaussian(shape: shape, std: 1 / Float(max(1, count / max(1, shape[0]))).squareRoot())
+        }
+        values[key] = t
+        order.append(key)
+        return t
+    }
+
+    /// Draws a weight-norm pair: `v` as a weight, `g` the norm of each slice of `v` (so `w = v`).
+    func weightNorm(_ gKey: String, _ vKey: String, shape: [Int]) {
+        let v = tensor(vKey, shape: shape)
+        lock.lock(); defer { lock.unlock() }
+        guard values[gKey] == nil else { return }
+        let per = v.count / max(1, shape[0])
+        var g = [Float](repeating: 0, count: shape[0])
+        for i in 0..<shape[0] {
+            var s: Float = 0
+            for j in 0..<per { s += v.scalars[i * per + j] * v.scalars[i * per + j] }
+            g[i] = s.squareRoot()
+        }
+        var gShape = [Int](repeating: 1, count: shape.count)
+        gShape[0] = shape[0]
+        values[gKey] = Tensor(shape: gShape, scalars: g)
+        order.append(gKey)
+    }
+
+    /// Adds a tensor directly (buffers no forward reads, e.g. a frozen codebook).
+    public func set(_ key: String, _ t: Tensor) {
+        lock.lock(); defer { lock.unlock() }
+        if values[key] == nil { order.append(key) }
+        values[key] = t
+    }
+
+    /// Everything drawn, keys sorted.
+    public var parameters: ParameterSet {
+        lock.lock(); defer { lock.unlock() }
+        return ParameterSet(order.sorted().map { ($0, values[$0]!) })
+    }
 }

@@ -53,19 +53,26 @@ public final class GPTTrainer {
 
     /// A trainer starting from a pretrained GPT checkpoint (`{weight, config}`); the inference
     /// loader checks every key and shape first.
-    public init(pretrained archive: WeightArchive, dataset: GPTDataset, options: GPTTrainingOptions) throws {
+    public convenience init(pretrained archive: WeightArchive, dataset: GPTDataset, options: GPTTrainingOptions) throws {
         guard let cfg = archive.config else {
             throw TrainingError.invalidCheckpoint("\(archive.path) has no 'config' (not a GPT-SoVITS GPT checkpoint)")
         }
         let config = try T2SConfig(checkpointConfig: cfg)
         _ = try Text2SemanticDecoder(archive: archive)
+        try self.init(parameters: try ParameterSet(archive: archive), config: config, trainConfig: cfg, dataset: dataset, options: options)
+    }
+
+    /// A trainer from a state dict (`model.…` keys) and its configuration.
+    public init(parameters: ParameterSet, config: T2SConfig, trainConfig: ConfigValue, dataset: GPTDataset,
+                options: GPTTrainingOptions) throws {
+        try config.validate()
         model = T2STrainingModel(config: config)
-        params = try ParameterSet(archive: archive)
+        params = parameters
         optimizer = ScaledAdam(count: params.count)
         pending = GradientBuffer(count: params.count)
         self.dataset = dataset
         self.options = options
-        trainConfig = cfg
+        self.trainConfig = trainConfig
     }
 
     /// The batch size actually used.
@@ -105,9 +112,16 @@ public final class GPTTrainer {
 
     /// Runs epoch `epochsDone + 1`, reporting each batch.
     public func runEpoch(progress: (GPTProgress) -> Void) throws {
+        try runEpochLimited(maxBatches: nil, progress: progress)
+    }
+
+    /// Runs at most `maxBatches` batches of the current epoch (all when nil); the epoch counts as
+    /// done only when every batch ran.
+    public func runEpochLimited(maxBatches: Int?, progress: (GPTProgress) -> Void) throws {
         let e = epochsDone
         let list = batches(epoch: e)
         for (i, b) in list.enumerated() {
+            if let m = maxBatches, i >= m { return }
             try Task.checkCancellation()
             let (loss, acc) = try trainBatch(b, batchIndex: i, epoch: e)
             progress(GPTProgress(epoch: e + 1, epochs: options.epochs, batch: i + 1, batches: list.count,

@@ -8,6 +8,7 @@
 import Foundation
 import GSVModels
 import GSVTensor
+import GSVWeights
 
 /// One collated GPT training batch (`Text2SemanticDataset.collate`).
 public struct T2SBatch: Sendable {
@@ -268,6 +269,28 @@ public struct T2STrainingModel: Sendable {
         return T2SPreferenceLoss(crossEntropy: ce, preference: pref, total: tape.add(ce, pref),
                                  chosenLogProbabilities: a.value.scalars, rejectedLogProbabilities: r.value.scalars,
                                  chosen: chosen, rejectedIDs: rejected, rejectedLengths: rejectedLengths)
+    }
+
+    /// A model with this configuration's shapes and random weights (`model.…` keys), for benchmarks.
+    public func randomParameters(seed: UInt64) throws -> ParameterSet {
+        let factory = ParameterFactory(seed: seed)
+        let batch = T2SBatch(phonemeIDs: [[0, 1]], phonemeLengths: [2], semanticIDs: [[0, 1]], semanticLengths: [2],
+                             bert: Tensor.zeros([1, config.bertDim, 2]))
+        _ = try forward(batch, parameters: ParameterScope(creatingWith: factory, tape: Tape()).scoped("model"))
+        return factory.parameters
+    }
+
+    /// The `config` dict of a GPT checkpoint for this model (`model.*`, `data.max_sec`).
+    public func checkpointConfig(maxSec: Double = 54) -> ConfigValue {
+        let c = config
+        return .object([
+            "model": .object([
+                "vocab_size": .int(c.vocabSize), "phoneme_vocab_size": .int(c.phonemeVocabSize),
+                "embedding_dim": .int(c.embeddingDim), "hidden_dim": .int(c.hiddenDim), "head": .int(c.heads),
+                "linear_units": .int(c.ffnDim), "n_layer": .int(c.layers), "dropout": .int(0), "EOS": .int(c.eos),
+            ]),
+            "data": .object(["max_sec": .double(maxSec), "pad_val": .int(c.eos)]),
+        ])
     }
 
     /// torchmetrics `MulticlassAccuracy(top_k=3, average="micro", ignore_index=EOS)`: the share of

@@ -80,8 +80,29 @@ public struct MultiPeriodDiscriminator: Sendable {
     }
 
     private func storedShape(_ p: ParameterScope, _ name: String) throws -> [Int] {
+        if p.factory != nil, let shape = Self.officialShape(p.key(name)) { return shape }
         guard let i = p.set.index(of: p.key(name)) else { throw TrainingError.invalidCheckpoint("missing parameter '\(p.key(name))'") }
         return p.set.values[i].shape
+    }
+
+    /// The official (full-width) shape of `discriminators.<i>.convs.<j>.weight_v`.
+    static func officialShape(_ key: String) -> [Int]? {
+        let parts = key.split(separator: ".")
+        guard parts.count >= 4, let i = Int(parts[1]), let j = Int(parts[3]) else { return nil }
+        if i == 0 {
+            let shapes = [[16, 1, 15], [64, 4, 41], [256, 4, 41], [1024, 4, 41], [1024, 4, 41], [1024, 1024, 5]]
+            return j < shapes.count ? shapes[j] : nil
+        }
+        let shapes = [[32, 1, 5, 1], [128, 32, 5, 1], [512, 128, 5, 1], [1024, 512, 5, 1], [1024, 1024, 5, 1]]
+        return j < shapes.count ? shapes[j] : nil
+    }
+
+    /// A discriminator with the official widths and random weights (benchmarks).
+    public func randomParameters(seed: UInt64) throws -> ParameterSet {
+        let factory = ParameterFactory(seed: seed)
+        let tape = Tape()
+        _ = try all(.constant(Tensor.zeros([1, 1, 4096])), parameters: ParameterScope(creatingWith: factory, tape: tape))
+        return factory.parameters
     }
 
     /// Every discriminator on `y` `[B, 1, T]`.

@@ -83,9 +83,16 @@ public final class SoVITSTrainer {
 
     /// Runs epoch `epochsDone + 1`.
     public func runEpoch(progress: (SoVITSProgress) -> Void) throws {
+        try runEpochLimited(maxBatches: nil, progress: progress)
+    }
+
+    /// Runs at most `maxBatches` batches of the current epoch (all when nil); the epoch counts as
+    /// done only when every batch ran.
+    public func runEpochLimited(maxBatches: Int?, progress: (SoVITSProgress) -> Void) throws {
         let e = epochsDone + 1
         let list = batches(epoch: epochsDone)
         for (i, b) in list.enumerated() {
+            if let m = maxBatches, i >= m { return }
             try Task.checkCancellation()
             let r = try trainBatch(b, epoch: e)
             progress(SoVITSProgress(epoch: e, epochs: options.epochs, batch: i + 1, batches: list.count, globalStep: globalStep,

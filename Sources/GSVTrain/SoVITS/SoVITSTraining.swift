@@ -387,6 +387,25 @@ public struct SoVITSTrainingModel: Sendable {
                              logsQ: logsQ, ge: ge, quantized: quantized)
     }
 
+    /// A generator with this configuration's shapes and random weights (benchmarks): one forward
+    /// on a dummy batch declares every parameter; the frozen `ssl_proj` and codebook are added.
+    public func randomParameters(seed: UInt64) throws -> ParameterSet {
+        let c = config
+        let factory = ParameterFactory(seed: seed)
+        let t = segmentFrames + 2
+        let batch = SoVITSBatch(codes: [], spec: Tensor.zeros([1, c.spectrogramBins, t]), specLengths: [t],
+                                wav: Tensor.zeros([1, t * c.hopLength]), text: [[0, 1]], textLengths: [2],
+                                speakerEmbedding: isPro ? Tensor.zeros([1, 20480]) : nil)
+        let draws = SoVITSDraws(noise: Tensor.zeros([1, c.interChannels, t]), sliceUniform: [0])
+        _ = try forward(batch, quantized: Tensor.zeros([1, c.sslDim, t]), draws: draws,
+                        parameters: ParameterScope(creatingWith: factory, tape: Tape()))
+        var rng = SeededRNG(seed: seed ^ 0x5157)
+        factory.set("ssl_proj.weight", rng.gaussian(shape: [c.sslDim, c.sslDim, 2], std: 1 / Float(2 * c.sslDim).squareRoot()))
+        factory.set("ssl_proj.bias", rng.gaussian(shape: [c.sslDim], std: 0.02))
+        factory.set("quantizer.vq.layers.0._codebook.embed", rng.gaussian(shape: [c.codebookSize, c.sslDim]))
+        return factory.parameters
+    }
+
     /// `kl_loss(z_p, logs_q, m_p, logs_p, z_mask)`:
     /// `Σ((logs_p − logs_q − 0.5 + 0.5(z_p − m_p)²·exp(−2 logs_p))·mask) / Σ mask`.
     public func klLoss(_ f: SoVITSForward, tape: Tape) -> Var {
