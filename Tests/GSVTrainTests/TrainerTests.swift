@@ -84,3 +84,41 @@ struct TrainerTests {
         #expect(r2.lossGenAll == r2b.lossGenAll && r2.lossDisc == r2b.lossDisc, "a resumed step differs")
     }
 }
+
+@Suite("Official files out", .serialized)
+struct ExportTests {
+    @Test func gptCheckpointLoadsWithOurLoader() throws {
+        let archive = try WeightArchive.open(TrainFixtures.path("gpt/gpt_pretrained_tiny.ckpt"))
+        let params = try ParameterSet(archive: archive)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-export-\(UUID().uuidString).ckpt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try OfficialExport.writeGPT(params, config: archive.config ?? .null, epoch: 3, to: path)
+        let back = try WeightArchive.open(path)
+        #expect(back.headerMarker == nil)
+        #expect(back.object?["info"]?.stringValue == "GPT-e3")
+        _ = try Text2SemanticDecoder(archive: back)
+        for (k, v) in params.entries {
+            guard let t = back.tensors[k] else { Issue.record("missing \(k)"); continue }
+            #expect(t.dtype == .float16, "\(k) is \(t.dtype)")
+            let c = Comparison(try t.floatTensor().scalars, v.scalars)
+            #expect(c.maxRel <= 1e-3, "\(k): \(c)")
+        }
+    }
+
+    @Test func sovitsWeightsLoadWithOurLoader() throws {
+        let model = SoVITSTrainingModel(config: SoVITSConfig())
+        let g = try model.randomParameters(seed: 3)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-export-\(UUID().uuidString).pth").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let hps: ConfigValue = .object(["model": .object(["gin_channels": .int(512)]), "data": .object(["hop_length": .int(640)])])
+        try OfficialExport.writeSoVITS(g, hps: hps, epoch: 2, steps: 50, version: "v2", to: path)
+        let back = try WeightArchive.open(path)
+        #expect(back.headerMarker == nil, "v2 files keep the PK header")
+        #expect(back.object?["info"]?.stringValue == "2epoch_50iteration")
+        #expect(!back.tensors.keys.contains { $0.contains("enc_q") })
+        _ = try SynthesizerTrn(archive: back)
+        // v2Pro files get the 05 header (read back as the v2Pro marker).
+        #expect(OfficialExport.headerBytes(version: "v2Pro") == Array("05".utf8))
+        #expect(OfficialExport.headerBytes(version: "v2ProPlus") == Array("06".utf8))
+    }
+}
