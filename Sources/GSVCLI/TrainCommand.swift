@@ -100,7 +100,7 @@ struct TrainCommand: ParsableCommand {
         var written: [String] = []
         if target == "sovits" || target == "all" { written += try trainSoVITS(folder, out: out, logs: logs) }
         if target == "gpt" || target == "all" { written += try trainGPT(folder, out: out, logs: logs) }
-        print("done in \(Self.duration(Date().timeIntervalSince(start))), peak RSS \(String(format: "%.2f", Self.peakRSSGB)) GB")
+        say("done in \(Self.duration(Date().timeIntervalSince(start))), peak RSS \(String(format: "%.2f", Self.peakRSSGB)) GB")
         for w in written { print("wrote \(w)") }
     }
 
@@ -108,7 +108,7 @@ struct TrainCommand: ParsableCommand {
 
     private func pretrainedPaths() throws -> ModelPaths {
         let folder = models.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? ModelCache.defaultDirectory()
-        return try ModelPaths(pretrainedFolder: folder, version: "v2")
+        return try ModelPaths(pretrainedFolder: folder, version: .v2)
     }
 
     private func trainSoVITS(_ folder: DatasetFolder, out: URL, logs: URL) throws -> [String] {
@@ -122,13 +122,13 @@ struct TrainCommand: ParsableCommand {
         let model = SoVITSTrainingModel(config: config)
         let spec = try Spectrogram(config: STFTConfig(nFFT: config.filterLength, hopSize: config.hopLength, winSize: config.filterLength))
         let data = try SoVITSDataset(folder: folder, symbols: try SymbolTable.v2, spectrogram: spec)
-        print("sovits: \(data.unique.count) clips (\(data.order.count) per epoch after replication, \(data.dropped) dropped)")
+        say("sovits: \(data.unique.count) clips (\(data.order.count) per epoch after replication, \(data.dropped) dropped)")
         let trainer = try SoVITSTrainer(generator: g, discriminator: d, model: model, periods: DiscriminatorLayout.v2Periods,
                                         dataset: data, options: options)
         let statePath = logs.appendingPathComponent("sovits.state").path
         if !restart, FileManager.default.fileExists(atPath: statePath) {
             try trainer.restore(try StateFile.read(statePath))
-            print("sovits: resumed after epoch \(trainer.epochsDone) (step \(trainer.globalStep))")
+            say("sovits: resumed after epoch \(trainer.epochsDone) (step \(trainer.globalStep))")
         }
         var written: [String] = []
         let clock = ProgressClock(total: options.epochs * max(1, trainer.batches(epoch: 0).count), done: trainer.globalStep)
@@ -139,7 +139,7 @@ struct TrainCommand: ParsableCommand {
                 steps += 1
                 clock.advance()
                 let r = p.result
-                print(String(format: "sovits epoch %d/%d batch %d/%d  loss_g %.3f (mel %.3f kl %.3f fm %.3f gen %.3f)  loss_d %.3f  lr %.3g  eta %@",
+                say(String(format: "sovits epoch %d/%d batch %d/%d  loss_g %.3f (mel %.3f kl %.3f fm %.3f gen %.3f)  loss_d %.3f  lr %.3g  eta %@",
                              p.epoch, p.epochs, p.batch, p.batches, r.lossGenAll, r.lossMel, r.lossKL, r.lossFM, r.lossGen, r.lossDisc,
                              p.learningRate, clock.eta))
             }
@@ -231,7 +231,7 @@ struct TrainCommand: ParsableCommand {
         options.dpo = dpo
         options.seed = seed
         let data = try GPTDataset(folder: folder, symbols: try SymbolTable.v2, maxSec: options.maxSec)
-        print("gpt: \(data.uniqueCount) items (\(data.items.count) per epoch after replication, \(data.dropped) dropped)")
+        say("gpt: \(data.uniqueCount) items (\(data.items.count) per epoch after replication, \(data.dropped) dropped)")
         let trainer: GPTTrainer
         if randomWeights != nil {
             let model = T2STrainingModel(config: .v2)
@@ -243,9 +243,9 @@ struct TrainCommand: ParsableCommand {
         let statePath = logs.appendingPathComponent("gpt.state").path
         if !restart, FileManager.default.fileExists(atPath: statePath) {
             try trainer.restore(try StateFile.read(statePath))
-            print("gpt: resumed after epoch \(trainer.epochsDone)")
+            say("gpt: resumed after epoch \(trainer.epochsDone)")
         }
-        print("gpt: batch size \(trainer.batchSize)")
+        say("gpt: batch size \(trainer.batchSize)")
         var written: [String] = []
         let perEpoch = max(1, trainer.batches(epoch: 0).count)
         let clock = ProgressClock(total: options.epochs * perEpoch, done: trainer.epochsDone * perEpoch)
@@ -255,7 +255,7 @@ struct TrainCommand: ParsableCommand {
             try trainer.runEpochLimited(maxBatches: maxSteps.map { $0 - steps }) { p in
                 steps += 1
                 clock.advance()
-                print(String(format: "gpt epoch %d/%d batch %d/%d  loss %.3f  top3 %.3f  steps %d  lr %.3g  eta %@",
+                say(String(format: "gpt epoch %d/%d batch %d/%d  loss %.3f  top3 %.3f  steps %d  lr %.3g  eta %@",
                              p.epoch, p.epochs, p.batch, p.batches, p.loss, p.accuracy, p.optimizerSteps, p.learningRate, clock.eta))
             }
             try trainer.state().write(to: statePath)
@@ -269,6 +269,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     // MARK: Helpers
+
+    /// Prints a progress line at once (also when stdout is a file or a pipe).
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
 
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
