@@ -32,7 +32,27 @@ public enum ReferenceAudio {
     ///
     /// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS._get_ref_spec.
     public static func spectrogram(_ audio: AudioBuffer, modelSampleRate: Int = 32000, config: STFTConfig = .sovitsV2) throws -> Tensor {
-        let resampled = try audio.resampledLikeTorchaudio(to: modelSampleRate)
-        return try Spectrogram(config: config).magnitude(AudioLevel.referenceGuard(resampled.samples))
+        try Spectrogram(config: config).magnitude(modelRateSamples(audio, modelSampleRate: modelSampleRate))
+    }
+
+    /// The reference at the model's rate, as the spectrogram and the speaker model see it: the
+    /// audio (mono) resampled with torchaudio's default resampler, divided by `min(2, peak)` when
+    /// its peak exceeds 1.
+    ///
+    /// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS._get_ref_spec.
+    public static func modelRateSamples(_ audio: AudioBuffer, modelSampleRate: Int = 32000) throws -> [Float] {
+        AudioLevel.referenceGuard(try audio.resampledLikeTorchaudio(to: modelSampleRate).samples)
+    }
+
+    /// Sample rate of the speaker-verification model's input.
+    public static let speakerSampleRate = 16000
+
+    /// The speaker-verification input (v2Pro/v2ProPlus): ``modelRateSamples(_:modelSampleRate:)``
+    /// resampled again to 16 kHz with torchaudio's default resampler, left as floats in [−1, 1].
+    /// (HuBERT's 16 kHz input is a different signal, resampled from the original file.)
+    ///
+    /// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS._get_ref_spec (the `is_v2pro` branch).
+    public static func speakerInput(modelRateSamples samples: [Float], modelSampleRate: Int = 32000) throws -> [Float] {
+        try AudioBuffer(samples: samples, sampleRate: modelSampleRate).resampledLikeTorchaudio(to: speakerSampleRate).samples
     }
 }

@@ -77,9 +77,12 @@ struct InspectCommand: ParsableCommand {
             let start = Date()
             for key in archive.tensors.keys.sorted() {
                 guard let t = archive.tensors[key] else { continue }
-                let v = try t.floatTensor()
-                values += v.count
-                let bad = v.scalars.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+                // In bounded chunks: an overlapping view may hold far more elements than the file.
+                var bad = 0
+                try t.forEachFloatChunk { chunk in
+                    values += chunk.count
+                    bad += chunk.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+                }
                 if bad > 0 { nonFinite += bad; nonFiniteTensors.append(key) }
             }
             seconds = Date().timeIntervalSince(start)

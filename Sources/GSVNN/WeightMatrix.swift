@@ -84,8 +84,8 @@ public enum WeightMatrix: Sendable {
         switch data.dtype {
         case .float16 where data.isContiguous:
             self = .half(HalfMatrix(rows: rows, cols: cols, bytes: try data.rawBytes(), owner: data.file))
-        case .float16: self = .half(HalfMatrix(rows: rows, cols: cols, bits: try data.halfBits()))
-        case .float32, .bfloat16, .float64: self = .float(try data.floatTensor())
+        case .float16: self = .half(HalfMatrix(rows: rows, cols: cols, bits: try data.halfBits(declaredShape: [rows, cols])))
+        case .float32, .bfloat16, .float64: self = .float(try data.floatTensor(declaredShape: [rows, cols]))
         default: throw WeightsError.unsupportedDType(key: r.fullKey(name), dtype: data.dtype.rawValue)
         }
     }

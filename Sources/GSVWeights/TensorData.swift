@@ -64,6 +64,19 @@ public struct TensorData: Sendable {
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
 
+    /// Storage elements from element 0 to the last element the view addresses (0 when empty): how
+    /// much of the file the view reads, whatever its strides.
+    public var storageSpan: Int {
+        guard count > 0 else { return 0 }
+        return zip(shape, strides).reduce(1) { $0 + ($1.0 - 1) * $1.1 }
+    }
+
+    /// Whether the view has more elements than the storage it reads — overlapping or zero strides,
+    /// which PyTorch writes for expanded or overlapping views (`as_strided`, `expand`). Such a view
+    /// is only materialised against a shape the caller declares (see ``floatTensor(declaredShape:)``),
+    /// so a small hostile file cannot make the loader allocate more than a model asked for.
+    public var isExpandedView: Bool { count > storageSpan }
+
     /// Whether the elements are stored contiguously in row-major order.
     public var isContiguous: Bool { count <= 1 || strides == Tensor.strides(for: shape) }
 
@@ -75,26 +88,45 @@ public struct TensorData: Sendable {
         return try file.bytes(offset..<(offset + count * dtype.byteSize))
     }
 
+    /// Checks that materialising this view stays within what the caller allows: `declaredShape`
+    /// (when given) must equal the stored shape; without one, the view may not hold more elements
+    /// than it reads from the file.
+    private func checkMaterialisable(_ declaredShape: [Int]?) throws {
+        if let declaredShape {
+            guard declaredShape == shape else {
+                throw WeightsError.shapeMismatch(key: name, expected: declaredShape, actual: shape)
+            }
+        } else if isExpandedView {
+            throw WeightsError.undeclaredExpansion(key: name, elements: count, stored: storageSpan)
+        }
+    }
+
     /// The values as IEEE half-precision bit patterns in row-major order: float16 is copied as
     /// stored (bit-exact), float32/float64/bfloat16 are rounded to nearest half. For fp16 kernels that
     /// keep weights at two bytes per element.
-    public func halfBits() throws -> [UInt16] {
+    ///
+    /// - Parameter declaredShape: the shape the caller expects; required for an expanded view
+    ///   (``isExpandedView``), checked when given.
+    public func halfBits(declaredShape: [Int]? = nil) throws -> [UInt16] {
+        try checkMaterialisable(declaredShape)
+        guard dtype.isFloatingPoint else {
+            throw WeightsError.unsupportedDType(key: name, dtype: "\(dtype) (half bits need a floating-point tensor)")
+        }
         let n = count
         guard n > 0, let base = file.base else { return [] }
         let raw = base + offset
-        switch dtype {
-        case .float16:
-            if isContiguous {
-                return [UInt16](unsafeUninitializedCapacity: n) { buf, done in
-                    memcpy(buf.baseAddress!, raw, n * 2)
-                    done = n
+        return [UInt16](unsafeUninitializedCapacity: n) { buf, done in
+            let out = buf.baseAddress!
+            forEachRun(from: 0, count: n) { dst, src, run, step in
+                if dtype == .float16 && step == 1 {
+                    memcpy(out + dst, raw + src * 2, run * 2)
+                } else if dtype == .float16 {
+                    for i in 0..<run { out[dst + i] = raw.loadUnaligned(fromByteOffset: (src + i * step) * 2, as: UInt16.self) }
+                } else {
+                    for i in 0..<run { out[dst + i] = HalfConversion.half(fromFloat: element(raw, src + i * step)) }
                 }
             }
-            return (0..<n).map { raw.loadUnaligned(fromByteOffset: storageIndex($0) * 2, as: UInt16.self) }
-        case .float32, .float64, .bfloat16:
-            return (0..<n).map { HalfConversion.half(fromFloat: element(raw, isContiguous ? $0 : storageIndex($0))) }
-        default:
-            throw WeightsError.unsupportedDType(key: name, dtype: "\(dtype) (half bits need a floating-point tensor)")
+            done = n
         }
     }
 
@@ -110,7 +142,7 @@ public struct TensorData: Sendable {
         return try body(raw.bindMemory(to: UInt16.self))
     }
 
-    /// Element `i` (row-major logical order) converted to Float.
+    /// Element at storage index `storageIndex` converted to Float.
     @inline(__always)
     private func element(_ raw: UnsafeRawPointer, _ storageIndex: Int) -> Float {
         switch dtype {
@@ -126,66 +158,123 @@ public struct TensorData: Sendable {
         }
     }
 
-    /// Storage index of logical (row-major) element `i`.
-    @inline(__always)
-    private func storageIndex(_ i: Int) -> Int {
-        var rem = i, idx = 0
-        for d in stride(from: shape.count - 1, through: 0, by: -1) {
-            let s = shape[d]
-            idx += (rem % s) * strides[d]
-            rem /= s
+    /// Walks the logical (row-major) elements `from ..< from + count` as runs along the innermost
+    /// dimension: `body(destinationIndex, storageIndex, runLength, storageStep)`, where run element
+    /// `i` is logical element `start + destinationIndex + i` and lives at storage index
+    /// `storageIndex + i · storageStep`.
+    private func forEachRun(from start: Int, count total: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        guard total > 0 else { return }
+        let rank = shape.count
+        if rank == 0 { body(0, 0, 1, 1); return }
+        // Multi-index of `start`.
+        var index = [Int](repeating: 0, count: rank)
+        var rem = start
+        for d in stride(from: rank - 1, through: 0, by: -1) {
+            index[d] = rem % shape[d]
+            rem /= shape[d]
         }
-        return idx
+        let inner = shape[rank - 1], step = strides[rank - 1]
+        var done = 0
+        while done < total {
+            var base = 0
+            for d in 0..<rank { base += index[d] * strides[d] }
+            let run = min(inner - index[rank - 1], total - done)
+            body(done, base, run, step)
+            done += run
+            // Advance the multi-index by `run` (the innermost index wraps to 0, carrying outwards).
+            index[rank - 1] += run
+            var d = rank - 1
+            while d > 0 && index[d] == shape[d] {
+                index[d] = 0
+                index[d - 1] += 1
+                d -= 1
+            }
+        }
     }
 
-    /// The values widened (or converted) to a Float32 ``Tensor``.
-    public func floatTensor() throws -> Tensor {
+    /// Converts logical elements `start ..< start + n` to Float32 into `out`.
+    private func convert(from start: Int, count n: Int, into out: UnsafeMutablePointer<Float>, raw: UnsafeRawPointer) {
+        forEachRun(from: start, count: n) { dst, src, run, step in
+            let o = out + dst
+            if step == 1 {
+                let p = raw + src * dtype.byteSize
+                switch dtype {
+                case .float32:
+                    memcpy(o, p, run * 4)
+                    return
+                case .float16 where Int(bitPattern: p) % 2 == 0:
+                    // Aligned (as torch and safetensors lay data out): GSVTensor's widening kernel.
+                    HalfConversion.widenHalf(UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt16.self), count: run),
+                                             into: UnsafeMutableBufferPointer(start: o, count: run))
+                    return
+                case .bfloat16 where Int(bitPattern: p) % 2 == 0:
+                    HalfConversion.widenBFloat16(UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt16.self), count: run),
+                                                 into: UnsafeMutableBufferPointer(start: o, count: run))
+                    return
+                default: break
+                }
+            }
+            for i in 0..<run { o[i] = element(raw, src + i * step) }
+        }
+    }
+
+    /// The values widened (or converted) to a Float32 ``Tensor``, honouring the storage offset and
+    /// any strides (transposed, overlapping or broadcast views read as PyTorch reads them).
+    ///
+    /// - Parameter declaredShape: the shape the caller expects; required for an expanded view
+    ///   (``isExpandedView``) — otherwise ``WeightsError/undeclaredExpansion(key:elements:stored:)``
+    ///   — and checked when given (``WeightsError/shapeMismatch(key:expected:actual:)``).
+    public func floatTensor(declaredShape: [Int]? = nil) throws -> Tensor {
+        try checkMaterialisable(declaredShape)
         let n = count
         var out = [Float](repeating: 0, count: n)
         guard n > 0, let base = file.base else { return Tensor(shape: shape, scalars: out) }
-        let raw = base + offset
-        if isContiguous {
-            out.withUnsafeMutableBufferPointer { o in
-                switch dtype {
-                case .float32:
-                    memcpy(o.baseAddress!, raw, n * 4)
-                case .float16 where Int(bitPattern: raw) % 2 == 0:
-                    // Aligned (as torch and safetensors lay data out): GSVTensor's widening kernel.
-                    let src = UnsafeRawBufferPointer(start: raw, count: n * 2).bindMemory(to: UInt16.self)
-                    HalfConversion.widenHalf(src, into: o)
-                case .bfloat16 where Int(bitPattern: raw) % 2 == 0:
-                    let src = UnsafeRawBufferPointer(start: raw, count: n * 2).bindMemory(to: UInt16.self)
-                    HalfConversion.widenBFloat16(src, into: o)
-                case .float16:
-                    let table = HalfConversion.halfTable
-                    table.withUnsafeBufferPointer { t in
-                        for i in 0..<n { o[i] = t[Int(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))] }
-                    }
-                default:
-                    for i in 0..<n { o[i] = element(raw, i) }
-                }
-            }
-        } else {
-            for i in 0..<n { out[i] = element(raw, storageIndex(i)) }
-        }
+        out.withUnsafeMutableBufferPointer { convert(from: 0, count: n, into: $0.baseAddress!, raw: base + offset) }
         return Tensor(shape: shape, scalars: out)
     }
 
+    /// Calls `body` with the values as Float32, in row-major order, `maxElements` at a time: reads
+    /// any view (expanded ones included) with bounded memory, for whole-file checks.
+    public func forEachFloatChunk(maxElements: Int = 1 << 20, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let n = count
+        guard n > 0, let base = file.base else { return }
+        let chunk = max(1, min(maxElements, n))
+        var buffer = [Float](repeating: 0, count: chunk)
+        var start = 0
+        while start < n {
+            let m = min(chunk, n - start)
+            try buffer.withUnsafeMutableBufferPointer { b in
+                convert(from: start, count: m, into: b.baseAddress!, raw: base + offset)
+                try body(UnsafeBufferPointer(start: b.baseAddress, count: m))
+            }
+            start += m
+        }
+    }
+
     /// The values as 64-bit integers (for int64 index tensors such as token ids).
-    public func int64Values() throws -> [Int64] {
+    ///
+    /// - Parameter declaredShape: as for ``floatTensor(declaredShape:)``.
+    public func int64Values(declaredShape: [Int]? = nil) throws -> [Int64] {
+        try checkMaterialisable(declaredShape)
         let n = count
         guard n > 0, let base = file.base else { return [] }
         let raw = base + offset
+        let size = dtype.byteSize
+        switch dtype {
+        case .int64, .int32, .int16, .int8, .uint8, .bool: break
+        default: throw WeightsError.unsupportedDType(key: name, dtype: dtype.rawValue)
+        }
         var out = [Int64](repeating: 0, count: n)
-        for i in 0..<n {
-            let s = isContiguous ? i : storageIndex(i)
-            switch dtype {
-            case .int64: out[i] = raw.loadUnaligned(fromByteOffset: s * 8, as: Int64.self)
-            case .int32: out[i] = Int64(raw.loadUnaligned(fromByteOffset: s * 4, as: Int32.self))
-            case .int16: out[i] = Int64(raw.loadUnaligned(fromByteOffset: s * 2, as: Int16.self))
-            case .int8: out[i] = Int64(raw.loadUnaligned(fromByteOffset: s, as: Int8.self))
-            case .uint8, .bool: out[i] = Int64(raw.loadUnaligned(fromByteOffset: s, as: UInt8.self))
-            default: throw WeightsError.unsupportedDType(key: name, dtype: dtype.rawValue)
+        forEachRun(from: 0, count: n) { dst, src, run, step in
+            for i in 0..<run {
+                let at = (src + i * step) * size
+                switch dtype {
+                case .int64: out[dst + i] = raw.loadUnaligned(fromByteOffset: at, as: Int64.self)
+                case .int32: out[dst + i] = Int64(raw.loadUnaligned(fromByteOffset: at, as: Int32.self))
+                case .int16: out[dst + i] = Int64(raw.loadUnaligned(fromByteOffset: at, as: Int16.self))
+                case .int8: out[dst + i] = Int64(raw.loadUnaligned(fromByteOffset: at, as: Int8.self))
+                default: out[dst + i] = Int64(raw.loadUnaligned(fromByteOffset: at, as: UInt8.self))
+                }
             }
         }
         return out

@@ -297,11 +297,9 @@ struct Unpickler {
             guard !o else { throw corrupt("tensor size \(shape) overflows") }
             count = r
         }
-        // A view may not address more elements than its storage holds (no broadcast stride-0 views):
-        // this bounds what converting it can allocate by the file size.
-        guard count <= s.count else {
-            throw corrupt("tensor \(shape) has \(count) elements but its storage '\(s.key)' only \(s.count)")
-        }
+        // Views may overlap (strides smaller than the row below, or 0), as PyTorch allows: the
+        // view is checked to stay inside its storage here; materialising one with more elements
+        // than it reads needs a shape the model declares (TensorData.floatTensor(declaredShape:)).
         if count > 0 {
             var last = offset
             for (d, st) in zip(shape, strides) {

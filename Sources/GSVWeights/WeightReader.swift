@@ -79,13 +79,15 @@ public struct WeightReader: Sendable {
     }
 
     /// The tensor `name` as Float32 (fp16/bf16/fp64/integers/bool are converted), shape-checked.
+    /// An overlapping or broadcast view is read only when `shape` is given (the model's declaration
+    /// bounds what it allocates).
     public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
-        try data(name, shape: shape).floatTensor()
+        try data(name, shape: shape).floatTensor(declaredShape: shape)
     }
 
     /// The integer tensor `name` as Int64 values (row-major), shape-checked; float tensors are refused.
     public func int64Values(_ name: String, shape: [Int]? = nil) throws -> [Int64] {
-        try data(name, shape: shape).int64Values()
+        try data(name, shape: shape).int64Values(declaredShape: shape)
     }
 
     /// The tensor `name` as Float32 when present, else nil (for optional weights such as biases).
@@ -96,7 +98,7 @@ public struct WeightReader: Sendable {
     /// The tensor `name` as IEEE half bit patterns (row-major), shape-checked: fp16 is copied as
     /// stored, other float types are rounded to half. For fp16 kernels that keep weights at 2 bytes.
     public func halfBits(_ name: String, shape: [Int]? = nil) throws -> [UInt16] {
-        try data(name, shape: shape).halfBits()
+        try data(name, shape: shape).halfBits(declaredShape: shape)
     }
 
     /// Marks `name` as consumed without reading it (weights a model knowingly ignores).

@@ -20,6 +20,9 @@ public enum WeightsError: Error, LocalizedError, Sendable, Equatable {
     case unsupportedDType(key: String, dtype: String)
     /// A weight file could not be written (or the value to write is invalid).
     case unwritable(path: String, reason: String)
+    /// A tensor stored as an overlapping or broadcast view (more elements than the bytes it reads)
+    /// was asked for without a shape declared by the model reading it.
+    case undeclaredExpansion(key: String, elements: Int, stored: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -33,6 +36,9 @@ public enum WeightsError: Error, LocalizedError, Sendable, Equatable {
         case let .shapeMismatch(key, expected, actual): return "weight '\(key)' has shape \(actual), expected \(expected)"
         case let .unsupportedDType(key, dtype): return "weight '\(key)' has unsupported dtype \(dtype)"
         case let .unwritable(path, reason): return "cannot write \(path): \(reason)"
+        case let .undeclaredExpansion(key, elements, stored):
+            return "weight '\(key)' is an overlapping view of \(stored) stored elements expanding to \(elements); "
+                + "it is only read for a model that declares its shape"
         }
     }
 }

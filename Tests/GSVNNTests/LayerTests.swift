@@ -117,3 +117,42 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
         #expect(maxAbsDiff(m(x).scalars, m(query: x, key: x, value: x).scalars) < 1e-6)
     }
 }
+
+/// Conv2d and inference BatchNorm (and folding one into the other).
+@Suite struct Conv2dBatchNormTests {
+    @Test func batchNormMatchesTheDefinitionAndFoldsIntoTheConvolution() throws {
+        let c = 5
+        let gamma = randomTensor([c], seed: 1) + 1.5, beta = randomTensor([c], seed: 2)
+        let mean = randomTensor([c], seed: 3), variance = randomTensor([c], seed: 4).abs() + 0.1
+        let bn = try BatchNorm(weight: gamma, bias: beta, runningMean: mean, runningVar: variance)
+        let x = randomTensor([2, c, 3, 4], seed: 5)
+        let y = bn(x)
+        for n in 0..<2 { for ch in 0..<c { for i in 0..<12 {
+            let v = x.scalars[(n * c + ch) * 12 + i]
+            let expected = (v - mean.scalars[ch]) / (variance.scalars[ch] + 1e-5).squareRoot() * gamma.scalars[ch] + beta.scalars[ch]
+            #expect(abs(y.scalars[(n * c + ch) * 12 + i] - expected) <= 1e-5)
+        } } }
+        let conv = try Conv2d(weight: randomTensor([c, 3, 3, 3], seed: 6), bias: randomTensor([c], seed: 7), padding: (1, 1))
+        let input = randomTensor([1, 3, 6, 7], seed: 8)
+        let folded = try bn.folded(into: conv)
+        let a = folded(input).scalars, b = bn(conv(input)).scalars
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        // Without affine parameters: the plain standardisation.
+        let plain = try BatchNorm(weight: nil, bias: nil, runningMean: Tensor([1, 2]), runningVar: Tensor([4, 9]), eps: 0)
+        #expect(plain(Tensor(shape: [1, 2, 1], scalars: [3, 8])).scalars == [1, 2])
+    }
+
+    @Test func malformedParametersAreRefused() throws {
+        #expect(throws: NNError.self) { try Conv2d(weight: Tensor.zeros([2, 3, 3]), bias: nil) }
+        #expect(throws: NNError.self) { try Conv2d(weight: Tensor.zeros([2, 3, 3, 3]), bias: Tensor.zeros([3])) }
+        #expect(throws: NNError.self) { try Conv2d(weight: Tensor.zeros([2, 3, 3, 3]), bias: nil, stride: (0, 1)) }
+        #expect(throws: NNError.self) {
+            try BatchNorm(weight: Tensor.zeros([3]), bias: nil, runningMean: Tensor.zeros([2]), runningVar: Tensor([1, 1]))
+        }
+        #expect(throws: NNError.self) {
+            try BatchNorm(weight: nil, bias: nil, runningMean: Tensor.zeros([2]), runningVar: Tensor([1, -2]))
+        }
+        let bn = try BatchNorm(weight: nil, bias: nil, runningMean: Tensor.zeros([2]), runningVar: Tensor([1, 1]))
+        #expect(throws: NNError.self) { try bn.folded(into: Conv2d(weight: Tensor.zeros([3, 1, 1, 1]), bias: nil)) }
+    }
+}
