@@ -123,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError(e.message)
             }
             let voice = VoiceReference(audioPath: path, promptText: refText, promptLanguage: try parseLanguage(refLang, option: "--ref-lang"))
-            do { _ = try engine.prepare(voice) } catch {
+            do { _ = try await BlockingWorkExecutor.shared.perform { try engine.prepare(voice) } } catch {
                 throw CLIError("--ref: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
             }
             config.defaultVoice = voice
