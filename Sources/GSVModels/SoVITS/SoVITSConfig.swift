@@ -6,7 +6,7 @@ import GSVWeights
 
 /// Errors raised while building or running the SoVITS synthesizer. Every case names what was wrong.
 public enum SoVITSError: Error, LocalizedError, Sendable, Equatable {
-    /// The checkpoint is a SoVITS family this port does not run (v2Pro, v3, v4, LoRA …).
+    /// The checkpoint is a SoVITS family this port does not run (v3, v4, LoRA …).
     case unsupportedVersion(String)
     /// A configuration value is missing, malformed or inconsistent.
     case invalidConfig(String)
@@ -104,8 +104,33 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
     /// WaveNet kernel, 5.
     public var flowKernelSize: Int = 5
 
+    /// Width of the speaker-verification embedding `sv_emb` reads (v2Pro/v2ProPlus), hard-coded 20480.
+    public var speakerEmbeddingDim: Int = 20480
+
     /// The official v2 configuration (`configs/s2.json`, v2 symbol table).
     public init() {}
+
+    /// The official v2Pro configuration (`configs/s2v2Pro.json`: gin 1024, dropout 0, decoder as v2).
+    public static var v2Pro: SoVITSConfig {
+        var c = SoVITSConfig()
+        c.version = .v2Pro
+        c.ginChannels = 1024
+        return c
+    }
+
+    /// The official v2ProPlus configuration (`configs/s2v2ProPlus.json`: v2Pro with the decoder
+    /// 768 channels wide and a first upsampling kernel of 20).
+    public static var v2ProPlus: SoVITSConfig {
+        var c = SoVITSConfig.v2Pro
+        c.version = .v2ProPlus
+        c.upsampleInitialChannel = 768
+        c.upsampleKernelSizes = [20, 16, 8, 2, 2]
+        return c
+    }
+
+    /// Whether the network has the speaker-verification head (`sv_emb`, `prelu`, `ge_to512`):
+    /// v2Pro and v2ProPlus (`SynthesizerTrn.is_v2pro`).
+    public var usesSpeakerEmbedding: Bool { version == .v2Pro || version == .v2ProPlus }
 
     /// Spectrogram bins (`filter_length / 2 + 1`).
     public var spectrogramBins: Int { filterLength / 2 + 1 }
@@ -177,7 +202,8 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
         func need(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw SoVITSError.invalidConfig(message()) }
         }
-        try need(version == .v1 || version == .v2, "version \(version.rawValue) is not a v1/v2 SynthesizerTrn")
+        try need([.v1, .v2, .v2Pro, .v2ProPlus].contains(version),
+                 "version \(version.rawValue) is not a v1/v2/v2Pro/v2ProPlus SynthesizerTrn")
         for (name, v) in [("inter_channels", interChannels), ("hidden_channels", hiddenChannels),
                           ("filter_channels", filterChannels), ("n_heads", nHeads), ("n_layers", nLayers),
                           ("kernel_size", kernelSize), ("upsample_initial_channel", upsampleInitialChannel),
@@ -196,8 +222,10 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
         try need(interChannels % 2 == 0, "inter_channels \(interChannels) must be even for the coupling flow")
         try need(flowKernelSize % 2 == 1, "flow kernel \(flowKernelSize) must be odd")
         try need(styleKernelSize % 2 == 1, "style kernel \(styleKernelSize) must be odd")
-        try need(ginChannels == mrteHidden,
-                 "gin_channels \(ginChannels) must equal the MRTE width \(mrteHidden) (v2Pro's ge_to512 is not supported)")
+        // v1/v2 add ge to the MRTE output directly; v2Pro/ProPlus map it to the MRTE width (ge_to512).
+        try need(usesSpeakerEmbedding || ginChannels == mrteHidden,
+                 "gin_channels \(ginChannels) must equal the MRTE width \(mrteHidden) for \(version.rawValue)")
+        try need(speakerEmbeddingDim > 0, "speaker embedding width must be positive")
         try need(resblock == "1", "resblock \"\(resblock)\" is not supported (v1/v2 use \"1\")")
         try need(!upsampleRates.isEmpty && upsampleRates.count == upsampleKernelSizes.count,
                  "upsample_rates \(upsampleRates) and upsample_kernel_sizes \(upsampleKernelSizes) differ in length")

@@ -48,6 +48,8 @@ public struct SynthesizerTrn: Sendable {
     public let dec: Generator
     /// `ref_enc`.
     public let refEnc: MelStyleEncoder
+    /// `sv_emb`, `prelu`, `ge_to512` (v2Pro/v2ProPlus only).
+    public let speakerConditioning: SpeakerConditioning?
 
     init(_ p: ParameterSource, config c: SoVITSConfig) throws {
         try c.validate()
@@ -59,6 +61,7 @@ public struct SynthesizerTrn: Sendable {
         dec = try Generator(p.scoped("dec"), config: c)
         refEnc = try MelStyleEncoder(p.scoped("ref_enc"), inputBins: c.styleInputBins, hidden: c.styleHidden,
                                      outDim: c.ginChannels, kernelSize: c.styleKernelSize, heads: c.styleHeads)
+        speakerConditioning = c.usesSpeakerEmbedding ? try SpeakerConditioning(p, config: c) : nil
     }
 
     /// Loads a SoVITS `.pth` (any header: `PK` or the 2-byte version marker).
@@ -73,7 +76,7 @@ public struct SynthesizerTrn: Sendable {
     /// from the checkpoint's `config` (`hps`), every weight shape-checked, weight norm folded, and
     /// any key the network does not use (other than the training-only `enc_q.*`) rejected.
     ///
-    /// - Throws: ``SoVITSError/unsupportedVersion(_:)`` for non-SoVITS files, LoRA, v2Pro, v3/v4;
+    /// - Throws: ``SoVITSError/unsupportedVersion(_:)`` for non-SoVITS files, LoRA, v3/v4;
     ///   ``SoVITSError/invalidConfig(_:)``; `WeightsError` for missing, misshapen or unexpected keys.
     public init(archive: WeightArchive) throws {
         let id = ModelIdentity(archive: archive)
@@ -81,16 +84,17 @@ public struct SynthesizerTrn: Sendable {
             throw SoVITSError.unsupportedVersion("\(archive.path) is a \(id.kind.rawValue) file, not a SoVITS model")
         }
         guard !id.isLoRA else { throw SoVITSError.unsupportedVersion("\(archive.path) is a LoRA delta") }
-        guard let version = id.sovitsVersion, version == .v1 || version == .v2 else {
+        guard let version = id.sovitsVersion, [.v1, .v2, .v2Pro, .v2ProPlus].contains(version) else {
             throw SoVITSError.unsupportedVersion(
-                "\(archive.path): \(id.sovitsVersion?.rawValue ?? "unknown") (\(id.evidence.joined(separator: ", "))); only v1/v2 SynthesizerTrn")
+                "\(archive.path): \(id.sovitsVersion?.rawValue ?? "unknown") (\(id.evidence.joined(separator: ", "))); only v1/v2/v2Pro/v2ProPlus SynthesizerTrn")
         }
         guard let emb = archive.tensors["enc_p.text_embedding.weight"], emb.shape.count == 2 else {
             throw WeightsError.missingKey("enc_p.text_embedding.weight")
         }
-        // TTS.init_vits_weights: 322 symbols → v1, otherwise v2 (the header/size guess is refined here).
-        let symbolVersion: ModelVersion = emb.shape[0] == 322 ? .v1 : .v2
-        let config = try SoVITSConfig(checkpointConfig: archive.config, version: symbolVersion, symbolCount: emb.shape[0])
+        // TTS.init_vits_weights: Pro files keep the detected version (it switches on the speaker
+        // head); otherwise 322 symbols → v1, else v2 (the header/size guess is refined here).
+        let modelVersion: ModelVersion = version == .v2Pro || version == .v2ProPlus ? version : (emb.shape[0] == 322 ? .v1 : .v2)
+        let config = try SoVITSConfig(checkpointConfig: archive.config, version: modelVersion, symbolCount: emb.shape[0])
         try self.init(reader: WeightReader(archive), config: config)
     }
 
@@ -128,8 +132,50 @@ public struct SynthesizerTrn: Sendable {
         try extractLatent(ssl: ssl)[0]
     }
 
-    /// The timbre embedding `ge` `[gin]` of one reference linear spectrogram `[bins, frames]`
-    /// (`ref_enc(spec[:, :704])` for v2, all bins for v1).
+    /// Whether the timbre embedding needs each reference's speaker-verification embedding
+    /// (v2Pro/v2ProPlus).
+    public var needsSpeakerEmbedding: Bool { speakerConditioning != nil }
+
+    /// The timbre embedding `ge` `[gin]` of one reference: `ref_enc(spec[:, :704])` (v1: all
+    /// bins), and for v2Pro/v2ProPlus `PReLU(that + sv_emb(speaker embedding))`.
+    /// - Throws: ``SoVITSError/invalidInput(_:)`` for a wrong spectrogram, a missing speaker
+    ///   embedding (Pro) or one given to a model without the speaker head, or a wrong width.
+    public func referenceEmbedding(_ reference: TimbreReference) throws -> Tensor {
+        let styleGe = try referenceEmbedding(spectrogram: reference.spectrogram)
+        switch (speakerConditioning, reference.speakerEmbedding) {
+        case (nil, nil): return styleGe
+        case (nil, .some):
+            throw SoVITSError.invalidInput("a speaker embedding was given to a \(config.version.rawValue) model, which has no sv_emb")
+        case (.some, nil):
+            throw SoVITSError.invalidInput("\(config.version.rawValue) needs each reference's speaker-verification embedding")
+        case let (head?, sv?):
+            guard sv.count == head.speakerEmbeddingDim, sv.rank == 1 || sv.shape == [1, sv.count] else {
+                throw SoVITSError.invalidInput("speaker embedding has shape \(sv.shape), expected [\(head.speakerEmbeddingDim)]")
+            }
+            guard sv.scalars.allSatisfy(\.isFinite) else {
+                throw SoVITSError.invalidInput("speaker embedding contains NaN or infinity")
+            }
+            return head.combine(styleGe: styleGe, speakerEmbedding: sv)
+        }
+    }
+
+    /// The mean of the per-reference embeddings (`decode` with a list of references; for
+    /// v2Pro/v2ProPlus the mean is taken after each reference's PReLU).
+    public func referenceEmbedding(references: [TimbreReference]) throws -> Tensor {
+        guard !references.isEmpty else { throw SoVITSError.invalidInput("no reference spectrogram") }
+        var sum = try referenceEmbedding(references[0])
+        for r in references.dropFirst() { sum = sum + (try referenceEmbedding(r)) }
+        return sum / Float(references.count)
+    }
+
+    /// The timbre the text encoder's MRTE adds: `ge` itself (v1/v2) or `ge_to512(ge)`
+    /// (v2Pro/v2ProPlus), `[mrteHidden, 1]`.
+    public func textEncoderTimbre(_ ge: Tensor) -> Tensor {
+        speakerConditioning.map { $0.mrteTimbre(ge) } ?? ge.reshaped([ge.count, 1])
+    }
+
+    /// The style encoder's embedding `ref_enc(spec[:, :704])` `[gin]` of one reference linear
+    /// spectrogram `[bins, frames]` (all bins for v1) — the whole timbre for v1/v2.
     /// - Throws: ``SoVITSError/invalidInput(_:)`` for a wrong number of bins or no frames.
     public func referenceEmbedding(spectrogram spec: Tensor) throws -> Tensor {
         guard spec.rank == 2, spec.shape[0] == config.spectrogramBins, spec.shape[1] > 0 else {
@@ -142,12 +188,9 @@ public struct SynthesizerTrn: Sendable {
         return refEnc(spec)
     }
 
-    /// The mean of the per-reference embeddings (`decode` with a list of references).
+    /// The mean of the per-reference style embeddings (v1/v2 `decode` with a list of references).
     public func referenceEmbedding(spectrograms: [Tensor]) throws -> Tensor {
-        guard !spectrograms.isEmpty else { throw SoVITSError.invalidInput("no reference spectrogram") }
-        var sum = try referenceEmbedding(spectrogram: spectrograms[0])
-        for s in spectrograms.dropFirst() { sum = sum + (try referenceEmbedding(spectrogram: s)) }
-        return sum / Float(spectrograms.count)
+        try referenceEmbedding(references: spectrograms.map { TimbreReference(spectrogram: $0) })
     }
 
     // MARK: - Decode
@@ -208,7 +251,7 @@ public struct SynthesizerTrn: Sendable {
         let quantized = try quantizer.decode([codes])
         // 25 Hz → 50 Hz: F.interpolate(nearest, size = 2·T) = repeat every frame twice.
         let content = quantized.repeatInterleave(2, axis: 1)
-        let prior = encP(content: content, phones: phones, ge: g, speed: speed, window: window)
+        let prior = encP(content: content, phones: phones, ge: textEncoderTimbre(g), speed: speed, window: window)
         var zP = prior.mean
         if noiseScale != 0 {
             let eps: Tensor
