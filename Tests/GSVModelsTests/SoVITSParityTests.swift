@@ -43,27 +43,8 @@ fileprivate enum SoVITSFixture {
         try SafeTensorsFile(path: Fixtures.url("v2/golden/reference.safetensors").path)
     }
 
-    struct Variant: Sendable, CustomStringConvertible {
-        var prefix: String
-        var caseIndex: Int
-        var noiseScale: Float
-        var speed: Double
-        var injected: Bool
-        var description: String { prefix }
-    }
-
     /// The decode variants listed in the golden sidecar.
-    static let variants: [Variant] = {
-        guard let data = try? Data(contentsOf: Fixtures.url("v2/golden/sovits_decode.json")),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let list = json["variants"] as? [[String: Any]] else { return [] }
-        return list.compactMap { v in
-            guard let prefix = v["prefix"] as? String, let c = v["case"] as? Int,
-                  let ns = v["noise_scale"] as? Double, let sp = v["speed"] as? Double else { return nil }
-            return Variant(prefix: prefix, caseIndex: c, noiseScale: Float(ns), speed: sp,
-                           injected: v["injected_noise"] as? Bool ?? false)
-        }
-    }()
+    static let variants = SoVITSDecodeVariant.read("v2/golden/sovits_decode.json")
 }
 
 extension SafeTensorsFile {
@@ -224,7 +205,7 @@ extension SafeTensorsFile {
     }
 
     @Test(arguments: SoVITSFixture.variants)
-    fileprivate func decodeMatchesOfficialStageByStage(_ v: SoVITSFixture.Variant) throws {
+    fileprivate func decodeMatchesOfficialStageByStage(_ v: SoVITSDecodeVariant) throws {
         let model = try SoVITSFixture.model.get()
         let d = try SoVITSFixture.decodeGolden.get()
         let p = v.prefix

@@ -30,28 +30,9 @@ fileprivate struct ProFixture: Sendable {
         try SafeTensorsFile(path: Fixtures.url("v2pro/golden/reference.safetensors").path)
     }
 
-    struct Variant: Sendable, CustomStringConvertible {
-        var version: String
-        var prefix: String
-        var caseIndex: Int
-        var noiseScale: Float
-        var speed: Double
-        var injected: Bool
-        var references: Int
-        var description: String { version + " " + prefix }
-    }
-
     /// The decode variants of both versions, from the golden sidecars.
-    static let variants: [Variant] = ["v2Pro", "v2ProPlus"].flatMap { version -> [Variant] in
-        guard let data = try? Data(contentsOf: Fixtures.url("v2pro/golden/decode_\(version).json")),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let list = json["variants"] as? [[String: Any]] else { return [] }
-        return list.compactMap { v in
-            guard let prefix = v["prefix"] as? String, let c = v["case"] as? Int,
-                  let ns = v["noise_scale"] as? Double, let sp = v["speed"] as? Double else { return nil }
-            return Variant(version: version, prefix: prefix, caseIndex: c, noiseScale: Float(ns), speed: sp,
-                           injected: v["injected_noise"] as? Bool ?? false, references: v["refs"] as? Int ?? 1)
-        }
+    static let variants = ["v2Pro", "v2ProPlus"].flatMap {
+        SoVITSDecodeVariant.read("v2pro/golden/decode_\($0).json", version: $0)
     }
 }
 
@@ -170,7 +151,7 @@ extension SafeTensorsFile {
     }
 
     @Test(arguments: ProFixture.variants)
-    fileprivate func decodeMatchesOfficialStageByStage(_ v: ProFixture.Variant) throws {
+    fileprivate func decodeMatchesOfficialStageByStage(_ v: SoVITSDecodeVariant) throws {
         let fixture = ProFixture.named(v.version)
         let model = try fixture.model.get()
         let d = try fixture.decode.get()
