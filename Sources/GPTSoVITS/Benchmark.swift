@@ -132,8 +132,12 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var peakRSSBeforeBatchMB: Double = 0
     /// The BLAS kernels in use (e.g. `OpenBLAS SkylakeX (chosen for AVX-512; …)`).
     public var blas: String = ""
-    /// The fp16 matrix and attention kernel levels (e.g. `fp16 AVX-512, attention AVX-512`).
+    /// The level of every hand-written kernel family and the tuning variables set
+    /// (``KernelInfo/description``).
     public var kernels: String = ""
+    /// The CPU model, the vector features found, its best kernel level and the threads used
+    /// (``KernelInfo/cpu``).
+    public var cpu: String = ""
     /// Whether the end-to-end runs overlapped SoVITS with the next fragments' GPT
     /// (``TTSEngine/overlapsSoVITS``, `GSV_OVERLAP_SOVITS`).
     public var sovitsOverlap: Bool = false
@@ -171,7 +175,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
         case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf
         case e2eBatchSize = "e2e_batch_size", medianWallBatchSeconds = "median_wall_batch_s", rtfBatch = "rtf_batch"
-        case blas, kernels, sovitsOverlap = "sovits_overlap", peakRSSBeforeBatchMB = "peak_rss_before_batch_mb"
+        case blas, kernels, cpu, sovitsOverlap = "sovits_overlap", peakRSSBeforeBatchMB = "peak_rss_before_batch_mb"
         case firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
         case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
         case firstChunkFixedStreamMs = "first_chunk_stream3_ms", firstChunkFixedStreamAudioSeconds = "first_chunk_stream3_audio_s"
@@ -452,7 +456,7 @@ public struct PipelineBenchmark: Sendable {
             firstChunkAudioSeconds: BenchmarkStatistics.median(firstChunk.map { $0.audio }) ?? 0,
             peakRSSMB: Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576,
             loadAverageBefore: loadBefore, loadAverageAfter: ProcessMetrics.loadAverage(),
-            cpuCores: ProcessInfo.processInfo.activeProcessorCount)
+            cpuCores: CPUInfo.availableCores ?? ProcessInfo.processInfo.activeProcessorCount)
         report.firstChunkFixedStreamMs = try Self.median(firstChunkFixed.map { $0.seconds }, "first chunk (streaming 3)") * 1000
         report.e2eBatchSize = batchSize
         report.peakRSSBeforeBatchMB = rssBeforeBatch
@@ -460,6 +464,7 @@ public struct PipelineBenchmark: Sendable {
         report.rtfBatch = wallBatch / max(batchAudio, 1e-9)
         report.blas = BLAS.kernelDescription
         report.kernels = KernelInfo.description
+        report.cpu = KernelInfo.cpu
         report.sovitsOverlap = TTSEngine.overlapsSoVITSByDefault
         report.firstChunkFixedStreamAudioSeconds = BenchmarkStatistics.median(firstChunkFixed.map { $0.audio }) ?? 0
         return report

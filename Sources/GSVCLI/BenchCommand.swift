@@ -159,6 +159,7 @@ struct BenchCommand: AsyncParsableCommand {
              "\(f(r.firstChunkFixedStreamMs, 0)) ms (\(f(r.firstChunkFixedStreamAudioSeconds)) s audio)"),
             ("peak RSS", "\(f(r.peakRSSMB, 0)) MB (\(f(r.peakRSSBeforeBatchMB, 0)) MB before the batched end-to-end run)"),
             ("machine", "\(r.cpuCores) cores, load average \(load)"),
+            ("cpu", r.cpu),
             ("kernels", "\(r.blas); \(r.kernels)"),
         ]
         let width = rows.map(\.0.count).max() ?? 0

@@ -2,11 +2,21 @@
 // (about a hundred matrix–vector products per GPT token): waking a sleeping thread through the OS
 // for each of them costs more than the product itself. Helpers spin briefly for the next job
 // before they sleep.
+//
+// When the cores are shared with other busy processes, a helper that the OS preempts in the middle
+// of a chunk holds the whole loop until it runs again (milliseconds, against loops of tens of
+// microseconds): the owner measures how long it waits for the helpers after running out of
+// tickets, and when that wait is both long and longer than its own share of the work, it takes one
+// helper out of the pool for a while (5 ms, doubling up to 0.5 s while it keeps happening soon
+// after the helper came back), so the loops run on fewer threads instead of waiting. The owner
+// itself waits by spinning briefly, then yielding its core (a helper may be queued behind it).
 #include "GSVKernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -48,6 +58,26 @@ static _Atomic uint64_t gsv_ticket = 0;
 static _Atomic uint32_t gsv_job_done = 0;
 static _Atomic int gsv_sleepers = 0;
 
+// Helpers with an index below this take part in jobs; the others sleep on gsv_pool_raise.
+static _Atomic int gsv_pool_limit = 16;
+static pthread_cond_t gsv_pool_raise = PTHREAD_COND_INITIALIZER;
+
+// Back-off state, used by the owner only (under gsv_pool_owner).
+#define GSV_MS 1000000ull
+#define GSV_STRAGGLE_NS (200 * 1000ull)  // a wait this long (and longer than the owner's own work)
+#define GSV_BACKOFF_MIN (5 * GSV_MS)
+#define GSV_BACKOFF_MAX (500 * GSV_MS)
+static uint64_t gsv_backoff = GSV_BACKOFF_MIN;
+static uint64_t gsv_raise_at = 0;   // when to let one more helper back in
+static uint64_t gsv_raised_at = 0;  // when the last one came back
+static _Atomic unsigned gsv_straggles = 0;
+
+static uint64_t gsv_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 static void gsv_pool_work(uint32_t job, gsv_pool_fn fn, void *ctx, uint32_t count) {
     uint64_t t = atomic_load(&gsv_ticket);
     for (;;) {
@@ -74,9 +104,16 @@ static int gsv_pool_read_job(uint32_t job, gsv_pool_fn *fn, void **ctx, uint32_t
 }
 
 static void *gsv_pool_helper(void *arg) {
-    (void)arg;
+    int index = (int)(intptr_t)arg;
     uint32_t seen = 0;
     for (;;) {
+        if (index >= atomic_load_explicit(&gsv_pool_limit, memory_order_relaxed)) {
+            // Out of the pool (its core is contended): sleep until the owner lets it back in.
+            pthread_mutex_lock(&gsv_pool_sleep);
+            while (index >= atomic_load(&gsv_pool_limit)) pthread_cond_wait(&gsv_pool_raise, &gsv_pool_sleep);
+            pthread_mutex_unlock(&gsv_pool_sleep);
+            seen = (uint32_t)(atomic_load(&gsv_ticket) >> 32);  // jobs from before are done
+        }
         uint32_t job;
         int spins = 0;
         while ((job = (uint32_t)(atomic_load(&gsv_ticket) >> 32)) == seen) {
@@ -96,6 +133,7 @@ static void *gsv_pool_helper(void *arg) {
         void *ctx;
         uint32_t count;
         if (!gsv_pool_read_job(job, &fn, &ctx, &count)) continue;  // already replaced by a newer job
+        if (index >= atomic_load_explicit(&gsv_pool_limit, memory_order_relaxed)) continue;
         gsv_pool_work(job, fn, ctx, count);
     }
     return 0;
@@ -107,7 +145,7 @@ static void gsv_pool_start(void) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &attr, gsv_pool_helper, 0) == 0) gsv_pool_helpers++;
+        if (pthread_create(&t, &attr, gsv_pool_helper, (void *)(intptr_t)gsv_pool_helpers) == 0) gsv_pool_helpers++;
         pthread_attr_destroy(&attr);
     }
 }
@@ -121,6 +159,24 @@ int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
     if (gsv_pool_helpers == 0) {
         pthread_mutex_unlock(&gsv_pool_owner);
         return 0;
+    }
+    uint64_t t0 = gsv_now_ns();
+    int limit = atomic_load_explicit(&gsv_pool_limit, memory_order_relaxed);
+    if (limit > gsv_pool_helpers) atomic_store(&gsv_pool_limit, limit = gsv_pool_helpers);
+    if (limit < gsv_pool_helpers && t0 >= gsv_raise_at) {
+        // Let one helper back in (woken if it sleeps out of the pool).
+        pthread_mutex_lock(&gsv_pool_sleep);
+        atomic_store(&gsv_pool_limit, ++limit);
+        pthread_cond_broadcast(&gsv_pool_raise);
+        pthread_mutex_unlock(&gsv_pool_sleep);
+        gsv_raised_at = t0;
+        gsv_raise_at = t0 + gsv_backoff;
+    }
+    if (limit == 0) {
+        // Every helper is out: the loop runs here.
+        for (size_t i = 0; i < count; i++) fn(ctx, i);
+        pthread_mutex_unlock(&gsv_pool_owner);
+        return 1;
     }
     uint32_t job = (uint32_t)(atomic_load(&gsv_ticket) >> 32) + 1;
     if (job == 0) job = 1;  // 0 is what helpers start from
@@ -139,10 +195,38 @@ int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
         pthread_mutex_unlock(&gsv_pool_sleep);
     }
     gsv_pool_work(job, fn, ctx, (uint32_t)count);
-    while (atomic_load(&gsv_job_done) < (uint32_t)count) GSV_PAUSE();
+    uint64_t t1 = gsv_now_ns();
+    for (unsigned spins = 0; atomic_load(&gsv_job_done) < (uint32_t)count; spins++) {
+        if (spins < 256 || (spins & 63) != 0) {
+            GSV_PAUSE();
+            continue;
+        }
+        if (gsv_now_ns() - t1 > 20000) sched_yield();  // 20 µs: a helper may be waiting for this core
+    }
+    uint64_t t2 = gsv_now_ns();
+    if (t2 - t1 > GSV_STRAGGLE_NS && t2 - t1 > t1 - t0) {
+        // A helper straggled: one fewer for a while, longer when it happens soon after a helper
+        // came back (the contention goes on).
+        atomic_fetch_add(&gsv_straggles, 1);
+        gsv_backoff = t2 - gsv_raised_at < 1000 * GSV_MS ? gsv_backoff * 2 : GSV_BACKOFF_MIN;
+        if (gsv_backoff > GSV_BACKOFF_MAX) gsv_backoff = GSV_BACKOFF_MAX;
+        if (limit > 0) atomic_store(&gsv_pool_limit, limit - 1);
+        gsv_raise_at = t2 + gsv_backoff;
+    }
     pthread_mutex_unlock(&gsv_pool_owner);
     return 1;
 }
+
+// Not in the public header yet (no Swift caller): the C kernel tests declare them.
+int gsv_pool_active_helpers(void);
+unsigned gsv_pool_straggles(void);
+
+int gsv_pool_active_helpers(void) {
+    int limit = atomic_load(&gsv_pool_limit);
+    return limit < gsv_pool_helpers ? limit : gsv_pool_helpers;
+}
+
+unsigned gsv_pool_straggles(void) { return atomic_load(&gsv_straggles); }
 
 static _Atomic int gsv_lanes = 0;
 

@@ -497,6 +497,69 @@ static void test_pool(int helpers, int jobs) {
            atomic_load(&hook_calls));
 }
 
+// Back-off under contention: helpers that stall inside chunks (as a helper does when the OS
+// preempts it for another busy process) are taken out of the pool; once they stop stalling they
+// come back. Every index still runs exactly once.
+static pthread_t main_thread;
+static _Atomic int stall_helpers = 0;
+static _Atomic uint32_t backoff_visits[8];
+
+static double wall_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void backoff_body(void *ctx, size_t i) {
+    (void)ctx;
+    if (atomic_load(&stall_helpers) && !pthread_equal(pthread_self(), main_thread)) {
+        struct timespec d = {0, 2000000};  // 2 ms, as a preempted helper
+        nanosleep(&d, 0);
+    } else {
+        double until = wall_now() + 30e-6;  // 30 µs of work, so that helpers find indexes to take
+        while (wall_now() < until) {
+        }
+    }
+    atomic_fetch_add(&backoff_visits[i], 1);
+}
+
+static int run_backoff_jobs(int jobs) {
+    int bad = 0;
+    for (int j = 0; j < jobs; j++) {
+        for (int i = 0; i < 8; i++) atomic_store(&backoff_visits[i], 0);
+        if (!gsv_pool_run(8, 3, backoff_body, 0)) return -1;
+        for (int i = 0; i < 8; i++) bad += atomic_load(&backoff_visits[i]) != 1;
+    }
+    return bad;
+}
+
+static void test_pool_backoff(void) {
+    main_thread = pthread_self();
+    int helpers = gsv_pool_helpers;  // started (pool.c is compiled into this file)
+    CHECK(helpers > 0, "pool has no helpers");
+    unsigned before = gsv_pool_straggles();
+    atomic_store(&stall_helpers, 1);
+    int bad = run_backoff_jobs(40);
+    int during = gsv_pool_active_helpers();
+    atomic_store(&stall_helpers, 0);
+    CHECK(bad == 0, "back-off: %d indexes ran other than once while helpers stalled", bad);
+    CHECK(gsv_pool_straggles() > before, "stalling helpers were not noticed");
+    CHECK(during < helpers, "helpers still all in the pool while stalling (%d of %d)", during, helpers);
+    // Without stalls helpers come back, one per back-off period (on a busy machine real preemption
+    // may take some out again, so the test asks for one to come back, not all).
+    int most = during;
+    for (int round = 0; round < 400 && most < helpers; round++) {
+        bad += run_backoff_jobs(10);
+        struct timespec d = {0, 5000000};
+        nanosleep(&d, 0);
+        if (gsv_pool_active_helpers() > most) most = gsv_pool_active_helpers();
+    }
+    CHECK(most > during, "no helper came back (%d of %d active)", gsv_pool_active_helpers(), helpers);
+    CHECK(bad == 0, "back-off: %d indexes ran other than once", bad);
+    printf("pool back-off: %d of %d helpers while stalling, %u straggles noticed, up to %d back afterwards\n", during,
+           helpers, gsv_pool_straggles() - before, most);
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");  // fewer pool jobs (under emulation)
     test_probe();
@@ -507,6 +570,7 @@ int main(int argc, char **argv) {
     test_attention();
     test_layer_norm();
     test_pool(3, quick ? 20000 : 200000);
+    test_pool_backoff();
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
