@@ -138,6 +138,10 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     /// The CPU model, the vector features found, its best kernel level and the threads used
     /// (``KernelInfo/cpu``).
     public var cpu: String = ""
+    /// Median process CPU time (user + system, every thread) of one measured run of each stage,
+    /// by stage name (`GPT batch 1`, `SoVITS`, `end to end`, …): with one thread (`GSV_THREADS=1`)
+    /// it is the stage's time on an otherwise idle core, whatever else the machine runs.
+    public var cpuSeconds: [String: Double] = [:]
     /// Whether the end-to-end runs overlapped SoVITS with the next fragments' GPT
     /// (``TTSEngine/overlapsSoVITS``, `GSV_OVERLAP_SOVITS`).
     public var sovitsOverlap: Bool = false
@@ -175,7 +179,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
         case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf
         case e2eBatchSize = "e2e_batch_size", medianWallBatchSeconds = "median_wall_batch_s", rtfBatch = "rtf_batch"
-        case blas, kernels, cpu, sovitsOverlap = "sovits_overlap", peakRSSBeforeBatchMB = "peak_rss_before_batch_mb"
+        case blas, kernels, cpu, cpuSeconds = "cpu_seconds", sovitsOverlap = "sovits_overlap", peakRSSBeforeBatchMB = "peak_rss_before_batch_mb"
         case firstChunkMs = "first_chunk_ms", firstChunkWarmMs = "first_chunk_warm_ms"
         case firstChunkTokenStreamMs = "first_chunk_stream2_ms", firstChunkTokenStreamAudioSeconds = "first_chunk_stream2_audio_s"
         case firstChunkFixedStreamMs = "first_chunk_stream3_ms", firstChunkFixedStreamAudioSeconds = "first_chunk_stream3_audio_s"
@@ -234,6 +238,13 @@ public enum ProcessMetrics {
         return nil
     }
 
+    /// CPU time this process has used so far (user + system, every thread), in seconds.
+    public static func cpuSeconds() -> Double {
+        var t = timespec()
+        guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) == 0 else { return 0 }
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
     /// The 1-minute load average from `/proc/loadavg`; nil where unavailable.
     public static func loadAverage() -> Double? {
         guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
@@ -257,8 +268,15 @@ public struct PipelineBenchmark: Sendable {
         self.settings = settings
     }
 
-    /// Repeats `body` warm-up + measured times and returns the measured results.
-    private func repeated<T>(_ stage: String, progress: (String) -> Void, _ body: () throws -> T) throws -> [T] {
+    /// Process CPU seconds of each stage's measured runs (``BenchmarkReport/cpuSeconds``).
+    private final class StageCPUTimes {
+        var seconds: [String: [Double]] = [:]
+    }
+
+    /// Repeats `body` warm-up + measured times and returns the measured results; the process CPU
+    /// time of each measured run goes to `cpu` under `stage`.
+    private func repeated<T>(_ stage: String, cpu: StageCPUTimes, progress: (String) -> Void,
+                             _ body: () throws -> T) throws -> [T] {
         var out: [T] = []
         let total = settings.warmupRuns + settings.runs
         for i in 0..<total {
@@ -266,10 +284,14 @@ public struct PipelineBenchmark: Sendable {
             progress(warm ? "\(stage): warm-up \(i + 1)/\(settings.warmupRuns)"
                           : "\(stage): run \(i - settings.warmupRuns + 1)/\(settings.runs)")
             let value: T
+            let cpu0 = ProcessMetrics.cpuSeconds()
             do { value = try body() } catch let e as BenchmarkError { throw e } catch let e as CancellationError { throw e } catch {
                 throw BenchmarkError.stageFailed(stage: stage, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
             }
-            if !warm { out.append(value) }
+            if !warm {
+                out.append(value)
+                cpu.seconds[stage, default: []].append(ProcessMetrics.cpuSeconds() - cpu0)
+            }
         }
         return out
     }
@@ -293,6 +315,7 @@ public struct PipelineBenchmark: Sendable {
     public func run(loadSeconds: Double, progress: (String) -> Void) async throws -> BenchmarkReport {
         let loadBefore = ProcessMetrics.loadAverage()
         let clock = ContinuousClock()
+        let cpuTimes = StageCPUTimes()
         let lang = try TTSEngine.language(settings.textLanguage, version: bundle.version)
         let voice = settings.reference
         let pieces: [String]
@@ -304,7 +327,7 @@ public struct PipelineBenchmark: Sendable {
 
         // Frontend: every piece through normalisation, G2P and phone ids.
         var sequences: [PhoneSequence] = []
-        let frontendSeconds = try repeated("frontend", progress: progress) { () -> Double in
+        let frontendSeconds = try repeated("frontend", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
             let seqs = try pieces.map { try bundle.frontend.phones(for: $0, language: lang) }
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
@@ -318,7 +341,7 @@ public struct PipelineBenchmark: Sendable {
 
         // BERT features of every fragment, batched as the engine computes them (streaming off).
         var berts: [Tensor] = []
-        let bertSeconds = try repeated("RoBERTa", progress: progress) { () -> Double in
+        let bertSeconds = try repeated("RoBERTa", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
             let feats = try bundle.bert.features(batch: sequences.map(\.bertSegments))
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
@@ -338,7 +361,7 @@ public struct PipelineBenchmark: Sendable {
         } catch {
             throw SynthesisError.invalidReference(path: voice.audioPath, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
-        let hubertSeconds = try repeated("CN-HuBERT", progress: progress) { () -> Double in
+        let hubertSeconds = try repeated("CN-HuBERT", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
             _ = try bundle.hubert.sslContent(audio16k: hubertInput)
             return BenchmarkStatistics.seconds(clock.now - t0)
@@ -353,7 +376,7 @@ public struct PipelineBenchmark: Sendable {
         }
         let options = fixedTokenOptions
         var firstTokens: [Int] = []
-        let gpt1 = try repeated("GPT batch 1", progress: progress) { () -> (prefill: Double, tps: Double) in
+        let gpt1 = try repeated("GPT batch 1", cpu: cpuTimes, progress: progress) { () -> (prefill: Double, tps: Double) in
             var rng = SeededRNG(seed: settings.seed)
             var timings = T2STimings()
             let r = try bundle.t2s.decode(batch: [inputs[0]], options: options, rng: &rng, timings: &timings)
@@ -363,7 +386,7 @@ public struct PipelineBenchmark: Sendable {
                     Double(settings.tokens) / max(BenchmarkStatistics.seconds(timings.decode), 1e-9))
         }
         let batchInputs = (0..<settings.gptBatch).map { inputs[$0 % inputs.count] }
-        let gptN = try repeated("GPT batch \(settings.gptBatch)", progress: progress) { () -> Double in
+        let gptN = try repeated("GPT batch \(settings.gptBatch)", cpu: cpuTimes, progress: progress) { () -> Double in
             var rng = SeededRNG(seed: settings.seed)
             var timings = T2STimings()
             let r = try bundle.t2s.decode(batch: batchInputs, options: options, rng: &rng, timings: &timings)
@@ -374,7 +397,7 @@ public struct PipelineBenchmark: Sendable {
         // SoVITS over the first fragment's tokens.
         let rate = bundle.sampleRate
         var sovitsAudio = 0.0
-        let sovitsRTFs = try repeated("SoVITS", progress: progress) { () -> Double in
+        let sovitsRTFs = try repeated("SoVITS", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
             let audio = try bundle.sovits.decode(codes: firstTokens, phones: sequences[0].phoneIDs, ge: prepared.ge,
                                                  noise: .seeded(settings.seed))
@@ -386,7 +409,7 @@ public struct PipelineBenchmark: Sendable {
 
         // End to end, EOS disabled, uncached voice.
         var e2eAudio = 0.0
-        let e2eSeconds = try repeated("end to end", progress: progress) { () -> Double in
+        let e2eSeconds = try repeated("end to end", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
             let samples = try endToEnd()
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
@@ -400,7 +423,7 @@ public struct PipelineBenchmark: Sendable {
         let rssBeforeBatch = Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576
         let batchSize = settings.e2eBatchSize > 0 ? settings.e2eBatchSize : sequences.count
         var batchAudio = 0.0
-        let batchSeconds = try repeated("end to end (batch_size \(batchSize))", progress: progress) { () -> Double in
+        let batchSeconds = try repeated("end to end (batch_size \(batchSize))", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
             let samples = try endToEnd(batchSize: batchSize)
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
@@ -465,6 +488,7 @@ public struct PipelineBenchmark: Sendable {
         report.blas = BLAS.kernelDescription
         report.kernels = KernelInfo.description
         report.cpu = KernelInfo.cpu
+        report.cpuSeconds = cpuTimes.seconds.compactMapValues { BenchmarkStatistics.median($0) }
         report.sovitsOverlap = TTSEngine.overlapsSoVITSByDefault
         report.firstChunkFixedStreamAudioSeconds = BenchmarkStatistics.median(firstChunkFixed.map { $0.audio }) ?? 0
         return report

@@ -131,6 +131,14 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    /// Stage CPU times in pipeline order, e.g. `GPT batch 1 7.10 s, SoVITS 3.02 s, …`.
+    static func cpuTimes(_ seconds: [String: Double]) -> String {
+        let order = ["frontend", "RoBERTa", "CN-HuBERT", "GPT batch 1", "GPT batch", "SoVITS", "end to end"]
+        func rank(_ stage: String) -> Int { order.firstIndex(of: stage) ?? order.firstIndex { stage.hasPrefix($0) } ?? order.count }
+        let stages = seconds.keys.sorted { (rank($0), $0) < (rank($1), $1) }
+        return stages.map { $0 + String(format: " %.2f s", seconds[$0] ?? 0) }.joined(separator: ", ")
+    }
+
     /// The human-readable table of a report.
     static func table(_ r: BenchmarkReport) -> String {
         func f(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
@@ -159,6 +167,7 @@ struct BenchCommand: AsyncParsableCommand {
              "\(f(r.firstChunkFixedStreamMs, 0)) ms (\(f(r.firstChunkFixedStreamAudioSeconds)) s audio)"),
             ("peak RSS", "\(f(r.peakRSSMB, 0)) MB (\(f(r.peakRSSBeforeBatchMB, 0)) MB before the batched end-to-end run)"),
             ("machine", "\(r.cpuCores) cores, load average \(load)"),
+            ("CPU time per run (process)", Self.cpuTimes(r.cpuSeconds)),
             ("cpu", r.cpu),
             ("kernels", "\(r.blas); \(r.kernels)"),
         ]

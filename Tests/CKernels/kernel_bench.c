@@ -42,7 +42,75 @@ static float *floats(size_t n) {
         best_;                                                                                             \
     })
 
+static double wall(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+// One fp16 product cut into `chunks` row blocks, as Parallel.forRanges cuts it for the pool.
+struct product {
+    int level;
+    const uint16_t *w;
+    size_t rows, cols, per;
+    const float *x;
+    float *y;
+};
+
+static void product_chunk(void *ctx, size_t i) {
+    const struct product *p = ctx;
+    size_t r0 = i * p->per, r1 = r0 + p->per < p->rows ? r0 + p->per : p->rows;
+    if (r0 < r1) gsv_hgemv_rows_at(p->level, p->w, p->cols, p->x, p->y, r0, r1);
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// `pool` mode: wall time of GPT-like decode steps (96 fp16 products of the v2 layer shapes, each
+// cut in `threads` chunks through gsv_pool_run, a little serial work between them) with 1 and with
+// 2 threads, alternating, `rounds` rounds of `steps` steps; prints the median ms/step of each. Run it
+// beside a busy process pinned to one core to see the pool under contention (the 2-thread runs must
+// not be slower than the 1-thread runs).
+static int pool_mode(int rounds, int steps) {
+    int level = gsv_cpu_level();
+    const size_t layers = 24, shapes[4][2] = {{1536, 512}, {512, 512}, {2048, 512}, {512, 2048}};
+    uint16_t *w[24][4];
+    for (size_t l = 0; l < layers; l++)
+        for (int m = 0; m < 4; m++) {
+            size_t n = shapes[m][0] * shapes[m][1];
+            w[l][m] = malloc(n * 2);
+            for (size_t i = 0; i < n; i++) w[l][m][i] = (uint16_t)(0x3000 + (i * 2654435761u >> 20) % 0x800);
+        }
+    float *x = floats(2048), *y = malloc(2048 * sizeof *y);
+    double *times[2];
+    times[0] = malloc((size_t)rounds * sizeof(double));
+    times[1] = malloc((size_t)rounds * sizeof(double));
+    for (int r = 0; r < rounds; r++)
+        for (int threads = 1; threads <= 2; threads++) {
+            double t0 = wall();
+            for (int s = 0; s < steps; s++)
+                for (size_t l = 0; l < layers; l++)
+                    for (int m = 0; m < 4; m++) {
+                        struct product p = {level, w[l][m], shapes[m][0], shapes[m][1], 0, x, y};
+                        p.per = (p.rows + (size_t)threads - 1) / (size_t)threads;
+                        if (threads == 1 || !gsv_pool_run((size_t)threads, threads - 1, product_chunk, &p))
+                            for (size_t i = 0; i < (size_t)threads; i++) product_chunk(&p, i);
+                        for (size_t i = 0; i < shapes[m][1] && i < 512; i++) x[i] = x[i] * 0.5f + y[i] * 1e-3f;
+                    }
+            times[threads - 1][r] = (wall() - t0) / steps * 1e3;
+        }
+    for (int t = 0; t < 2; t++) qsort(times[t], (size_t)rounds, sizeof(double), compare_doubles);
+    printf("pool: decode-like steps (96 fp16 products, level %s), median of %d rounds x %d steps, wall time: "
+           "1 thread %.2f ms/step, 2 threads %.2f ms/step (2/1 = %.2f)\n",
+           gsv_level_name(level), rounds, steps, times[0][rounds / 2], times[1][rounds / 2],
+           times[1][rounds / 2] / times[0][rounds / 2]);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "pool")) return pool_mode(argc > 2 ? atoi(argv[2]) : 9, argc > 3 ? atoi(argv[3]) : 100);
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     int top = gsv_cpu_level();
     char model[128];

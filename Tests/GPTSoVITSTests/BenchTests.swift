@@ -179,5 +179,13 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
         #expect(json?["first_chunk_stream3_ms"] != nil && json?["first_chunk_stream2_ms"] != nil)
         #expect(json?["sovits_overlap"] as? Bool == TTSEngine.overlapsSoVITSByDefault)
+        // Process CPU time of every measured stage; the end-to-end run does at least the GPT
+        // stage's work (same fragments, plus frontend, BERT, HuBERT and SoVITS).
+        let stages = ["frontend", "RoBERTa", "CN-HuBERT", "GPT batch 1", "GPT batch 2", "SoVITS", "end to end"]
+        #expect(Set(stages).isSubset(of: Set(report.cpuSeconds.keys)), "\(report.cpuSeconds.keys.sorted())")
+        #expect(stages.allSatisfy { (report.cpuSeconds[$0] ?? 0) > 0 })
+        #expect((report.cpuSeconds["end to end"] ?? 0) > (report.cpuSeconds["SoVITS"] ?? .infinity))
+        #expect((json?["cpu_seconds"] as? [String: Double])?.count == report.cpuSeconds.count)
+        #expect(!report.cpu.isEmpty)
     }
 }
