@@ -124,12 +124,13 @@ public struct ModelBundle: Sendable {
         try checkExists("SoVITS", paths.sovits)
         try checkExists("CN-HuBERT", paths.hubert)
         try checkExists("BERT", paths.bert)
+        // (First: a bad language-ID file is reported before the networks take their time to load.)
+        let detector = try languageDetector(paths.languageModel)
         let t2s = try loadNetwork("GPT", paths.gpt) { try Text2SemanticDecoder.load(path: paths.gpt) }
         let sovits = try loadNetwork("SoVITS", paths.sovits) { try SynthesizerTrn.load(path: paths.sovits) }
         let hubert = try loadNetwork("CN-HuBERT", paths.hubert) { try CNHuBERT.load(folder: paths.hubert) }
         let bert = try loadNetwork("BERT", paths.bert) { try ChineseRoBERTa.load(folder: paths.bert) }
-        return try ModelBundle(t2s: t2s, sovits: sovits, hubert: hubert, bert: bert, source: paths.sovits,
-                               languageDetector: languageDetector(paths.languageModel))
+        return try ModelBundle(t2s: t2s, sovits: sovits, hubert: hubert, bert: bert, source: paths.sovits, languageDetector: detector)
     }
 
     /// This bundle with its GPT and/or SoVITS loaded from other files. CN-HuBERT and BERT are the

@@ -80,6 +80,31 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
 @Suite(.serialized) struct CLIErrorTests {
     static let ref = Fixtures.url("v2/ref/ref.wav").standardizedFileURL.path
 
+    /// The tiny fixture models as command-line options.
+    static var tinyModels: [String] {
+        let m = Fixtures.url("v2/models")
+        return ["--gpt", m.appendingPathComponent("gpt_v2_tiny.ckpt").path, "--sovits", m.appendingPathComponent("sovits_v2_tiny.pth").path,
+                "--hubert", m.appendingPathComponent("chinese-hubert-base-tiny").path,
+                "--bert", m.appendingPathComponent("chinese-roberta-wwm-ext-large-tiny").path]
+    }
+
+    /// The full language-ID model is used when the models folder holds one (`models download lid`
+    /// puts it at fast_langdetect/lid.176.bin) or `--lid` names one: a file there that is not a
+    /// fastText model stops the run with an error naming it (so the file is really read).
+    @Test(.enabled(if: CLITests.cliAvailable)) func languageModelFromTheModelsFolder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-lid-\(UUID().uuidString)")
+        let lid = dir.appendingPathComponent("fast_langdetect/lid.176.bin")
+        try FileManager.default.createDirectory(at: lid.deletingLastPathComponent(), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(repeating: 7, count: 4096).write(to: lid)
+        let inFolder = try failing(["say", "你好。", "--ref", Self.ref, "--models", dir.path] + Self.tinyModels, usage: nil)
+        #expect(inFolder.hasPrefix("Error: cannot load the language-ID model \(lid.path)"), "\(inFolder)")
+        let named = dir.appendingPathComponent("other.bin")
+        try Data(repeating: 9, count: 4096).write(to: named)
+        let explicit = try failing(["say", "你好。", "--ref", Self.ref, "--lid", named.path] + Self.tinyModels, usage: nil)
+        #expect(explicit.hasPrefix("Error: cannot load the language-ID model \(named.path)"), "\(explicit)")
+    }
+
     /// Runs the CLI and checks the shape every error shares; returns standard error.
     func failing(_ args: [String], usage subcommand: String?, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let r = try runCLI(args)
@@ -138,6 +163,8 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         let root = Fixtures.url("v2/ref").standardizedFileURL.path
         #expect(try failing(["serve", "--ref-root", root, "--ref", "/etc/hostname"], usage: "serve")
             == "Error: --ref: /etc/hostname is outside the allowed folders")
+        #expect(try failing(["serve", "--ref-root", root, "--ref", root], usage: "serve")
+            == "Error: --ref: \(root) is a folder, not an audio file")
         #expect(try failing(["serve", "--top-k", "0"], usage: "serve") == "Error: --top-k must be ≥ 1 (got 0)")
         #expect(try failing(["serve", "--port", "70000"], usage: "serve") == "Error: --port must be in 0…65535 (got 70000)")
     }

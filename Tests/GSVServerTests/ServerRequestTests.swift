@@ -78,6 +78,16 @@ struct ServerRequestModelTests {
         #expect(try d.decode(SynthesisOptions.self, from: Data(#"{"seed": 4}"#.utf8)).topK == 3)
     }
 
+    @Test("OpenAI requests without a language: a Chinese voice reads Chinese (with English words), any other voice auto")
+    func openAIDefaultLanguage() {
+        func voice(_ language: TextLanguage) -> VoiceReference { VoiceReference(audioPath: "/r.wav", promptText: "", promptLanguage: language) }
+        #expect(OpenAIRoutes.defaultLanguage(for: voice(.zh)) == .zh)
+        #expect(OpenAIRoutes.defaultLanguage(for: voice(.allZh)) == .zh)
+        for other in [TextLanguage.en, .auto, .allJa, .ja] {
+            #expect(OpenAIRoutes.defaultLanguage(for: voice(other)) == .auto, "\(other)")
+        }
+    }
+
     @Test("Every field refuses a value of the wrong type with a message naming it")
     func wrongTypesNameTheField() throws {
         let numeric = Set(["top_k", "top_p", "temperature", "repetition_penalty", "batch_size", "batch_threshold", "speed_factor",
