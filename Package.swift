@@ -73,14 +73,16 @@ let package = Package(
         .target(
             name: "GSVServer",
             dependencies: [
-                "GPTSoVITS", "GSVModels", "GSVAudio", "GSVText",
+                "GPTSoVITS", "GSVModels", "GSVAudio", "GSVText", "GSVWeights",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The studio's page files (plain HTML/CSS/JS, served as they are).
+            resources: [.copy("Studio/Resources")]
         ),
         .executableTarget(
             name: "GSVCLI",
@@ -110,6 +112,13 @@ let package = Package(
         ),
         .testTarget(name: "GSVTrainTests", dependencies: ["GSVTrain", "GSVTensor", "GSVWeights", "GSVModels", "GSVTestSupport"]),
         .testTarget(name: "GSVBrowserTestingTests", dependencies: ["GSVBrowserTesting"]),
+        .testTarget(
+            name: "GSVStudioTests",
+            dependencies: [
+                "GSVServer", "GSVTestSupport", "GSVBrowserTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVNN", "GSVKernels", "GSVWeights", "GSVTestSupport"], exclude: ["SpeakerModelReruns"]),
     ],
     swiftLanguageModes: [.v6]

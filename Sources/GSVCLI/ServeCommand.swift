@@ -67,6 +67,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Memory budget in MiB for roles' own GPT/SoVITS weights (least recently used dropped beyond it).")
     var modelCacheMb: Int = 2048
 
+    @Flag(name: .customLong("no-studio"), help: "Do not serve the studio (the browser UI at /).")
+    var noStudio: Bool = false
+
+    @Option(name: .customLong("studio-dir"), help: "Folder for the studio's uploads (reference clips, model files); default: 'studio' in the model cache folder.")
+    var studioDir: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1 (got \(maxConcurrent))") }
@@ -117,6 +123,10 @@ struct ServeCommand: AsyncParsableCommand {
         config.allowExit = allowExit
         config.allowRestart = allowRestart
         config.modelCacheBytes = modelCacheMb << 20
+        config.studio.enabled = !noStudio
+        let cache = ModelCache.defaultDirectory()
+        config.studio.directory = studioDir.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? cache.appendingPathComponent("studio", isDirectory: true)
+        if FileManager.default.fileExists(atPath: cache.path) { config.studio.modelFolders = [cache] }
         if let ref = defaultReference {
             let path: String
             do { path = try PathPolicy(roots: config.allowedRoots).confine(ref, field: "--ref") } catch let e as APIError {
@@ -132,6 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warning: listening on \(bindAddr) without --token\n".utf8))
         }
         print("gpt-sovits server: \(bundle.source) (\(bundle.version.rawValue)) on http://\(bindAddr):\(port)")
+        if !noStudio { print("studio: open http://\(bindAddr.contains(":") ? "[\(bindAddr)]" : bindAddr):\(port)/ in a browser") }
         try await buildApplication(configuration: config).runService()
         if ProcessRestart.isRequested {
             print("gpt-sovits server: restarting")

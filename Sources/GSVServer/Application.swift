@@ -60,6 +60,8 @@ public struct ServerConfiguration: Sendable {
     public var modelCacheBytes: Int = 2048 << 20
     /// Model id listed by `/v1/models`.
     public var modelName: String = "gpt-sovits"
+    /// The browser UI at `/` (``StudioConfiguration``).
+    public var studio = StudioConfiguration()
     /// Route groups registered after the built-in ones (``builtInRouteGroups``).
     public var routeGroups: [any ServerRouteGroup] = []
 
@@ -80,11 +82,13 @@ public protocol ServerRouteGroup: Sendable {
 }
 
 /// The route groups every server has, in registration order.
-let builtInRouteGroups: [any ServerRouteGroup] = [OperationsRoutes(), APIv2Routes(), OpenAIRoutes()]
+let builtInRouteGroups: [any ServerRouteGroup] = [OperationsRoutes(), APIv2Routes(), OpenAIRoutes(), StudioRoutes()]
 
 /// Builds the Hummingbird application: the route groups behind the metrics, unknown-route and
 /// bearer-token middleware, over HTTP/1.1 with a header read timeout.
 public func buildApplication(configuration: ServerConfiguration) -> some ApplicationProtocol {
+    var configuration = configuration
+    Studio.prepare(&configuration)
     let router = buildRouter(core: ServerCore(configuration))
     let timeout = configuration.headerTimeout
     return Application(

@@ -60,7 +60,8 @@ struct UnknownRouteMiddleware: RouterMiddleware {
     }
 }
 
-/// Answers 401 unless the request carries the configured bearer token (open routes exempt).
+/// Answers 401 unless the request carries the configured bearer token (open routes exempt), in the
+/// Authorization header or, from the studio's pages, in its sign-in cookie.
 struct BearerTokenMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let token: String?
@@ -81,6 +82,8 @@ struct BearerTokenMiddleware: RouterMiddleware {
     /// case-insensitive; spaces around the credentials are ignored).
     static func authorizes(_ request: Request, token: String) -> Bool {
         let given = (request.headers[.authorization] ?? "").trimmingCharacters(in: .whitespaces)
+        // Browsers carry the token in the studio's sign-in cookie instead (StudioAuth).
+        if given.isEmpty { return StudioAuth.cookieAuthorizes(request, token: token) }
         guard let space = given.firstIndex(of: " "), given[..<space].lowercased() == "bearer" else { return false }
         let credentials = given[given.index(after: space)...].trimmingCharacters(in: .whitespaces)
         return constantTimeEqual(credentials, token)

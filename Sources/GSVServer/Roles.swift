@@ -145,6 +145,13 @@ public final class RoleLibrary: @unchecked Sendable {
         return entries.filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("config.json").path) }.sorted()
     }
 
+    /// Drops the cached copy of role `name` (after its folder changed).
+    public func forget(_ name: String) {
+        lock.lock()
+        cache[name] = nil
+        lock.unlock()
+    }
+
     /// The role named `name` (a folder name; no path separators).
     public func role(_ name: String) throws -> Role {
         guard !name.isEmpty, !name.contains("/"), !name.contains("\\"), name != ".", name != ".." else { throw RoleError.unknownRole(name) }

@@ -3,6 +3,7 @@
 // several servers — or tests — in one process keep separate numbers), served as the Prometheus text
 // format at GET /metrics and as JSON at GET /metrics?format=json.
 import CoreMetrics
+import GPTSoVITS
 import Foundation
 import Prometheus
 
@@ -22,6 +23,8 @@ import Prometheus
 ///   admission gate now.
 /// - `gsv_model_cache_bytes`, `gsv_model_cache_entries`, `gsv_model_cache_budget_bytes`,
 ///   `gsv_model_cache_loads_total`, `gsv_model_cache_evictions_total`: roles' own weights.
+/// - `gsv_process_resident_bytes`, `gsv_process_peak_resident_bytes`: the process's memory now and
+///   at its peak (VmRSS / VmHWM), where the system tells.
 public final class ServerMetrics: Sendable {
     /// The registry every metric of this server is written to.
     public let registry: PrometheusCollectorRegistry
@@ -89,9 +92,17 @@ public final class ServerMetrics: Sendable {
         gauge("gsv_model_cache_bytes", cacheBytes)
         gauge("gsv_model_cache_entries", cacheEntries)
         gauge("gsv_model_cache_budget_bytes", cacheBudget)
+        if let rss = Self.residentBytes() { gauge("gsv_process_resident_bytes", rss) }
+        if let peak = ProcessMetrics.peakResidentBytes() { gauge("gsv_process_peak_resident_bytes", peak) }
         let (newLoads, newEvictions) = cacheCounts.advance(loads: cacheLoads, evictions: cacheEvictions)
         Counter(label: "gsv_model_cache_loads_total", factory: factory).increment(by: newLoads)
         Counter(label: "gsv_model_cache_evictions_total", factory: factory).increment(by: newEvictions)
+    }
+
+    /// Resident set size now (`VmRSS` of /proc/self/status), where the system tells.
+    static func residentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        return ProcessMetrics.kilobytes(field: "VmRSS", inProcStatus: status).map { $0 * 1024 }
     }
 
     /// The Prometheus text exposition (format 0.0.4).
