@@ -119,10 +119,22 @@ struct ServerLiveTests {
                 "text": long, "text_lang": "zh", "ref_audio_path": Shared.refPath, "prompt_text": Shared.refText,
                 "prompt_lang": "zh", "top_k": 1, "seed": 4,
             ] as [String: Any])
-            async let running = RawHTTP.send(port: port, path: "/tts", body: body, hangUpAfter: 1.5)
-            try await Task.sleep(nanoseconds: 300_000_000)
-            async let queued = RawHTTP.send(port: port, path: "/tts", body: body, hangUpAfter: 1.0)
-            for _ in 0..<100 where await core.gate.queued == 0 { try await Task.sleep(nanoseconds: 10_000_000) }
+            // The queued client hangs up first, then the running one, both long before either could
+            // be answered (the running one 2 × 15 % of the synthesis time after sending); the waits
+            // for the server's state scale with the same measured time, so a machine busy with
+            // other tests slows this down without failing it.
+            let hangUp = max(1.5, fullSeconds * 0.15)
+            async let running = RawHTTP.send(port: port, path: "/tts", body: body, hangUpAfter: 2 * hangUp)
+            let sent = Date()
+            while await core.gate.running == 0, Date().timeIntervalSince(sent) < hangUp * 0.5 {
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            #expect(await core.gate.running == 1)
+            async let queued = RawHTTP.send(port: port, path: "/tts", body: body, hangUpAfter: hangUp)
+            let queuedSent = Date()
+            while await core.gate.queued == 0, Date().timeIntervalSince(queuedSent) < hangUp * 0.8 {
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
             #expect(await core.gate.queued == 1)
             _ = try await (running, queued)
             let left = Date()
