@@ -81,13 +81,19 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Ignore a saved training state and start from the pretrained weights.")
     var restart = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Benchmark: after one warm-up batch, run this many batches of each model and print the CPU time per batch, where it goes, the estimated time of the full run and the peak RSS; writes no files.",
+        valueName: "batches"))
+    var bench: Int?
+
     func validate() throws {
         guard ["sovits", "gpt", "all"].contains(target) else { throw ValidationError("target must be sovits, gpt or all (got '\(target)')") }
         guard !name.isEmpty, !name.contains("/") else { throw ValidationError("--name must be a plain name") }
         for (label, v) in [("epochs", epochs), ("sovits-epochs", sovitsEpochs), ("gpt-epochs", gptEpochs), ("batch-size", batchSize),
-                           ("save-every", saveEvery), ("max-steps", maxSteps)] {
+                           ("save-every", saveEvery), ("max-steps", maxSteps), ("bench", bench)] {
             if let v, v < 1 { throw ValidationError("--\(label) must be at least 1") }
         }
+        if bench != nil, maxSteps != nil { throw ValidationError("--bench and --max-steps do not go together") }
         guard textLrRatio > 0, textLrRatio <= 1 else { throw ValidationError("--text-lr-ratio must be in (0, 1]") }
         if let r = randomWeights, r.lowercased() != "v2" { throw ValidationError("--random-weights supports v2 only") }
     }
@@ -97,6 +103,10 @@ struct TrainCommand: ParsableCommand {
         let folder = try DatasetFolder(path: dataset)
         let out = URL(fileURLWithPath: output, isDirectory: true)
         let logs = out.appendingPathComponent("logs/\(name)")
+        if let bench {
+            try runBench(folder, batches: bench)
+            return
+        }
         var written: [String] = []
         if target == "sovits" || target == "all" { written += try trainSoVITS(folder, out: out, logs: logs) }
         if target == "gpt" || target == "all" { written += try trainGPT(folder, out: out, logs: logs) }
@@ -111,7 +121,7 @@ struct TrainCommand: ParsableCommand {
         return try ModelPaths(pretrainedFolder: folder, version: .v2)
     }
 
-    private func trainSoVITS(_ folder: DatasetFolder, out: URL, logs: URL) throws -> [String] {
+    private func makeSoVITSTrainer(_ folder: DatasetFolder) throws -> (SoVITSTrainer, ConfigValue) {
         let (g, d, config, hps) = try sovitsStart()
         var options = SoVITSTrainingOptions()
         options.epochs = sovitsEpochs ?? epochs ?? options.epochs
@@ -125,6 +135,12 @@ struct TrainCommand: ParsableCommand {
         say("sovits: \(data.unique.count) clips (\(data.order.count) per epoch after replication, \(data.dropped) dropped)")
         let trainer = try SoVITSTrainer(generator: g, discriminator: d, model: model, periods: DiscriminatorLayout.v2Periods,
                                         dataset: data, options: options)
+        return (trainer, hps)
+    }
+
+    private func trainSoVITS(_ folder: DatasetFolder, out: URL, logs: URL) throws -> [String] {
+        let (trainer, hps) = try makeSoVITSTrainer(folder)
+        let options = trainer.options
         let statePath = logs.appendingPathComponent("sovits.state").path
         if !restart, FileManager.default.fileExists(atPath: statePath) {
             try trainer.restore(try StateFile.read(statePath))
@@ -223,7 +239,7 @@ struct TrainCommand: ParsableCommand {
 
     // MARK: GPT
 
-    private func trainGPT(_ folder: DatasetFolder, out: URL, logs: URL) throws -> [String] {
+    private func makeGPTTrainer(_ folder: DatasetFolder) throws -> GPTTrainer {
         var options = GPTTrainingOptions()
         options.epochs = gptEpochs ?? epochs ?? options.epochs
         options.batchSize = batchSize ?? options.batchSize
@@ -240,6 +256,12 @@ struct TrainCommand: ParsableCommand {
         } else {
             trainer = try GPTTrainer(pretrained: try WeightArchive.open(try pretrainedGpt ?? pretrainedPaths().gpt), dataset: data, options: options)
         }
+        return trainer
+    }
+
+    private func trainGPT(_ folder: DatasetFolder, out: URL, logs: URL) throws -> [String] {
+        let trainer = try makeGPTTrainer(folder)
+        let options = trainer.options
         let statePath = logs.appendingPathComponent("gpt.state").path
         if !restart, FileManager.default.fileExists(atPath: statePath) {
             try trainer.restore(try StateFile.read(statePath))
@@ -266,6 +288,73 @@ struct TrainCommand: ParsableCommand {
             }
         }
         return written
+    }
+
+    // MARK: Benchmark
+
+    /// `--bench N`: per model, one warm-up batch, then `N` batches measured (process CPU seconds of
+    /// every thread, and wall seconds), the operations they spent it on, and the full run estimated
+    /// as the mean batch times the batches of the official schedule (epochs × batches per epoch).
+    private func runBench(_ folder: DatasetFolder, batches n: Int) throws {
+        say("bench: \(Parallel.threadCount) threads, kernel level \(Tuning.cpuLevel), BLAS \(BLAS.kernelDescription)")
+        var estimated = 0.0
+        if target == "sovits" || target == "all" {
+            let t0 = TapeProfile.now()
+            let (trainer, _) = try makeSoVITSTrainer(folder)
+            let t1 = TapeProfile.now()
+            say(String(format: "sovits: setup %.1f s CPU (%.1f s wall)", t1.cpu - t0.cpu, t1.wall - t0.wall))
+            let list = trainer.batches(epoch: 0)
+            let total = trainer.options.epochs * list.count
+            _ = try trainer.trainBatch(list[0], epoch: 1)
+            let profile = TapeProfile()
+            trainer.stepper.profile = profile
+            var cpu = 0.0, wall = 0.0
+            for i in 0..<n {
+                let a = TapeProfile.now()
+                _ = try trainer.trainBatch(list[(i + 1) % list.count], epoch: 1)
+                let b = TapeProfile.now()
+                cpu += b.cpu - a.cpu
+                wall += b.wall - a.wall
+                say(String(format: "sovits batch %d: %.2f s CPU, %.2f s wall (%d items, %d frames)", i + 1, b.cpu - a.cpu, b.wall - a.wall,
+                           list[(i + 1) % list.count].count, trainer.dataset.collate(list[(i + 1) % list.count]).0.frames))
+            }
+            let per = cpu / Double(n)
+            estimated += per * Double(total)
+            say(String(format: "sovits: %.2f s CPU per batch (%.2f s wall); %d batches (%d epochs × %d) ≈ %@ CPU", per, wall / Double(n),
+                       total, trainer.options.epochs, list.count, Self.duration(per * Double(total))))
+            for line in profile.report() { say("  " + line) }
+        }
+        if target == "gpt" || target == "all" {
+            let t0 = TapeProfile.now()
+            let trainer = try makeGPTTrainer(folder)
+            let t1 = TapeProfile.now()
+            say(String(format: "gpt: setup %.1f s CPU (%.1f s wall), batch size %d", t1.cpu - t0.cpu, t1.wall - t0.wall, trainer.batchSize))
+            let list = trainer.batches(epoch: 0)
+            let total = trainer.options.epochs * list.count
+            _ = try trainer.trainBatch(list[0], batchIndex: 0, epoch: 0)
+            let profile = TapeProfile()
+            trainer.profile = profile
+            var cpu = 0.0, wall = 0.0
+            for i in 0..<n {
+                let index = (i + 1) % list.count
+                let a = TapeProfile.now()
+                _ = try trainer.trainBatch(list[index], batchIndex: index, epoch: 0)
+                let b = TapeProfile.now()
+                cpu += b.cpu - a.cpu
+                wall += b.wall - a.wall
+                say(String(format: "gpt batch %d: %.2f s CPU, %.2f s wall (%d items)", i + 1, b.cpu - a.cpu, b.wall - a.wall, list[index].count))
+            }
+            // Optimizer steps run at every fourth batch: count them at that rate.
+            let opt = profile.forward["ScaledAdam"]
+            let perBatch = (cpu - (opt?.cpu ?? 0)) / Double(n)
+            let perStep = opt.map { $0.cpu / Double(max(1, $0.calls)) } ?? 0
+            let est = perBatch * Double(total) + perStep * Double(total / 4)
+            estimated += est
+            say(String(format: "gpt: %.2f s CPU per batch (%.2f s wall) + %.2f s per optimizer step; %d batches (%d epochs × %d) ≈ %@ CPU",
+                       perBatch, wall / Double(n), perStep, total, trainer.options.epochs, list.count, Self.duration(est)))
+            for line in profile.report() { say("  " + line) }
+        }
+        say("estimated full run: \(Self.duration(estimated)) CPU (÷ \(Parallel.threadCount) threads ≈ \(Self.duration(estimated / Double(Parallel.threadCount))) on a quiet machine), peak RSS \(String(format: "%.2f", Self.peakRSSGB)) GB")
     }
 
     // MARK: Helpers

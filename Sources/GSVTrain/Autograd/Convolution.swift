@@ -249,7 +249,8 @@ extension Tape {
         precondition(geo.tPadded >= dilation * (geo.k - 1) + 1, "conv1d: input \(x.shape) shorter than the kernel span")
         let y = conv1dForward(x.value, w.value, b?.value, geo)
         let needs = x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false)
-        return record(y, differentiable: needs) { g, t in
+        return record(y, differentiable: needs, label: "conv1d \(geo.cin)→\(geo.cout) k\(geo.k)"
+                      + (stride > 1 ? " s\(stride)" : "") + (groups > 1 ? " g\(groups)" : "")) { g, t in
             let (dx, dw, db) = conv1dBackward(g, x.value, w.value, geo, needX: x.requiresGrad, needW: w.requiresGrad,
                                               needB: b?.requiresGrad ?? false)
             if let dx { t.accumulate(x, dx) }
@@ -314,7 +315,7 @@ extension Tape {
         }
         let y = Tensor(shape: [bsz, cout, tOut], scalars: out)
         let needs = x.requiresGrad || w.requiresGrad || (b?.requiresGrad ?? false)
-        return record(y, differentiable: needs) { g, t in
+        return record(y, differentiable: needs, label: "convTranspose1d \(cin)→\(cout) k\(k)") { g, t in
             var dx = [Float](repeating: 0, count: x.requiresGrad ? x.value.count : 0)
             var dw = [Float](repeating: 0, count: w.requiresGrad ? w.value.count : 0)
             var dcol = [Float](repeating: 0, count: rows * tIn)

@@ -10,6 +10,7 @@
 // closures of the nodes that need them, and a node is dropped the moment its backward has run,
 // so memory falls as the backward pass proceeds.
 
+import Foundation
 import GSVTensor
 
 /// A value recorded on a ``Tape``: its tensor and whether gradients flow back to it.
@@ -44,6 +45,7 @@ public typealias GradientSink = (Int, Tensor) -> Void
 public final class Tape {
     private struct Node {
         let output: Int
+        let label: String
         let backward: (Tensor, Tape) -> Void
     }
 
@@ -54,8 +56,11 @@ public final class Tape {
     /// Parameter index → its leaf variable (one leaf per parameter per tape).
     private var parameterLeaf: [Int: Var] = [:]
 
-    /// An empty tape.
-    public init() {}
+    /// Where the time of each operation is added up (benchmarks); nil = not measured.
+    public let profile: TapeProfile?
+
+    /// An empty tape; `profile` (shared by the tapes of one step) adds up the time of each operation.
+    public init(profile: TapeProfile? = nil) { self.profile = profile }
 
     /// Number of recorded operations not yet run backwards.
     public var pendingOperations: Int { nodes.count }
@@ -80,11 +85,25 @@ public final class Tape {
     /// Records an operation: `value` is its result; `backward(grad, tape)` receives the gradient of
     /// the result and calls ``accumulate(_:_:)`` for each input that requires a gradient.
     /// Returns a constant when `differentiable` is false (no input needs a gradient).
-    public func record(_ value: Tensor, differentiable: Bool, backward: @escaping (Tensor, Tape) -> Void) -> Var {
+    /// `label` names the operation in a ``TapeProfile`` (the calling function by default).
+    public func record(_ value: Tensor, differentiable: Bool, label: @autoclosure () -> String = "",
+                       function: StaticString = #function, backward: @escaping (Tensor, Tape) -> Void) -> Var {
+        var name = ""
+        if let profile {
+            let l = label()
+            name = l.isEmpty ? Self.shortName(function) : l
+            profile.endForward(name)
+        }
         guard differentiable else { return .constant(value) }
         let v = Var(id: newID(), value: value)
-        nodes.append(Node(output: v.id, backward: backward))
+        nodes.append(Node(output: v.id, label: name, backward: backward))
         return v
+    }
+
+    /// `conv1d(_:weight:…)` → `conv1d`.
+    private static func shortName(_ f: StaticString) -> String {
+        let s = f.description
+        return s.firstIndex(of: "(").map { String(s[..<$0]) } ?? s
     }
 
     /// Adds `g` to the gradient of `v` (ignored for constants).
@@ -132,10 +151,12 @@ public final class Tape {
     /// output's gradient as soon as it has run.
     private func runBackward(from output: Var, seed: Tensor?) {
         accumulate(output, seed ?? Tensor(repeating: 1, shape: output.shape))
+        profile?.mark()
         while let node = nodes.popLast() {
             guard let g = grads[node.output] else { continue }
             grads[node.output] = nil
             node.backward(g, self)
+            profile?.endBackward(node.label)
         }
     }
 }
@@ -144,4 +165,81 @@ public final class Tape {
 @inline(__always)
 func addInto(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { d[i] += s[i] }
+}
+
+/// Adds up the time of the operations of one or more tapes by label (benchmarks: where a training
+/// step spends its time). Forward time is the time since the previous mark, charged to the operation
+/// recorded next; work outside the tapes is charged with ``section(_:_:)``. Times are process CPU
+/// seconds (every thread) and wall seconds.
+public final class TapeProfile: @unchecked Sendable {
+    /// The figures of one label.
+    public struct Entry: Sendable {
+        public var cpu = 0.0, wall = 0.0, calls = 0
+    }
+
+    private var last: (cpu: Double, wall: Double)
+    /// Forward (and outside-tape sections) by label.
+    public private(set) var forward: [String: Entry] = [:]
+    /// Backward by label.
+    public private(set) var backward: [String: Entry] = [:]
+
+    public init() { last = Self.now() }
+
+    /// Process CPU seconds (every thread) and monotonic wall seconds, now.
+    public static func now() -> (cpu: Double, wall: Double) {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        let cpu = Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+        var w = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &w)
+        return (cpu, Double(w.tv_sec) + Double(w.tv_nsec) * 1e-9)
+    }
+
+    /// Starts a new interval without charging the time since the last mark to anything.
+    public func mark() { last = Self.now() }
+
+    private func charge(_ table: inout [String: Entry], _ label: String) {
+        let t = Self.now()
+        table[label, default: Entry()].cpu += t.cpu - last.cpu
+        table[label, default: Entry()].wall += t.wall - last.wall
+        table[label, default: Entry()].calls += 1
+        last = t
+    }
+
+    /// Charges the time since the last mark to `label` (work outside the tapes).
+    public func lap(_ label: String) { charge(&forward, label) }
+
+    func endForward(_ label: String) { charge(&forward, label) }
+    func endBackward(_ label: String) { charge(&backward, label) }
+
+    /// Runs `body` and charges its time (and the time since the last mark) to `label`.
+    public func section<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
+        mark()
+        defer { charge(&forward, label) }
+        return try body()
+    }
+
+    /// Merges another profile's figures into this one.
+    public func add(_ other: TapeProfile) {
+        for (k, e) in other.forward { forward[k, default: Entry()].cpu += e.cpu; forward[k, default: Entry()].wall += e.wall; forward[k, default: Entry()].calls += e.calls }
+        for (k, e) in other.backward { backward[k, default: Entry()].cpu += e.cpu; backward[k, default: Entry()].wall += e.wall; backward[k, default: Entry()].calls += e.calls }
+    }
+
+    /// Total CPU seconds charged.
+    public var totalCPU: Double { (forward.values.map(\.cpu) + backward.values.map(\.cpu)).reduce(0, +) }
+
+    /// The `limit` labels with the most CPU time (forward + backward), as printable lines.
+    public func report(limit: Int = 30) -> [String] {
+        let keys = Set(forward.keys).union(backward.keys)
+        let rows = keys.map { k -> (String, Entry, Entry) in (k, forward[k] ?? Entry(), backward[k] ?? Entry()) }
+            .sorted { $0.1.cpu + $0.2.cpu > $1.1.cpu + $1.2.cpu }
+        let total = max(totalCPU, 1e-9)
+        var lines = [String(format: "%-44@ %9@ %9@ %6@ %7@", "operation" as NSString, "fwd cpu s" as NSString,
+                            "bwd cpu s" as NSString, "share" as NSString, "calls" as NSString)]
+        for (k, f, b) in rows.prefix(limit) {
+            lines.append(String(format: "%-44@ %9.2f %9.2f %5.1f%% %7d", k as NSString, f.cpu, b.cpu, 100 * (f.cpu + b.cpu) / total,
+                                f.calls + b.calls))
+        }
+        return lines
+    }
 }

@@ -50,6 +50,8 @@ public final class GPTTrainer {
     public private(set) var pending: GradientBuffer
     /// Epochs finished.
     public private(set) var epochsDone = 0
+    /// Adds up where the time of each batch goes (benchmarks); nil = not measured.
+    public var profile: TapeProfile?
 
     /// A trainer starting from a pretrained GPT checkpoint (`{weight, config}`); the inference
     /// loader checks every key and shape first.
@@ -87,8 +89,10 @@ public final class GPTTrainer {
     /// Runs one batch: forward, backward into the pending gradients, and (at the official batch
     /// indices) the optimizer step.
     public func trainBatch(_ indices: [Int], batchIndex: Int, epoch: Int) throws -> (loss: Float, accuracy: Double) {
+        profile?.mark()
         let batch = dataset.collate(indices, bertDim: model.config.bertDim, pad: model.config.eos)
-        let tape = Tape()
+        profile?.lap("collate")
+        let tape = Tape(profile: profile)
         let scope = ParameterScope(params, tape: tape).scoped("model")
         let loss: Var, forward: T2SForward
         if options.dpo {
@@ -104,8 +108,11 @@ public final class GPTTrainer {
         }
         tape.backward(from: loss) { pending.add($0, $1) }
         if batchIndex > 0 && batchIndex % 4 == 0 {
-            optimizer.step(&params, grads: pending, lr: gptLearningRate(optimizerStep: optimizer.step + 1))
-            pending.clear()
+            let step = { [self] in
+                optimizer.step(&params, grads: pending, lr: gptLearningRate(optimizerStep: optimizer.step + 1))
+                pending.clear()
+            }
+            if let profile { profile.section("ScaledAdam", step) } else { step() }
         }
         return (loss.value.scalars[0], accuracy)
     }

@@ -88,6 +88,8 @@ public struct SoVITSStepper: Sendable {
     public var melWeight: Float = 45, klWeight: Float = 1
     /// `learning_rate` (1e-4), `text_low_lr_rate` (0.4), `lr_decay` (0.999875).
     public var learningRate: Double = 1e-4, textLearningRateRatio: Double = 0.4, decay: Double = 0.999875
+    /// Adds up where the time of each step goes (benchmarks); nil = not measured.
+    public var profile: TapeProfile?
 
     /// Key prefixes trained at `learningRate · textLearningRateRatio` (the three text groups).
     public static let textGroups = ["enc_p.text_embedding.", "enc_p.encoder_text.", "enc_p.mrte."]
@@ -108,6 +110,12 @@ public struct SoVITSStepper: Sendable {
         return exponentialLearningRate(base: base, gamma: decay, epoch: epoch)
     }
 
+    /// Runs `body`, charging its time to `label` in ``profile``.
+    func timed<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
+        guard let profile else { return try body() }
+        return try profile.section(label, body)
+    }
+
     /// `spec_to_mel_torch(spec)`: `log(clamp(mel · spec, 1e-5))` per item, `[B, nMels, T]`.
     public func melOfSpectrogram(_ spec: Tensor) throws -> Tensor {
         let b = spec.shape[0]
@@ -123,10 +131,11 @@ public struct SoVITSStepper: Sendable {
         let seg = model.segmentFrames, hop = c.hopLength
         let b = batch.count
         // Generator forward.
-        let tapeG = Tape()
+        profile?.mark()
+        let tapeG = Tape(profile: profile)
         let scopeG = ParameterScope(state.generator, tape: tapeG, frozen: Self.frozen)
         let f = try model.forward(batch, quantized: quantized, draws: draws, parameters: scopeG)
-        let melFull = try melOfSpectrogram(batch.spec)
+        let melFull = try timed("mel of spectrogram") { try melOfSpectrogram(batch.spec) }
         let yMel = Tensor.concat((0..<b).map { i in
             melFull.slice(axis: 0, i..<(i + 1)).slice(axis: 2, f.sliceStarts[i]..<(f.sliceStarts[i] + seg))
         }, axis: 0)
@@ -140,7 +149,7 @@ public struct SoVITSStepper: Sendable {
             batch.wav.slice(axis: 0, i..<(i + 1)).slice(axis: 1, (f.sliceStarts[i] * hop)..<(f.sliceStarts[i] * hop + segment))
         }, axis: 0).reshaped([b, 1, segment])
         // Discriminator step on (y, ŷ.detach()).
-        let tapeD = Tape()
+        let tapeD = Tape(profile: profile)
         let scopeD = ParameterScope(state.discriminator, tape: tapeD)
         let real = try discriminator.all(.constant(y), parameters: scopeD)
         let fake = try discriminator.all(.constant(f.audio.value), parameters: scopeD)
@@ -148,7 +157,7 @@ public struct SoVITSStepper: Sendable {
         var gradsD = GradientBuffer(count: state.discriminator.count)
         tapeD.backward(from: lossD) { gradsD.add($0, $1) }
         let lrD = exponentialLearningRate(base: learningRate, gamma: decay, epoch: epoch)
-        state.optimizerD.step(&state.discriminator, grads: gradsD, learningRate: { _ in lrD })
+        timed("AdamW (D)") { state.optimizerD.step(&state.discriminator, grads: gradsD, learningRate: { _ in lrD }) }
         // Generator losses against the updated discriminator (its parameters are constants here).
         let scopeFrozenD = ParameterScope(state.discriminator, tape: tapeG, frozen: [""])
         let real2 = try discriminator.all(.constant(y), parameters: scopeFrozenD)
@@ -161,7 +170,9 @@ public struct SoVITSStepper: Sendable {
         var gradsG = GradientBuffer(count: state.generator.count)
         tapeG.backward(from: total) { gradsG.add($0, $1) }
         let names = state.generator.names
-        state.optimizerG.step(&state.generator, grads: gradsG, learningRate: { generatorLearningRate(names[$0], epoch: epoch) })
+        timed("AdamW (G)") {
+            state.optimizerG.step(&state.generator, grads: gradsG, learningRate: { generatorLearningRate(names[$0], epoch: epoch) })
+        }
         return SoVITSStepResult(lossDisc: lossD.value.scalars[0], lossesDiscReal: discR, lossesDiscGenerated: discG,
                                 lossGen: lossGen.value.scalars[0], lossesGen: gens, lossFM: lossFM.value.scalars[0],
                                 lossMel: lossMel.value.scalars[0], lossKL: lossKL.value.scalars[0],

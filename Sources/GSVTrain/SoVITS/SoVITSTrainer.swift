@@ -36,7 +36,7 @@ public struct SoVITSProgress: Sendable {
 
 /// Trains the SoVITS generator and discriminator on one voice's data set.
 public final class SoVITSTrainer {
-    public let stepper: SoVITSStepper
+    public var stepper: SoVITSStepper
     public let options: SoVITSTrainingOptions
     public let dataset: SoVITSDataset
     public let quantizer: FrozenQuantizer
@@ -68,8 +68,10 @@ public final class SoVITSTrainer {
 
     /// One iteration on items `indices` (of the unique items).
     public func trainBatch(_ indices: [Int], epoch: Int) throws -> SoVITSStepResult {
-        let (batch, ssl) = dataset.collate(indices)
-        let (_, quantized) = try quantizer.quantized(ssl)
+        let (batch, quantized) = try stepper.timed("collate + frozen quantizer") {
+            let (batch, ssl) = dataset.collate(indices)
+            return (batch, try quantizer.quantized(ssl).quantized)
+        }
         let c = stepper.model.config
         var rng = SeededRNG(seed: options.seed &* 0x9E37_79B9 &+ UInt64(globalStep))
         let draws = SoVITSDraws.seeded(&rng, batch: batch.count, interChannels: c.interChannels, frames: batch.frames)
