@@ -84,6 +84,10 @@ struct GPTTrainingParityTests {
             }
             let lr = gptLearningRate(optimizerStep: k)
             #expect(abs(lr - Double(try fx.step.float("lr_used_step\(k)").scalars[0])) < 1e-9, "learning rate of step \(k)")
+            // param_rms is the RMS of a parameter before the step; |rms(a) − rms(b)| ≤ max|a − b|, so
+            // it inherits the parameters' tolerance (1e-4 of the tensor's largest value, below) plus
+            // its own fp32 rounding.
+            let largestBefore = params.values.map { $0.scalars.reduce(Float(0)) { max($0, abs($1)) } }
             optimizer.step(&params, grads: grads, lr: lr)
             // param_rms of one-element parameters is never read by the update (the official state
             // holds one only because equal-shaped scalars are stacked), so only tensors are compared.
@@ -91,7 +95,7 @@ struct GPTTrainingParityTests {
                 if let rms = fx.step.tensors["opt_after\(k).param_rms.\(name)"] {
                     let r = try rms.floatTensor().scalars[0]
                     let ours = optimizer.paramRMS[i] ?? -1
-                    #expect(abs(ours - r) <= 1e-5 * max(1, abs(r)), "step \(k) param_rms \(name): \(ours) vs \(r)")
+                    #expect(abs(ours - r) <= 1e-4 * largestBefore[i] + 1e-6 * abs(r), "step \(k) param_rms \(name): \(ours) vs \(r)")
                 }
             }
             if fx.step.tensors.keys.contains(where: { $0.hasPrefix("param_after\(k).") }) {
