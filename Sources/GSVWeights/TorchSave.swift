@@ -34,8 +34,9 @@ public struct TorchSaveTensor: Sendable, Equatable {
     public init(float values: [Float], shape: [Int], half: Bool = false) throws {
         var data = Data()
         if half {
-            data.reserveCapacity(values.count * 2)
-            for v in values { withUnsafeBytes(of: HalfConversion.half(fromFloat: v).littleEndian) { data.append(contentsOf: $0) } }
+            // Converted into one buffer, then copied once (appending per element is slow).
+            let bits = values.map { HalfConversion.half(fromFloat: $0).littleEndian }
+            data = bits.withUnsafeBufferPointer { Data(buffer: $0) }
         } else {
             data = values.withUnsafeBufferPointer { Data(buffer: $0) }
         }

@@ -106,17 +106,27 @@ struct ExportTests {
     }
 
     @Test func sovitsWeightsLoadWithOurLoader() throws {
-        let model = SoVITSTrainingModel(config: SoVITSConfig())
-        let g = try model.randomParameters(seed: 3)
+        // The tiny v2 inference model (official hard-coded widths) as the trained generator, plus
+        // posterior-encoder keys that the written file must leave out.
+        let source = try WeightArchive.open(Fixtures.url("v2/models/sovits_v2_tiny.pth").path)
+        let set = try ParameterSet(archive: source)
+        let g = ParameterSet(set.entries + [("enc_q.proj.bias", Tensor(repeating: 0.5, shape: [4]))])
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-export-\(UUID().uuidString).pth").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let hps: ConfigValue = .object(["model": .object(["gin_channels": .int(512)]), "data": .object(["hop_length": .int(640)])])
-        try OfficialExport.writeSoVITS(g, hps: hps, epoch: 2, steps: 50, version: "v2", to: path)
+        try OfficialExport.writeSoVITS(g, hps: source.config ?? .null, epoch: 2, steps: 50, version: "v2", to: path)
         let back = try WeightArchive.open(path)
         #expect(back.headerMarker == nil, "v2 files keep the PK header")
         #expect(back.object?["info"]?.stringValue == "2epoch_50iteration")
         #expect(!back.tensors.keys.contains { $0.contains("enc_q") })
+        #expect(back.config?["model"]?["hidden_channels"]?.intValue == source.config?["model"]?["hidden_channels"]?.intValue)
         _ = try SynthesizerTrn(archive: back)
+        for (k, v) in set.entries {
+            guard let t = back.tensors[k] else { Issue.record("missing \(k)"); continue }
+            #expect(t.dtype == .float16 && t.shape == v.shape, "\(k) is \(t.dtype) \(t.shape)")
+            // The source is fp16 already, so the round trip is exact; values of the smaller tensors
+            // are compared (the few large ones only cost time in a debug build).
+            if v.count <= 1 << 16 { #expect(try t.floatTensor().scalars == v.scalars, "\(k) changed") }
+        }
         // v2Pro files get the 05 header (read back as the v2Pro marker).
         #expect(OfficialExport.headerBytes(version: "v2Pro") == Array("05".utf8))
         #expect(OfficialExport.headerBytes(version: "v2ProPlus") == Array("06".utf8))
