@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "GSVModels", targets: ["GSVModels"]),
         .library(name: "GSVServer", targets: ["GSVServer"]),
         .library(name: "GSVTrain", targets: ["GSVTrain"]),
+        .library(name: "GSVPrepare", targets: ["GSVPrepare"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,7 +59,8 @@ let package = Package(
         .target(name: "GSVText", dependencies: ["GSVCore"], resources: [.copy("Resources")]),
         .target(
             name: "GSVModels",
-            dependencies: ["GSVTensor", "GSVKernels", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["GSVTensor", "GSVKernels", "GSVNN", "GSVWeights", "GSVText", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Resources")]  // vad/silero_vad.safetensors (Silero VAD, MIT)
         ),
         .target(
             name: "GPTSoVITS",
@@ -69,6 +71,14 @@ let package = Package(
             dependencies: ["GSVTensor", "GSVNN", "GSVWeights", "GSVModels", "GSVAudio", "GSVText",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // Dataset preparation: extract, slice, VAD, transcribe, the .list and its review, formatting.
+        .target(
+            name: "GSVPrepare",
+            dependencies: [
+                "GPTSoVITS", "GSVModels", "GSVAudio", "GSVText", "GSVWeights", "GSVTensor",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "GSVServer",
@@ -87,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
-                "GPTSoVITS", "GSVServer", "GSVCore", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText", "GSVTrain",
+                "GPTSoVITS", "GSVServer", "GSVPrepare", "GSVCore", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText", "GSVTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -120,6 +130,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GSVModelsTests", dependencies: ["GSVModels", "GSVNN", "GSVKernels", "GSVWeights", "GSVTestSupport"], exclude: ["SpeakerModelReruns"]),
+        .testTarget(name: "GSVPrepareTests", dependencies: ["GSVPrepare", "GPTSoVITS", "GSVModels", "GSVAudio", "GSVWeights", "GSVTensor", "GSVTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

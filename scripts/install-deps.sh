@@ -5,7 +5,8 @@
 #   (tests only: the OpenAI route's real-client test), on x86-64 the AArch64
 #   cross compiler and qemu-user (tests only: the C kernels' NEON level, scripts/test-kernels-c.sh),
 #   chromium + chromium-driver + fonts-wqy-microhei (tests only: the studio's pages in a headless
-#   browser, and Chinese glyphs in its screenshots).
+#   browser, and Chinese glyphs in its screenshots), espeak-ng and the pocketsphinx Python package
+#   (tests only: a real speech recogniser for `prepare transcribe`).
 # Swift itself (6.x) must already be installed.
 set -euo pipefail
 need=()
@@ -22,7 +23,8 @@ fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the studio's browser tests (WebDriver)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)   # Chinese text in the studio's test screenshots
-python3 -c "import openai" >/dev/null 2>&1 || python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)   # prepare: speech for the recogniser tests
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ "$(uname)" = "Linux" ] && [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -36,5 +38,12 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import openai" >/dev/null
     python3 -m pip install --quiet openai 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages openai \
         || echo "warning: could not install the openai Python package; its client test will be skipped"
+fi
+# Tests only: a real speech recogniser for `prepare transcribe` (English model included).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import pocketsphinx" >/dev/null 2>&1; then
+    echo "installing the pocketsphinx Python package (tests)"
+    python3 -m pip install --quiet pocketsphinx 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages pocketsphinx \
+        || echo "warning: could not install pocketsphinx; the recogniser tests will be skipped"
 fi
 command -v swift >/dev/null 2>&1 || { echo "error: swift is not on PATH (install Swift 6.x first)"; exit 1; }

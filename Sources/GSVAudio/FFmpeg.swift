@@ -102,6 +102,17 @@ public enum FFmpeg {
         return try decode(input: .file(path), name: path, sampleRate: sampleRate)
     }
 
+    /// Decodes like the official `tools/my_utils.py: load_audio(file, sr)`: ffmpeg itself mixes the
+    /// channels down and resamples (`-ac 1 -ar <sampleRate>`, float32 output), so the samples equal
+    /// the official ones for the same ffmpeg build. Used where results must match the official
+    /// dataset tools (slicing, formatting); other paths use ``decode(path:sampleRate:)``.
+    public static func decodeLikeOfficial(path: String, sampleRate: Int) throws -> AudioBuffer {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw AudioError.unreadable(path: path, reason: "no such file")
+        }
+        return try decode(input: .file(path), name: path, sampleRate: sampleRate, ffmpegResamples: true)
+    }
+
     /// Decodes encoded audio held in memory (fed to ffmpeg on stdin); `name` appears in errors.
     public static func decode(data: Data, name: String = "<memory>", sampleRate: Int? = nil) throws -> AudioBuffer {
         try decode(input: .bytes(data), name: name, sampleRate: sampleRate)
@@ -109,7 +120,7 @@ public enum FFmpeg {
 
     private enum Input { case file(String), bytes(Data) }
 
-    private static func decode(input: Input, name: String, sampleRate: Int?) throws -> AudioBuffer {
+    private static func decode(input: Input, name: String, sampleRate: Int?, ffmpegResamples: Bool = false) throws -> AudioBuffer {
         if let sampleRate, sampleRate <= 0 || sampleRate > AudioBuffer.maximumSampleRate {
             throw AudioError.invalidArgument("sample rate must be in 1…10000000, got \(sampleRate)")
         }
@@ -127,7 +138,9 @@ public enum FFmpeg {
             args = ["-hide_banner", "-loglevel", "error", "-protocol_whitelist", "pipe", "-i", "pipe:0"]
             stdin = data
         }
-        args += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1"]
+        args += ["-map", "0:a:0", "-vn", "-sn", "-dn"]
+        if ffmpegResamples, let sampleRate { args += ["-ac", "1", "-ar", String(sampleRate)] }
+        args += ["-c:a", "pcm_f32le", "-f", "wav", "pipe:1"]
         let result = try run(exe, args, stdin: stdin, name: name)
         guard result.status == 0 else {
             throw AudioError.ffmpegFailed(path: name, status: result.status, message: result.stderrText)
@@ -139,7 +152,7 @@ public enum FFmpeg {
             throw AudioError.ffmpegFailed(path: name, status: result.status, message: "unexpected ffmpeg output: \(error.localizedDescription)")
         }
         let mono = wav.mono
-        if let sampleRate { return try mono.resampled(to: sampleRate) }
+        if let sampleRate, !ffmpegResamples { return try mono.resampled(to: sampleRate) }
         return mono
     }
 

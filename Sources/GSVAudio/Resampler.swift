@@ -341,10 +341,12 @@ final class ResamplerCache: @unchecked Sendable {
 }
 
 extension AudioBuffer {
-    /// This audio at `rate` Hz through the high-quality `KaiserResampler` (unchanged if equal).
-    /// Kernels are cached per rate pair.
+    /// This audio at `rate` Hz through the high-quality `KaiserResampler` (unchanged if equal);
+    /// an exact halving (e.g. 32 → 16 kHz) uses ``SoxrHalfband``, librosa's own filter at that
+    /// ratio. Kernels are cached per rate pair.
     public func resampled(to rate: Int) throws -> AudioBuffer {
         if rate == sampleRate { return self }
+        if rate > 0, sampleRate == 2 * rate { return AudioBuffer(samples: SoxrHalfband.shared(samples), sampleRate: rate) }
         return AudioBuffer(samples: try ResamplerCache.shared.kaiser(from: sampleRate, to: rate)(samples), sampleRate: rate)
     }
 

@@ -71,19 +71,53 @@ public struct SilenceSlicer: Sendable {
 
     /// Frame RMS: `sqrt(mean(x²))` over frames of `windowSize` samples every `hopSize`, the signal
     /// zero-padded by `windowSize/2` on both sides (frame `i` centred on sample `i·hop`).
+    ///
+    /// Computed as the official `get_rms` computes it with NumPy, bit for bit: squares in float32,
+    /// each frame summed by NumPy's pairwise float32 summation, divided by the frame length in
+    /// float32, then the float32 square root — so frames at the threshold and the quietest frame of
+    /// a run (the cut position) come out exactly as in the official slicer.
     public func frameRMS(_ x: [Float]) -> [Float] {
         let pad = windowSize / 2
         let padded = x.count + 2 * pad
         guard padded >= windowSize else { return [] }
         let frames = (padded - windowSize) / hopSize + 1
+        var squares = [Float](repeating: 0, count: padded)
+        for (i, v) in x.enumerated() { squares[pad + i] = v * v }
         var out = [Float](repeating: 0, count: frames)
-        for f in 0..<frames {
-            let start = f * hopSize - pad
-            var sum = 0.0
-            for j in max(0, start)..<min(x.count, start + windowSize) { sum += Double(x[j]) * Double(x[j]) }
-            out[f] = Float((sum / Double(windowSize)).squareRoot())
+        let n = Float(windowSize)
+        squares.withUnsafeBufferPointer { sq in
+            for f in 0..<frames {
+                let sum = Self.pairwiseSum(sq.baseAddress! + f * hopSize, windowSize)
+                out[f] = (sum / n).squareRoot()
+            }
         }
         return out
+    }
+
+    /// NumPy's pairwise summation of float32 values (`pairwise_sum` in its loops: plain loop under
+    /// 8 values, eight interleaved accumulators up to 128, halves otherwise), in float32.
+    static func pairwiseSum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
+        if n < 8 {
+            var res: Float = 0
+            for i in 0..<n { res += a[i] }
+            return res
+        }
+        if n <= 128 {
+            var r0 = a[0], r1 = a[1], r2 = a[2], r3 = a[3], r4 = a[4], r5 = a[5], r6 = a[6], r7 = a[7]
+            var i = 8
+            let limit = n - n % 8
+            while i < limit {
+                r0 += a[i]; r1 += a[i + 1]; r2 += a[i + 2]; r3 += a[i + 3]
+                r4 += a[i + 4]; r5 += a[i + 5]; r6 += a[i + 6]; r7 += a[i + 7]
+                i += 8
+            }
+            var res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            while i < n { res += a[i]; i += 1 }
+            return res
+        }
+        var n2 = n / 2
+        n2 -= n2 % 8
+        return pairwiseSum(a, n2) + pairwiseSum(a + n2, n - n2)
     }
 
     /// Slices mono audio at silences.
@@ -121,6 +155,8 @@ public struct SilenceSlicer: Sendable {
         var silenceStart: Int?
         var clipStart = 0
         for (i, level) in rms.enumerated() {
+            // NumPy 1 (the official requirement) compares the float32 level with the Python float
+            // threshold in float64.
             if Double(level) < threshold {
                 if silenceStart == nil { silenceStart = i }
                 continue
@@ -168,10 +204,13 @@ public struct SilenceSlicer: Sendable {
     /// the clip's original peak (as the official code does). Silent clips are returned unchanged.
     ///
     /// Follows tools/slice_audio.py: slice (`_max`, `alpha`; WebUI defaults 0.9 and 0.25).
-    public static func mixLevel(_ clip: [Float], maxLevel: Float = 0.9, alpha: Float = 0.25) -> [Float] {
+    /// The float32 arithmetic is NumPy's: the constants `maxLevel·alpha` and `1 − alpha` are formed
+    /// in double precision and rounded to float32, every operation is float32.
+    public static func mixLevel(_ clip: [Float], maxLevel: Double = 0.9, alpha: Double = 0.25) -> [Float] {
         let peak = clip.reduce(Float(0)) { max($0, abs($1)) }
         guard peak > 0 else { return clip }
+        let scale = Float(maxLevel * alpha), keep = Float(1 - alpha)
         let c = peak > 1 ? clip.map { $0 / peak } : clip
-        return c.map { $0 / peak * (maxLevel * alpha) + (1 - alpha) * $0 }
+        return c.map { $0 / peak * scale + keep * $0 }
     }
 }

@@ -4,7 +4,8 @@ import GPTSoVITS
 /// Every subcommand of `gpt-sovits`, in the order `--help` lists them.
 enum CLISubcommands {
     static let all: [any ParsableCommand.Type] = [
-        SayCommand.self, ServeCommand.self, BenchCommand.self, InspectCommand.self, G2PCommand.self, ModelsCommand.self, TrainCommand.self,
+        SayCommand.self, ServeCommand.self, BenchCommand.self, InspectCommand.self, G2PCommand.self, ModelsCommand.self,
+        PrepareCommand.self, TrainCommand.self,
     ]
 }
 
