@@ -4,18 +4,10 @@ import GSVAudio
 import GSVTestSupport
 
 /// A temporary folder removed by `cleanup()`.
-struct TempFolder {
-    let url: URL
+typealias TempFolder = TemporaryFolder
 
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-prepare-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    var path: String { url.path }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
+extension TemporaryFolder {
+    init() throws { try self.init(prefix: "gsv-prepare") }
 }
 
 /// Reads a JSON fixture file as a dictionary.

@@ -1,24 +1,18 @@
 import Foundation
+import GSVTestSupport
 @testable import GSVWeights
 
-/// A temporary folder removed when the value is released via `cleanup()`.
-struct TempDir {
-    let url: URL
+/// A temporary folder removed by `cleanup()`.
+typealias TempDir = TemporaryFolder
 
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-weights-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+extension TemporaryFolder {
+    init() throws { try self.init(prefix: "gsv-weights") }
 
     func write(_ bytes: [UInt8], to name: String) throws -> String {
         let p = path(name)
         try Data(bytes).write(to: URL(fileURLWithPath: p))
         return p
     }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
 
 /// Seeded generator for reproducible fuzzing (SplitMix64).
