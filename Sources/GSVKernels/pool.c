@@ -10,6 +10,11 @@
 // helper out of the pool for a while (5 ms, doubling up to 0.5 s while it keeps happening soon
 // after the helper came back), so the loops run on fewer threads instead of waiting. The owner
 // itself waits by spinning briefly, then yielding its core (a helper may be queued behind it).
+// A helper that runs a chunk on the owner's own CPU (the OS put both on one core, the other being
+// taken) only slows the owner down, whatever the wait: that too takes it out for a while.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // sched_getcpu
+#endif
 #include "GSVKernels.h"
 
 #include <pthread.h>
@@ -70,7 +75,18 @@ static pthread_cond_t gsv_pool_raise = PTHREAD_COND_INITIALIZER;
 static uint64_t gsv_backoff = GSV_BACKOFF_MIN;
 static uint64_t gsv_raise_at = 0;   // when to let one more helper back in
 static uint64_t gsv_raised_at = 0;  // when the last one came back
-static _Atomic unsigned gsv_straggles = 0;
+static _Atomic unsigned gsv_straggles = 0;  // back-offs so far (straggling or shared-CPU helpers)
+// The CPU the owner runs the current job on (-1: unknown), and how many chunks helpers ran there.
+static _Atomic int gsv_owner_cpu = -1;
+static _Atomic unsigned gsv_shared = 0;
+
+static int gsv_current_cpu(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
 
 static uint64_t gsv_now_ns(void) {
     struct timespec t;
@@ -78,12 +94,15 @@ static uint64_t gsv_now_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-static void gsv_pool_work(uint32_t job, gsv_pool_fn fn, void *ctx, uint32_t count) {
+// Runs indexes of job `job` until its tickets run out; returns how many it ran.
+static uint32_t gsv_pool_work(uint32_t job, gsv_pool_fn fn, void *ctx, uint32_t count) {
     uint64_t t = atomic_load(&gsv_ticket);
+    uint32_t ran = 0;
     for (;;) {
-        if ((uint32_t)(t >> 32) != job || (uint32_t)t >= count) return;
+        if ((uint32_t)(t >> 32) != job || (uint32_t)t >= count) return ran;
         if (atomic_compare_exchange_weak(&gsv_ticket, &t, t + 1)) {
             fn(ctx, (size_t)(uint32_t)t);
+            ran++;
             atomic_fetch_add(&gsv_job_done, 1);
             t = atomic_load(&gsv_ticket);
         }
@@ -134,7 +153,10 @@ static void *gsv_pool_helper(void *arg) {
         uint32_t count;
         if (!gsv_pool_read_job(job, &fn, &ctx, &count)) continue;  // already replaced by a newer job
         if (index >= atomic_load_explicit(&gsv_pool_limit, memory_order_relaxed)) continue;
-        gsv_pool_work(job, fn, ctx, count);
+        if (gsv_pool_work(job, fn, ctx, count) > 0) {
+            int owner = atomic_load_explicit(&gsv_owner_cpu, memory_order_relaxed);
+            if (owner >= 0 && gsv_current_cpu() == owner) atomic_fetch_add(&gsv_shared, 1);
+        }
     }
     return 0;
 }
@@ -187,6 +209,8 @@ int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
     atomic_store_explicit(&gsv_job_count, (uint32_t)count, memory_order_relaxed);
     atomic_store_explicit(&gsv_job_seq, 2 * (uint64_t)job, memory_order_release);
     atomic_store(&gsv_job_done, 0);
+    atomic_store_explicit(&gsv_owner_cpu, gsv_current_cpu(), memory_order_relaxed);
+    unsigned shared = atomic_load_explicit(&gsv_shared, memory_order_relaxed);
     GSV_POOL_TEST_HOOK();  // new fields, old ticket: what a stale helper must not combine
     atomic_store(&gsv_ticket, (uint64_t)job << 32);  // publishes the job (sequentially consistent)
     if (atomic_load(&gsv_sleepers) > 0) {
@@ -204,9 +228,12 @@ int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
         if (gsv_now_ns() - t1 > 20000) sched_yield();  // 20 µs: a helper may be waiting for this core
     }
     uint64_t t2 = gsv_now_ns();
-    if (t2 - t1 > GSV_STRAGGLE_NS && t2 - t1 > t1 - t0) {
-        // A helper straggled: one fewer for a while, longer when it happens soon after a helper
-        // came back (the contention goes on).
+    int straggled = t2 - t1 > GSV_STRAGGLE_NS && t2 - t1 > t1 - t0;
+    // (a helper's report of sharing the owner's CPU may come in the next job: counted there)
+    int shared_cpu = atomic_load_explicit(&gsv_shared, memory_order_relaxed) != shared;
+    if (straggled || shared_cpu) {
+        // A helper straggled or ran on this CPU: one fewer for a while, longer when it happens
+        // soon after a helper came back (the contention goes on).
         atomic_fetch_add(&gsv_straggles, 1);
         gsv_backoff = t2 - gsv_raised_at < 1000 * GSV_MS ? gsv_backoff * 2 : GSV_BACKOFF_MIN;
         if (gsv_backoff > GSV_BACKOFF_MAX) gsv_backoff = GSV_BACKOFF_MAX;
@@ -220,6 +247,9 @@ int gsv_pool_run(size_t count, int helpers, gsv_pool_fn fn, void *ctx) {
 // Not in the public header yet (no Swift caller): the C kernel tests declare them.
 int gsv_pool_active_helpers(void);
 unsigned gsv_pool_straggles(void);
+unsigned gsv_pool_shared_cpu_chunks(void);
+
+unsigned gsv_pool_shared_cpu_chunks(void) { return atomic_load(&gsv_shared); }
 
 int gsv_pool_active_helpers(void) {
     int limit = atomic_load(&gsv_pool_limit);
