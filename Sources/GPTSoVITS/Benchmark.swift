@@ -306,8 +306,7 @@ public struct PipelineBenchmark: Sendable {
     /// The GPT options that decode exactly ``BenchmarkSettings/tokens`` tokens per sequence:
     /// EOS suppressed, stopped by the early-stop limit (the batched driver keeps `tokens`).
     public var fixedTokenOptions: T2SDecodeOptions {
-        T2SDecodeOptions(sampling: SamplingParameters(), earlyStopNum: settings.tokens, maxSteps: settings.tokens + 1,
-                         variant: .batched, suppressEOS: true)
+        T2SDecodeOptions(sampling: SamplingParameters(), maxNewTokens: settings.tokens, variant: .batched, suppressEOS: true)
     }
 
     /// Runs every measurement, reporting progress lines through `progress`.
@@ -377,9 +376,7 @@ public struct PipelineBenchmark: Sendable {
         let options = fixedTokenOptions
         var firstTokens: [Int] = []
         let gpt1 = try repeated("GPT batch 1", cpu: cpuTimes, progress: progress) { () -> (prefill: Double, tps: Double) in
-            var rng = SeededRNG(seed: settings.seed)
-            var timings = T2STimings()
-            let r = try bundle.t2s.decode(batch: [inputs[0]], options: options, rng: &rng, timings: &timings)
+            let (r, timings) = try Self.decode([inputs[0]], bundle: bundle, options: options, seed: settings.seed)
             try Self.checkTokenCount(r, expected: settings.tokens)
             firstTokens = r[0].tokens
             return (BenchmarkStatistics.seconds(timings.prefill),
@@ -387,9 +384,7 @@ public struct PipelineBenchmark: Sendable {
         }
         let batchInputs = (0..<settings.gptBatch).map { inputs[$0 % inputs.count] }
         let gptN = try repeated("GPT batch \(settings.gptBatch)", cpu: cpuTimes, progress: progress) { () -> Double in
-            var rng = SeededRNG(seed: settings.seed)
-            var timings = T2STimings()
-            let r = try bundle.t2s.decode(batch: batchInputs, options: options, rng: &rng, timings: &timings)
+            let (r, timings) = try Self.decode(batchInputs, bundle: bundle, options: options, seed: settings.seed)
             try Self.checkTokenCount(r, expected: settings.tokens)
             return Double(settings.tokens * batchInputs.count) / max(BenchmarkStatistics.seconds(timings.decode), 1e-9)
         }
@@ -494,6 +489,15 @@ public struct PipelineBenchmark: Sendable {
         return report
     }
 
+    /// Decodes `inputs` together to the end; the results and the session's timings.
+    private static func decode(_ inputs: [T2SInput], bundle: ModelBundle, options: T2SDecodeOptions,
+                               seed: UInt64) throws -> ([T2SResult], T2STimings) {
+        var rng = SeededRNG(seed: seed)
+        let session = try bundle.t2s.startDecoding(inputs, options: options)
+        while try session.step(rng: &rng) {}
+        return (try session.finish(), session.timings)
+    }
+
     private static func checkTokenCount(_ results: [T2SResult], expected: Int) throws {
         for (i, r) in results.enumerated() where r.tokens.count != expected {
             throw BenchmarkError.stageFailed(stage: "GPT", reason: "item \(i) produced \(r.tokens.count) tokens, expected \(expected)")
@@ -516,8 +520,7 @@ public struct PipelineBenchmark: Sendable {
         var samples = 0
         try engine.run(settings.text, voice: settings.reference, options: options, noise: .seeded,
                        adjustDecode: { decode in
-                           decode.earlyStopNum = fixed.earlyStopNum
-                           decode.maxSteps = fixed.maxSteps
+                           decode.maxNewTokens = fixed.maxNewTokens
                            decode.suppressEOS = true
                        },
                        emit: { event in

@@ -153,13 +153,8 @@ extension TTSEngine {
         let silence = AudioAssembly.silenceSamples(seconds: options.fragmentInterval, sampleRate: rate)
         let sampling = SamplingParameters(topK: options.topK, topP: options.topP, temperature: options.temperature,
                                           repetitionPenalty: options.repetitionPenalty)
-        var earlyStop = bundle.t2s.config.officialEarlyStopNum
-        if let cap = options.maxTokensPerSentence {
-            // The streaming driver keeps every token when the limit stops it: `cap` tokens = stop
-            // once more than `cap − 1` exist.
-            earlyStop = min(earlyStop ?? (cap - 1), cap - 1)
-        }
-        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop, variant: .streaming)
+        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: bundle.t2s.config.officialEarlyStopNum,
+                                             maxNewTokens: options.maxTokensPerSentence, variant: .streaming)
         let muteSimilarity: [Float]?
         if options.streamingMode == .tokenChunks {
             do { muteSimilarity = try bundle.t2s.tokenSimilarity(to: StreamingTokenChunker.muteToken) } catch {
@@ -232,13 +227,15 @@ extension TTSEngine {
             }
 
             t0 = Date()
-            var t2sTimings = T2STimings()
             let result = try gpt {
                 try Parallel.lane {
-                    try bundle.t2s.decodeStreaming(input, options: decodeOptions, rng: &rng, timings: &t2sTimings) { generated in
-                        if let chunk = chunker.step(generated) { try render(chunk, isFinal: false) }
+                    let session = try bundle.t2s.startDecoding([input], options: decodeOptions)
+                    while try session.step(rng: &rng) {
+                        if let chunk = chunker.step(session.generatedTokens(item: 0)) { try render(chunk, isFinal: false) }
                         if queueing { try renders.collect(waiting: false, handle) }
                     }
+                    guard let result = try session.finish().first else { throw T2SError.invalidInput("empty batch") }
+                    return result
                 }
             }
             try render(chunker.finish(result.tokens), isFinal: true)

@@ -357,13 +357,8 @@ public final class TTSEngine: @unchecked Sendable {
         var rng = SeededRNG(seed: seed)
         let sampling = SamplingParameters(topK: options.topK, topP: options.topP, temperature: options.temperature,
                                           repetitionPenalty: options.repetitionPenalty)
-        var earlyStop = bundle.t2s.config.officialEarlyStopNum
-        if let cap = options.maxTokensPerSentence {
-            // Generation stops once more than `earlyStop` tokens exist and the batched driver then
-            // drops the last one, so `cap` tokens come out.
-            earlyStop = min(earlyStop ?? cap, cap)
-        }
-        var decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: earlyStop,
+        var decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: bundle.t2s.config.officialEarlyStopNum,
+                                             maxNewTokens: options.maxTokensPerSentence,
                                              variant: mode.batchedGPT ? .batched : .naive)
         adjustDecode?(&decodeOptions)
         let rate = bundle.sampleRate
@@ -423,8 +418,9 @@ public final class TTSEngine: @unchecked Sendable {
             func decodeGPT(_ items: [T2SInput]) throws -> [T2SResult] {
                 try gpt {
                     try Parallel.lane {
-                        try bundle.t2s.decode(batch: items, options: decodeOptions, rng: &rng,
-                                              betweenSteps: { try decodes.collect(waiting: false, finish) })
+                        let session = try bundle.t2s.startDecoding(items, options: decodeOptions)
+                        while try session.step(rng: &rng) { try decodes.collect(waiting: false, finish) }
+                        return try session.finish()
                     }
                 }
             }

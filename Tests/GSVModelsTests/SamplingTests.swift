@@ -13,17 +13,41 @@ struct SplitMix: RandomNumberGenerator {
     }
 }
 
+/// The official pieces in order on `logits`: penalty over `previousTokens`, top-p, temperature and
+/// top-k in place (as the official `logits_to_probs` leaves its logits), then the softmax of the result.
+fileprivate func probabilities(_ logits: inout [Float], previousTokens: [Int], parameters: SamplingParameters) -> [Float] {
+    var sampler = TokenSampler(parameters: parameters, vocabularySize: logits.count)
+    logits.withUnsafeMutableBufferPointer { l in
+        previousTokens.withUnsafeBufferPointer { sampler.applyRepetitionPenalty(l, previousTokens: $0) }
+        sampler.applyTopP(l)
+        sampler.applyTemperature(l)
+        sampler.applyTopK(l)
+    }
+    var probs = logits
+    probs.withUnsafeMutableBufferPointer { TokenSampler.softmax($0) }
+    return probs
+}
+
+/// One token drawn from `logits` (which stay untouched).
+fileprivate func sample<R: RandomNumberGenerator>(_ logits: [Float], parameters: SamplingParameters, rng: inout R) -> Int {
+    var sampler = TokenSampler(parameters: parameters, vocabularySize: logits.count)
+    var row = logits
+    return row.withUnsafeMutableBufferPointer { l in
+        [Int]().withUnsafeBufferPointer { sampler.sample(l, previousTokens: $0, rng: &rng).token }
+    }
+}
+
 @Suite struct SamplingTests {
     @Test func repetitionPenaltyDividesPositivesAndMultipliesNegatives() {
         var l: [Float] = [2, -2, 1, 0.5]
         let p = SamplingParameters(topK: 4, topP: 1, temperature: 1, repetitionPenalty: 2)
-        _ = TokenSampler.probabilities(&l, previousTokens: [0, 1, 1, 0], parameters: p)
+        _ = probabilities(&l, previousTokens: [0, 1, 1, 0], parameters: p)
         #expect(l == [1, -4, 1, 0.5])  // duplicates penalised once
     }
 
     @Test func topKKeepsTies() {
         var l: [Float] = [3, 1, 3, 2]
-        let probs = TokenSampler.probabilities(&l, previousTokens: [], parameters: .init(topK: 1, repetitionPenalty: 1))
+        let probs = probabilities(&l, previousTokens: [], parameters: .init(topK: 1, repetitionPenalty: 1))
         #expect(probs[1] == 0 && probs[3] == 0)
         #expect(abs(probs[0] - 0.5) < 1e-6 && abs(probs[2] - 0.5) < 1e-6)
     }
@@ -31,23 +55,23 @@ struct SplitMix: RandomNumberGenerator {
     @Test func topPRunsBeforeTemperatureAndKeepsTop1() {
         // softmax([2,1,0]) = [0.665, 0.245, 0.090]; top_p 0.5 keeps only token 0.
         var l: [Float] = [2, 1, 0]
-        let probs = TokenSampler.probabilities(&l, previousTokens: [], parameters: .init(topK: 3, topP: 0.5, temperature: 100, repetitionPenalty: 1))
+        let probs = probabilities(&l, previousTokens: [], parameters: .init(topK: 3, topP: 0.5, temperature: 100, repetitionPenalty: 1))
         #expect(probs == [1, 0, 0])
         // A token is removed when the cumulative probability up to and including it exceeds top_p:
         // top_p 0.8 → cumulative 0.665, 0.910 (> 0.8, removed); top_p 0.95 keeps tokens 0 and 1.
         var l2: [Float] = [2, 1, 0]
-        let p2 = TokenSampler.probabilities(&l2, previousTokens: [], parameters: .init(topK: 3, topP: 0.8, repetitionPenalty: 1))
+        let p2 = probabilities(&l2, previousTokens: [], parameters: .init(topK: 3, topP: 0.8, repetitionPenalty: 1))
         #expect(p2 == [1, 0, 0])
         var l3: [Float] = [2, 1, 0]
-        let p3 = TokenSampler.probabilities(&l3, previousTokens: [], parameters: .init(topK: 3, topP: 0.95, repetitionPenalty: 1))
+        let p3 = probabilities(&l3, previousTokens: [], parameters: .init(topK: 3, topP: 0.95, repetitionPenalty: 1))
         #expect(p3[2] == 0 && p3[1] > 0)
     }
 
     @Test func temperatureSharpens() {
         var a: [Float] = [1, 0]
         var b: [Float] = [1, 0]
-        let pa = TokenSampler.probabilities(&a, previousTokens: [], parameters: .init(topK: 2, temperature: 1, repetitionPenalty: 1))
-        let pb = TokenSampler.probabilities(&b, previousTokens: [], parameters: .init(topK: 2, temperature: 0.5, repetitionPenalty: 1))
+        let pa = probabilities(&a, previousTokens: [], parameters: .init(topK: 2, temperature: 1, repetitionPenalty: 1))
+        let pb = probabilities(&b, previousTokens: [], parameters: .init(topK: 2, temperature: 0.5, repetitionPenalty: 1))
         #expect(pb[0] > pa[0])
         #expect(abs(pb[0] - 1 / (1 + expf(-2))) < 1e-6)
     }
@@ -57,7 +81,7 @@ struct SplitMix: RandomNumberGenerator {
         let logits: [Float] = [log(0.6), log(0.3), log(0.1)]
         var counts = [0, 0, 0]
         for _ in 0..<20000 {
-            counts[TokenSampler.sample(logits, previousTokens: [], parameters: .init(topK: 3, repetitionPenalty: 1), rng: &rng)] += 1
+            counts[sample(logits, parameters: .init(topK: 3, repetitionPenalty: 1), rng: &rng)] += 1
         }
         #expect(abs(Double(counts[0]) / 20000 - 0.6) < 0.02)
         #expect(abs(Double(counts[1]) / 20000 - 0.3) < 0.02)
@@ -68,9 +92,9 @@ struct SplitMix: RandomNumberGenerator {
         var rng = SplitMix(state: 1)
         let logits: [Float] = [0.1, 5, -3, 4.9]
         for _ in 0..<50 {
-            #expect(TokenSampler.sample(logits, previousTokens: [], parameters: .init(topK: 1, repetitionPenalty: 1), rng: &rng) == 1)
+            #expect(sample(logits, parameters: .init(topK: 1, repetitionPenalty: 1), rng: &rng) == 1)
         }
-        #expect(TokenSampler.argmax(logits) == 1)
+        #expect(logits.withUnsafeBufferPointer { TokenSampler.argmax($0) } == 1)
     }
 }
 

@@ -31,9 +31,10 @@ struct T2SBenchTests {
         for batch in [1, 4] {
             let inputs = (0..<batch).map { _ in input(60) }
             let steps = 100
-            var timings = T2STimings()
             let c0 = t2sCPUSeconds()
-            let r = try model.decode(batch: inputs, options: .init(earlyStopNum: steps), rng: &rng, timings: &timings)
+            let session = try model.startDecoding(inputs, options: .init(earlyStopNum: steps))
+            while try session.step(rng: &rng) {}
+            let r = try session.finish(), timings = session.timings
             let cpu = t2sCPUSeconds() - c0
             #expect(r.allSatisfy { $0.stopReason == .earlyStop ? $0.tokens.count == steps : true })
             print("T2SBench: batch \(batch): prefill \(timings.prefill), \(timings.steps) steps in \(timings.decode) → "

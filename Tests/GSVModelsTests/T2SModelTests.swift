@@ -59,9 +59,9 @@ fileprivate func t2sTinyInput(phones: Int, prompt: Int, seed: UInt64) -> T2SInpu
         let input = t2sTinyInput(phones: 7, prompt: 5, seed: 1)
         #expect(try m.embedText(phoneIDs: input.phoneIDs, bert: input.bert).shape == [7, 16])
         var rng = SeededRNG(seed: 9)
-        var timings = T2STimings()
-        let r = try #require(try m.decode(batch: [input], options: .init(earlyStopNum: 30, recordStepLogits: true),
-                                          rng: &rng, timings: &timings).first)
+        let session = try m.startDecoding([input], options: .init(earlyStopNum: 30, recordStepLogits: true))
+        while try session.step(rng: &rng) {}
+        let r = try #require(try session.finish().first), timings = session.timings
         #expect(timings.steps == r.steps + 1 && timings.prefill > .zero && timings.decode > .zero)
         #expect(r.stepLogits.count == r.steps + 1)
         #expect(r.stepLogits.allSatisfy { $0.count == 41 })
