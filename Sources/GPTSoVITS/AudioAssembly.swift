@@ -18,15 +18,6 @@ public enum AudioAssembly {
         Int(Double(sampleRate) * seconds)
     }
 
-    /// Float samples to 16-bit PCM as the official `(x * 32768).astype(int16)`, but clamped, so an
-    /// exact 1.0 gives 32767 instead of wrapping to −32768. Truncates toward zero like numpy.
-    public static func int16PCM(_ samples: [Float]) -> [Int16] {
-        samples.map { x in
-            let v = (Double(x) * 32768).rounded(.towardZero)
-            return Int16(max(-32768, min(32767, v.isNaN ? 0 : v)))
-        }
-    }
-
     /// Joins fragments with the official SOLA cross-fade: each following fragment is shifted to the
     /// offset (within `searchLength`) that best matches the previous fragment's last `overlap`
     /// samples, and the overlap is cross-faded with a Hann window.

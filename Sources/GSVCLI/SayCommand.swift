@@ -89,10 +89,8 @@ struct SayCommand: AsyncParsableCommand {
     }
 
     /// The metadata written into every output: it is AI-generated speech.
-    static let metadata: [String: String] = [
-        "ICMT": "AI-generated speech (synthesised with swift-gpt-sovits, a GPT-SoVITS implementation)",
-        "ISFT": "swift-gpt-sovits",
-    ]
+    static let metadata = AudioMetadata(comment: "AI-generated speech (synthesised with swift-gpt-sovits, a GPT-SoVITS implementation)",
+                                        software: "swift-gpt-sovits")
 
     func run() async throws {
         try await waitingForAbandonedSynthesis { try await runCommand() }
@@ -102,9 +100,11 @@ struct SayCommand: AsyncParsableCommand {
         let text = try readText()
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CLIError("the text is empty") }
         guard text.unicodeScalars.count <= 100_000 else { throw CLIError("the text has \(text.unicodeScalars.count) characters; split it into files of at most 100000") }
-        let fmt = format.lowercased()
-        if !["wav", "raw"].contains(fmt) && !FFmpeg.isAvailable {
-            throw CLIError("--format \(fmt) needs ffmpeg, which is not installed (apt-get install ffmpeg), or use --format wav")
+        guard let outputFormat = AudioOutputFormat(name: format) else {
+            throw ValidationError("--format must be wav, raw, flac, mp3 or ogg (got '\(format)')")
+        }
+        if outputFormat.needsFFmpeg && !FFmpeg.isAvailable {
+            throw CLIError("--format \(outputFormat.name) needs ffmpeg, which is not installed (apt-get install ffmpeg), or use --format wav")
         }
         let opts = try options()
         let started = Date()
@@ -113,7 +113,7 @@ struct SayCommand: AsyncParsableCommand {
         let engine = TTSEngine(bundle: bundle)
         let voice = VoiceReference(audioPath: ref, promptText: refText, promptLanguage: try parseLanguage(refLang, option: "--ref-lang"),
                                    auxiliaryAudioPaths: auxRef)
-        let sink = try AudioSink(path: output, format: fmt, progressive: opts.streamingMode != .off, metadata: Self.metadata)
+        let sink = AudioSink(path: output, format: outputFormat, progressive: opts.streamingMode != .off, metadata: Self.metadata)
         let progress = SentenceProgress()
         var fragments: [FragmentReport] = []
         var timings = SynthesisTimings()
@@ -130,7 +130,7 @@ struct SayCommand: AsyncParsableCommand {
             throw CLIError(e.errorDescription ?? "\(e)")
         }
         progress.finish()
-        let seconds = try sink.finish()
+        let seconds = try await sink.finish()
         if let report {
             struct Report: Encodable {
                 let fragments: [FragmentReport]
@@ -152,82 +152,6 @@ struct SayCommand: AsyncParsableCommand {
             let rtf = seconds > 0 ? timings.total / seconds : 0
             FileHandle.standardError.write(Data(String(format: "wrote %@ (%.2f s of audio, %.2f s to synthesise, RTF %.2f)\n", output, seconds, timings.total, rtf).utf8))
         }
-    }
-}
-
-/// Writes audio to a file or standard output, at the end or progressively.
-final class AudioSink {
-    let path: String
-    let format: String
-    let progressive: Bool
-    let metadata: [String: String]
-    private var samples: [Float] = []
-    private var sampleRate = 32000
-    private var handle: FileHandle?
-    private var written = 0
-
-    init(path: String, format: String, progressive: Bool, metadata: [String: String]) throws {
-        self.path = path
-        self.format = format
-        // Only WAV and raw PCM can be written as they arrive; other formats are encoded at the end.
-        self.progressive = progressive && (format == "wav" || format == "raw")
-        self.metadata = metadata
-    }
-
-    private func open() throws -> FileHandle {
-        if let handle { return handle }
-        let h: FileHandle
-        if path == "-" {
-            h = FileHandle.standardOutput
-        } else {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let fh = FileHandle(forWritingAtPath: path) else {
-                throw CLIError("cannot write \(path)")
-            }
-            h = fh
-        }
-        handle = h
-        return h
-    }
-
-    func append(_ s: [Float], sampleRate rate: Int) throws {
-        sampleRate = rate
-        written += s.count
-        guard progressive else { samples += s; return }
-        let h = try open()
-        if format == "wav" && written == s.count {
-            // Streaming header (sizes unknown); fixed up at the end when writing a seekable file.
-            h.write(try WAV.header(sampleRate: rate, format: .pcm16(.truncateClamp), dataBytes: nil))
-        }
-        h.write(WAV.encodeSamples(s, format: .pcm16(.truncateClamp)))
-    }
-
-    /// Finishes the output; returns its duration in seconds.
-    func finish() throws -> Double {
-        let seconds = Double(written) / Double(sampleRate)
-        if progressive {
-            if let h = handle, path != "-" {
-                try? h.close()
-                if format == "wav" {
-                    // Rewrite with exact sizes and the metadata chunk now that everything is known.
-                    let wav = try WAV.read(path: path)
-                    try WAV.write(wav.interleaved, sampleRate: sampleRate, to: path, metadata: metadata)
-                }
-            }
-            return seconds
-        }
-        let data: Data
-        switch format {
-        case "wav": data = try WAV.encode(samples, sampleRate: sampleRate, metadata: metadata)
-        case "raw": data = WAV.encodeSamples(samples, format: .pcm16(.truncateClamp))
-        default:
-            guard let f = EncodedAudioFormat(rawValue: format) else { throw CLIError("unsupported format \(format)") }
-            data = try FFmpeg.encode(samples, sampleRate: sampleRate, format: f,
-                                     metadata: ["comment": metadata["ICMT"] ?? "", "encoder": metadata["ISFT"] ?? ""])
-        }
-        let h = try open()
-        h.write(data)
-        if path != "-" { try? h.close() }
-        return seconds
     }
 }
 

@@ -38,26 +38,36 @@ enum StreamPart: Sendable {
     case end(SynthesisReport?)
 }
 
+extension StreamEncoding {
+    /// The encoder of this framing for chunks at `sampleRate`.
+    func streamEncoder(sampleRate: Int) throws -> AudioStreamEncoder {
+        switch self {
+        case let .pcm16(target):
+            return try AudioStreamEncoder(encoder: AudioEncoder(format: .raw), sampleRate: sampleRate, resampleTo: target)
+        case .wavStream:
+            return try AudioStreamEncoder(encoder: AudioEncoder(format: .wav), sampleRate: sampleRate)
+        case let .filePerChunk(format):
+            return try AudioStreamEncoder(encoder: AudioEncoder(format: .encoded(format)), packaging: .filePerChunk, sampleRate: sampleRate)
+        case let .ffmpeg(format):
+            return try AudioStreamEncoder(encoder: AudioEncoder(format: .encoded(format)), sampleRate: sampleRate)
+        }
+    }
+}
+
 /// Pulls the rest of a synthesis from `source` (after `first`), encodes it and yields the bytes as
 /// soon as they exist. Cancelling the consumer (dropping the stream) cancels the synthesis and
 /// closes ffmpeg's input.
 enum ChunkPacker {
     static func parts(source: EventSource, first: AudioChunk, encoding: StreamEncoding,
                       executor: BlockingWorkExecutor = .shared) throws -> AsyncThrowingStream<StreamPart, Error> {
-        let encoder: FFmpegEncoder?
-        if case let .ffmpeg(format) = encoding {
-            encoder = try FFmpegEncoder(sampleRate: first.sampleRate, format: format)
-        } else {
-            encoder = nil
-        }
+        let encoder = try encoding.streamEncoder(sampleRate: first.sampleRate)
         let (stream, continuation) = AsyncThrowingStream<StreamPart, Error>.makeStream()
         let producer = Task {
             do {
-                var packer = try ChunkState(encoding: encoding)
                 let report = try await withThrowingTaskGroup(of: Void.self) { group -> SynthesisReport? in
-                    if let encoder {
+                    if let output = encoder.ffmpegOutput {
                         group.addTask {
-                            for try await data in encoder.output { continuation.yield(.bytes(data)) }
+                            for try await data in output { continuation.yield(.bytes(data)) }
                         }
                     }
                     do {
@@ -65,17 +75,16 @@ enum ChunkPacker {
                         var chunk: AudioChunk? = first
                         while let c = chunk {
                             try Task.checkCancellation()
-                            for data in try await packer.encode(c) { continuation.yield(.bytes(data)) }
-                            if let encoder { try await executor.perform { try encoder.write(c.samples) } }
+                            // Encoding may block on ffmpeg: tracked blocking work.
+                            for data in try await executor.perform({ try encoder.encode(c.samples) }) { continuation.yield(.bytes(data)) }
                             chunk = try await source.nextAudio(report: &report)
                         }
                         try Task.checkCancellation()
-                        for data in packer.finish() { continuation.yield(.bytes(data)) }
-                        try encoder?.finish()
+                        for data in try encoder.finish() { continuation.yield(.bytes(data)) }
                         try await group.waitForAll()
                         return report
                     } catch {
-                        try? encoder?.finish()
+                        encoder.abandon()
                         group.cancelAll()
                         throw error
                     }
@@ -88,45 +97,5 @@ enum ChunkPacker {
         }
         continuation.onTermination = { _ in producer.cancel() }
         return stream
-    }
-}
-
-/// Per-response packing state (resampler, whether the header went out).
-struct ChunkState {
-    let encoding: StreamEncoding
-    private var resampler: StreamingResampler?
-    private var first = true
-
-    init(encoding: StreamEncoding) throws {
-        self.encoding = encoding
-    }
-
-    /// Bytes for one chunk (nothing for `.ffmpeg`, whose bytes come from the encoder).
-    mutating func encode(_ chunk: AudioChunk) async throws -> [Data] {
-        defer { first = false }
-        switch encoding {
-        case let .pcm16(target):
-            var samples = chunk.samples
-            if let target, target != chunk.sampleRate {
-                if resampler == nil { resampler = try StreamingResampler(from: chunk.sampleRate, to: target) }
-                samples = resampler!.push(samples)
-            }
-            return samples.isEmpty ? [] : [WAV.encodeSamples(samples, format: .pcm16(.truncateClamp))]
-        case .wavStream:
-            let pcm = WAV.encodeSamples(chunk.samples, format: .pcm16(.truncateClamp))
-            return first ? [try WAV.header(sampleRate: chunk.sampleRate, dataBytes: nil), pcm] : [pcm]
-        case let .filePerChunk(format):
-            return [try await FFmpeg.encode(chunk.samples, sampleRate: chunk.sampleRate, format: format)]
-        case .ffmpeg:
-            return []
-        }
-    }
-
-    /// Bytes after the last chunk (the resampler's tail).
-    mutating func finish() -> [Data] {
-        guard var r = resampler else { return [] }
-        let tail = r.finish()
-        resampler = r
-        return tail.isEmpty ? [] : [WAV.encodeSamples(tail, format: .pcm16(.truncateClamp))]
     }
 }

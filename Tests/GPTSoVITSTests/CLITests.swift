@@ -66,6 +66,31 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(wav.metadata.values.contains { $0.contains("AI-generated") })
     }
 
+    /// `say --streaming-mode 1` writes its WAV as the audio arrives, then finishes it in place: the
+    /// header carries the exact sizes and the AI-generated tag.
+    @Test(.enabled(if: cliAvailable)) func streamedWAVIsFinishedInPlace() throws {
+        let m = Fixtures.url("v2/models")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gsv-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("streamed.wav").path
+        let r = try runCLI(["say", "今天天气很好。明天也许会下雨。", "--ref", Fixtures.url("v2/ref/ref.wav").path,
+                            "--ref-text", "今天天气很好，我们去散步吧。",
+                            "--gpt", m.appendingPathComponent("gpt_v2_tiny.ckpt").path,
+                            "--sovits", m.appendingPathComponent("sovits_v2_tiny.pth").path,
+                            "--hubert", m.appendingPathComponent("chinese-hubert-base-tiny").path,
+                            "--bert", m.appendingPathComponent("chinese-roberta-wwm-ext-large-tiny").path,
+                            "--streaming-mode", "1", "--max-tokens", "10", "--seed", "1", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        try #require(data.count > 44)
+        func u32(_ o: Int) -> Int { (0..<4).reduce(0) { $0 | Int(data[data.startIndex + o + $1]) << (8 * $1) } }
+        #expect(u32(4) == data.count - 8)
+        let wav = try WAV.decode(data)
+        #expect(wav.frameCount > 0 && wav.metadata.values.contains { $0.contains("AI-generated") })
+        #expect(u32(data.count - 2 * wav.frameCount - 4) == 2 * wav.frameCount)
+    }
+
     @Test(.enabled(if: cliAvailable)) func badInputsFailWithAMessage() throws {
         let r = try runCLI(["say", "你好。", "--ref", "/nonexistent/ref.wav", "--models", "/nonexistent-models"])
         #expect(r.status != 0)

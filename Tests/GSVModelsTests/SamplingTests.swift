@@ -67,6 +67,39 @@ fileprivate func sample<R: RandomNumberGenerator>(_ logits: [Float], parameters:
         #expect(p3[2] == 0 && p3[1] > 0)
     }
 
+    /// Top-k and top-p select what they keep without sorting the row: the same result as sorting it
+    /// (top-k: everything below the k-th largest value goes; top-p: tokens after the one whose
+    /// cumulative probability in descending order first exceeds the threshold go).
+    @Test(arguments: [1, 2, 3])
+    func partialSelectionMatchesTheSortedRule(seed: UInt64) {
+        var rng = SplitMix(state: seed)
+        for trial in 0..<20 {
+            let n = trial % 2 == 0 ? 1025 : 1024
+            // A few repeated values make ties.
+            let row = (0..<n).map { _ in Float(Int(rng.next() % 4000)) / 400 - 5 }
+            let k = [1, 5, 15, 50, 1024][trial % 5]
+            var topK = row
+            var sampler = TokenSampler(parameters: .init(topK: k, repetitionPenalty: 1), vocabularySize: n)
+            topK.withUnsafeMutableBufferPointer { sampler.applyTopK($0) }
+            let pivot = row.sorted(by: >)[min(k, n) - 1]
+            #expect(topK == row.map { $0 < pivot ? -.infinity : $0 })
+
+            let p = Float([0.3, 0.6, 0.8, 0.95][trial % 4])
+            var topP = row
+            var nucleus = TokenSampler(parameters: .init(topP: p, repetitionPenalty: 1), vocabularySize: n)
+            topP.withUnsafeMutableBufferPointer { nucleus.applyTopP($0) }
+            let order = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
+            let m = row.max() ?? 0
+            let sum = row.reduce(Float(0)) { $0 + expf($1 - m) }
+            var expected = row, cumulative: Float = 0
+            for (rank, i) in order.enumerated() {
+                cumulative += expf(row[i] - m) / sum
+                if rank > 0 && cumulative > p { expected[i] = -.infinity }
+            }
+            #expect(topP == expected, "trial \(trial)")
+        }
+    }
+
     @Test func temperatureSharpens() {
         var a: [Float] = [1, 0]
         var b: [Float] = [1, 0]

@@ -119,6 +119,50 @@ fileprivate func t2sTinyInput(phones: Int, prompt: Int, seed: UInt64) -> T2SInpu
         #expect(Array(free6.tokens.prefix(6)) == free5.tokens)
     }
 
+    /// `maxNewTokens` gives exactly that many tokens whatever the driver's result window: the same
+    /// tokens as the official early-stop limit that leaves that many in the window.
+    @Test func maxNewTokensIsMappedToEveryResultWindow() throws {
+        let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 7)
+        let input = t2sTinyInput(phones: 6, prompt: 3, seed: 3)
+        var free = input
+        free.promptTokens = []
+        let greedy = SamplingParameters(topK: 1)
+        for variant in [T2SDecodeVariant.batched, .naive, .streaming] {
+            for x in [input, free] {
+                var rng = SeededRNG(seed: 0)
+                let r = try m.decode(x, options: .init(sampling: greedy, maxNewTokens: 9, variant: variant, suppressEOS: true), rng: &rng)
+                #expect(r.tokens.count == 9 && r.stopReason == .earlyStop, "\(variant), prompt \(x.promptTokens.count)")
+                let keepsAll = variant == .streaming || x.promptTokens.isEmpty
+                rng = SeededRNG(seed: 0)
+                let limit = try m.decode(x, options: .init(sampling: greedy, earlyStopNum: keepsAll ? 8 : 9, variant: variant,
+                                                           suppressEOS: true), rng: &rng)
+                #expect(limit.tokens == r.tokens && limit.steps == r.steps, "\(variant), prompt \(x.promptTokens.count)")
+            }
+        }
+        var rng = SeededRNG(seed: 0)
+        #expect(throws: T2SError.self) { _ = try m.decode(input, options: .init(maxNewTokens: 0), rng: &rng) }
+    }
+
+    /// A session steps one token at a time, ends with the run-to-end result and refuses to finish early.
+    @Test func sessionStepsOneTokenAtATime() throws {
+        let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 9)
+        let input = t2sTinyInput(phones: 8, prompt: 4, seed: 5)
+        let options = T2SDecodeOptions(sampling: .init(topK: 5), earlyStopNum: 20)
+        var rng = SeededRNG(seed: 4)
+        let session = try m.startDecoding([input], options: options)
+        #expect(!session.isFinished && session.generatedTokens(item: 0).isEmpty)
+        #expect(throws: T2SError.self) { _ = try session.finish() }
+        var counts: [Int] = []
+        while try session.step(rng: &rng) { counts.append(session.generatedTokens(item: 0).count) }
+        #expect(!counts.isEmpty && counts == Array(1...counts.count))
+        #expect(session.isFinished)
+        #expect(try !session.step(rng: &rng))
+        #expect(session.timings.steps == counts.count + 1)
+        var again = SeededRNG(seed: 4)
+        let whole = try m.decode(input, options: options, rng: &again)
+        #expect(try session.finish() == [whole])
+    }
+
     @Test func batchedDecodeEqualsSingleDecodes() throws {
         let m = try Text2SemanticDecoder.random(config: t2sTinyConfig, seed: 8)
         let inputs = [t2sTinyInput(phones: 5, prompt: 4, seed: 10), t2sTinyInput(phones: 12, prompt: 4, seed: 11),

@@ -12,10 +12,10 @@ struct ServerStreamingTests {
     @Test("Streaming wav: a header chunk alone, then raw int16 PCM per chunk")
     func streamFraming() async throws {
         let a: [Float] = [0, 0.5, -0.5], b: [Float] = [0.25]
-        var wav = try ChunkState(encoding: APIv2Routes.streamEncoding("wav"))
-        let first = try await wav.encode(AudioChunk(samples: a, sampleRate: 32000))
-        let next = try await wav.encode(AudioChunk(samples: b, sampleRate: 32000))
-        #expect(wav.finish().isEmpty)
+        let wav = try APIv2Routes.streamEncoding("wav").streamEncoder(sampleRate: 32000)
+        let first = try wav.encode(a)
+        let next = try wav.encode(b)
+        #expect(try wav.finish().isEmpty)
         try #require(first.count == 2)
         #expect(first[0].prefix(4) == Data("RIFF".utf8))
         // The length fields of a stream of unknown length: 0xFFFFFFFF in both (RIFF and data), the one
@@ -30,8 +30,8 @@ struct ServerStreamingTests {
         #expect(header.frameCount == 4)
         #expect(first[1] == WAV.encodeSamples(a, format: .pcm16(.truncateClamp)))
         #expect(next == [WAV.encodeSamples(b, format: .pcm16(.truncateClamp))])
-        var rawState = try ChunkState(encoding: APIv2Routes.streamEncoding("raw"))
-        let raw = try await rawState.encode(AudioChunk(samples: a, sampleRate: 32000))
+        let rawState = try APIv2Routes.streamEncoding("raw").streamEncoder(sampleRate: 32000)
+        let raw = try rawState.encode(a)
         #expect(raw == [WAV.encodeSamples(a, format: .pcm16(.truncateClamp))])
         #expect(try APIv2Routes.streamEncoding("ogg") == .filePerChunk(.ogg))
         #expect(throws: APIError.self) { try APIv2Routes.streamEncoding("mp4") }

@@ -49,15 +49,10 @@ struct APIv2Routes: ServerRouteGroup {
 
     /// api_v2 non-streaming packing.
     static func encode(_ samples: [Float], sampleRate: Int, mediaType: String) async throws -> Data {
-        switch mediaType {
-        case "wav": return try WAV.encode(samples, sampleRate: sampleRate)
-        case "raw": return WAV.encodeSamples(samples, format: .pcm16(.truncateClamp))
-        default:
-            guard let format = EncodedAudioFormat(rawValue: mediaType) else {
-                throw APIError.badRequest("media_type: \(mediaType) is not supported", field: "media_type")
-            }
-            return try await FFmpeg.encode(samples, sampleRate: sampleRate, format: format)
+        guard let format = AudioOutputFormat(name: mediaType) else {
+            throw APIError.badRequest("media_type: \(mediaType) is not supported", field: "media_type")
         }
+        return try await AudioEncoder(format: format).encode(samples, sampleRate: sampleRate)
     }
 
     /// api_v2 streaming packing: for wav a header chunk (length unknown) before the first PCM
