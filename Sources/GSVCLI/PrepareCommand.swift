@@ -3,6 +3,8 @@ import Foundation
 import GPTSoVITS
 import GSVModels
 import GSVPrepare
+import GSVServer
+import Hummingbird
 
 /// `gpt-sovits prepare …`: from a video or a long recording to a training set.
 struct PrepareCommand: AsyncParsableCommand {
@@ -15,7 +17,7 @@ struct PrepareCommand: AsyncParsableCommand {
         runs extract → slice → vad → transcribe → format into prepare/alice/ and prints what to run next.
         """,
         subcommands: [PrepareAllCommand.self, PrepareExtractCommand.self, PrepareSliceCommand.self, PrepareVADCommand.self,
-                      PrepareTranscribeCommand.self, PrepareFormatCommand.self]
+                      PrepareTranscribeCommand.self, PrepareReviewCommand.self, PrepareFormatCommand.self]
     )
 }
 
@@ -219,5 +221,35 @@ struct PrepareFormatCommand: AsyncParsableCommand {
         print(String(format: "  load models %.2f s, text %.2f s, audio %.2f s, semantic %.2f s", load,
                      report.seconds["text"] ?? 0, report.seconds["audio"] ?? 0, report.seconds["semantic"] ?? 0))
         if report.utterances.isEmpty { throw ExitCode.failure }
+    }
+}
+
+struct PrepareReviewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "Proofread a .list in the browser: play each clip, edit text and language, delete, merge or split rows, undo, save.",
+        discussion: "Needs no models. Saves replace the file atomically and keep the previous one as <list>.bak."
+    )
+    @Argument(help: "The .list file.") var list: String
+    @Option(help: "Audio folder: a row's audio is <folder>/<file name> (the official 'audio dir').") var audioDir: String?
+    @Option(name: [.customShort("a"), .long], help: "Address to bind.") var bindAddr: String = "127.0.0.1"
+    @Option(name: .shortAndLong, help: "Port to listen on (0 picks a free one).") var port: Int = 9881
+    @Option(name: .long, help: "Require this token (the page asks for it once; also read from $GSV_SERVER_TOKEN).") var token: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
+    }
+
+    func run() async throws {
+        var config = ReviewServerConfiguration(review: try ReviewRoutes(listPath: URL(fileURLWithPath: list).standardizedFileURL.path, audioFolder: audioDir))
+        config.host = bindAddr
+        config.port = port
+        config.token = token ?? ProcessInfo.processInfo.environment["GSV_SERVER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if config.token == nil && bindAddr != "127.0.0.1" && bindAddr != "localhost" && bindAddr != "::1" {
+            FileHandle.standardError.write(Data("warning: listening on \(bindAddr) without --token\n".utf8))
+        }
+        let rows = await config.review.session.state().rows.count
+        print("reviewing \(list) (\(rows) rows): open http://\(bindAddr.contains(":") ? "[\(bindAddr)]" : bindAddr):\(port)/ in a browser")
+        try await buildReviewApplication(configuration: config).runService()
     }
 }

@@ -73,6 +73,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("studio-dir"), help: "Folder for the studio's uploads (reference clips, model files); default: 'studio' in the model cache folder.")
     var studioDir: String?
 
+    @Option(name: .customLong("review"), help: "A .list file (wav_path|speaker|language|text) to proofread in the studio's Review page.")
+    var reviewList: String?
+
+    @Option(name: .customLong("review-audio-dir"), help: "With --review: a row's audio is <folder>/<file name> (the official 'audio dir').")
+    var reviewAudioDir: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0…65535 (got \(port))") }
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1 (got \(maxConcurrent))") }
@@ -127,6 +133,12 @@ struct ServeCommand: AsyncParsableCommand {
         let cache = ModelCache.defaultDirectory()
         config.studio.directory = studioDir.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? cache.appendingPathComponent("studio", isDirectory: true)
         if FileManager.default.fileExists(atPath: cache.path) { config.studio.modelFolders = [cache] }
+        if let reviewList {
+            do { config.routeGroups.append(try ReviewRoutes(listPath: URL(fileURLWithPath: reviewList).standardizedFileURL.path, audioFolder: reviewAudioDir)) } catch {
+                throw CLIError("--review: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            }
+            config.studio.extraPages.append(ReviewRoutes.studioPage)
+        }
         if let ref = defaultReference {
             let path: String
             do { path = try PathPolicy(roots: config.allowedRoots).confine(ref, field: "--ref") } catch let e as APIError {

@@ -54,8 +54,14 @@ public struct StudioShell: Sendable {
     /// `prepare review`): routes that are not open check the token themselves (bearer header or
     /// sign-in cookie), and errors are answered in the api_v2 JSON shape.
     public func register(on router: Router<BasicRequestContext>) {
-        let token = self.token
-        for r in routes() {
+        Self.register(routes(), on: router, token: token)
+    }
+
+    /// Adds `routes` straight to a router: those that are not open check `token` (bearer header or
+    /// sign-in cookie), and errors are answered in the api_v2 JSON shape. For other route sets
+    /// served beside the shell without ``ServerCore`` (the review page's API).
+    public static func register(_ routes: [Route], on router: Router<BasicRequestContext>, token: String?) {
+        for r in routes {
             router.on(RouterPath(r.path), method: r.method) { request, context in
                 do {
                     if !r.open, let token, !StudioAuth.authorizes(request, token: token) {
