@@ -9,7 +9,7 @@ import GSVTrain
 import GSVWeights
 
 /// `gpt-sovits train sovits|gpt|all`: fine-tunes a voice on the folder `prepare format` writes.
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Fine-tune SoVITS and/or the GPT on a prepared voice folder, writing the official weight files.",
@@ -17,7 +17,9 @@ struct TrainCommand: ParsableCommand {
             Example: gpt-sovits train all --dataset voices/alice --name alice
             The dataset is the official training folder (2-name2text.txt, 3-bert/, 4-cnhubert/, 5-wav32k/, \
             6-name2semantic.tsv). Defaults are the official WebUI ones: SoVITS 8 epochs (weights every 4), GPT 15 \
-            epochs (weights every 5). Training resumes from <output>/logs/<name>/ after an interruption.
+            epochs (weights every 5). Training resumes from <output>/logs/<name>/ after an interruption. At the end, \
+            <output>/<name>_sample.wav says one sentence in the new voice (reference: a 3–10 s clip of the data set, \
+            or --sample-ref), made with the files just written through the engine `say` and `serve` use.
             """
     )
 
@@ -86,6 +88,24 @@ struct TrainCommand: ParsableCommand {
         valueName: "batches"))
     var bench: Int?
 
+    @Flag(name: .long, help: "Do not synthesise the sample at the end.")
+    var noSample = false
+
+    @Option(name: .long, help: "Text of the sample (default: the text of a data-set clip).")
+    var sampleText: String?
+
+    @Option(name: .long, help: "Reference clip of the sample (default: the data-set clip of 3–10 s closest to 5 s).")
+    var sampleRef: String?
+
+    @Option(name: .long, help: "Transcript of --sample-ref.")
+    var sampleRefText: String?
+
+    @Option(name: .long, help: "CN-HuBERT folder for the sample (default: the one in --models).")
+    var hubert: String?
+
+    @Option(name: .long, help: "Chinese RoBERTa (bert) folder for the sample (default: the one in --models).")
+    var bert: String?
+
     func validate() throws {
         guard ["sovits", "gpt", "all"].contains(target) else { throw ValidationError("target must be sovits, gpt or all (got '\(target)')") }
         guard !name.isEmpty, !name.contains("/") else { throw ValidationError("--name must be a plain name") }
@@ -94,11 +114,13 @@ struct TrainCommand: ParsableCommand {
             if let v, v < 1 { throw ValidationError("--\(label) must be at least 1") }
         }
         if bench != nil, maxSteps != nil { throw ValidationError("--bench and --max-steps do not go together") }
+        if (sampleRef == nil) != (sampleRefText == nil) { throw ValidationError("--sample-ref and --sample-ref-text go together") }
+        if let t = sampleText, t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--sample-text is empty") }
         guard textLrRatio > 0, textLrRatio <= 1 else { throw ValidationError("--text-lr-ratio must be in (0, 1]") }
         if let r = randomWeights, r.lowercased() != "v2" { throw ValidationError("--random-weights supports v2 only") }
     }
 
-    func run() throws {
+    func run() async throws {
         let start = Date()
         let folder = try DatasetFolder(path: dataset)
         let out = URL(fileURLWithPath: output, isDirectory: true)
@@ -112,6 +134,52 @@ struct TrainCommand: ParsableCommand {
         if target == "gpt" || target == "all" { written += try trainGPT(folder, out: out, logs: logs) }
         say("done in \(Self.duration(Date().timeIntervalSince(start))), peak RSS \(String(format: "%.2f", Self.peakRSSGB)) GB")
         for w in written { print("wrote \(w)") }
+        if !noSample, randomWeights == nil, let path = try await writeSample(folder, out: out) { print("wrote \(path)") }
+    }
+
+    // MARK: Sample
+
+    /// The newest weight file of this voice in `folder` (`prefix…suffix`), if any.
+    private func newest(_ folder: URL, prefix: String, suffix: String) -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }
+            .map { folder.appendingPathComponent($0).path }
+            .max { a, b in
+                let da = (try? FileManager.default.attributesOfItem(atPath: a)[.modificationDate] as? Date) ?? .distantPast
+                let db = (try? FileManager.default.attributesOfItem(atPath: b)[.modificationDate] as? Date) ?? .distantPast
+                return da < db
+            }
+    }
+
+    /// Writes `<output>/<name>_sample.wav` with this voice's newest weight files (the pretrained one
+    /// for a model not trained yet); says why when it cannot (no reference clip, no HuBERT/BERT).
+    private func writeSample(_ folder: DatasetFolder, out: URL) async throws -> String? {
+        let request: TrainSample.Request
+        if let ref = sampleRef, let refText = sampleRefText {
+            let text = sampleText ?? refText
+            request = TrainSample.Request(refPath: ref, refText: refText, refLanguage: TrainSample.language(of: refText), text: text,
+                                          language: TrainSample.language(of: text))
+        } else if let r = try TrainSample.request(from: folder, text: sampleText) {
+            request = r
+        } else {
+            say("sample: skipped — no clip of 3–10 s in the data set to use as the reference (pass --sample-ref and --sample-ref-text)")
+            return nil
+        }
+        let gpt = try newest(out.appendingPathComponent("GPT_weights_v2"), prefix: "\(name)-e", suffix: ".ckpt")
+            ?? pretrainedGpt ?? pretrainedPaths().gpt
+        let sovits = try newest(out.appendingPathComponent("SoVITS_weights_v2"), prefix: "\(name)_e", suffix: ".pth")
+            ?? pretrainedSovits ?? pretrainedPaths().sovits
+        let hubertPath = try hubert ?? pretrainedPaths().hubert, bertPath = try bert ?? pretrainedPaths().bert
+        for (label, path) in [("CN-HuBERT", hubertPath), ("BERT", bertPath)] where !FileManager.default.fileExists(atPath: path) {
+            say("sample: skipped — no \(label) at \(path) (pass --models, or --hubert and --bert)")
+            return nil
+        }
+        let path = out.appendingPathComponent("\(name)_sample.wav").path
+        say("sample: \"\(request.text)\" with \((gpt as NSString).lastPathComponent) + \((sovits as NSString).lastPathComponent), reference \(request.refPath)")
+        let seconds = try await TrainSample.write(request, paths: ModelPaths(gpt: gpt, sovits: sovits, hubert: hubertPath, bert: bertPath),
+                                                  to: path)
+        say(String(format: "sample: %.1f s of audio", seconds))
+        return path
     }
 
     // MARK: SoVITS
@@ -198,9 +266,13 @@ struct TrainCommand: ParsableCommand {
         if let w = gArchive.tensors["enc_p.mrte.c_pre.weight"], w.shape.count == 3 { config.mrteHidden = w.shape[0] }
         if let w = gArchive.tensors["ref_enc.spectral.0.fc.weight"], w.shape.count == 2 { config.styleHidden = w.shape[0] }
         try config.validate()
-        let g = try ParameterSet(archive: gArchive)
-        guard g.names.contains(where: { $0.hasPrefix("enc_q.") }) else {
-            throw CLIError("\(gPath) has no posterior encoder (enc_q): fine-tuned weight files cannot be trained from; use a pretrained s2G file")
+        var g = try ParameterSet(archive: gArchive)
+        if !g.names.contains(where: { $0.hasPrefix("enc_q.") }) {
+            // Inference files leave the posterior encoder out; the official loader (strict=False)
+            // then keeps the freshly initialised one, and so do we.
+            let fresh = try SoVITSTrainingModel(config: config).randomParameters(seed: seed)
+            g = ParameterSet((g.entries + fresh.entries.filter { $0.0.hasPrefix("enc_q.") }).sorted { $0.0 < $1.0 })
+            say("sovits: \(gPath) has no posterior encoder (enc_q): initialised at random, as the official loader leaves it")
         }
         let dPath = pretrainedSovitsD ?? ((gPath as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent((gPath as NSString).lastPathComponent.replacingOccurrences(of: "s2G", with: "s2D"))

@@ -13,6 +13,8 @@ import GSVWeights
 public struct PhoneEntry: Sendable, Equatable {
     public var name: String
     public var phones: [String]
+    /// The normalised text (fourth field).
+    public var text: String = ""
 }
 
 /// The training folder of one voice.
@@ -44,7 +46,7 @@ public struct DatasetFolder: Sendable {
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 4 else { continue }
-            out.append(PhoneEntry(name: String(fields[0]), phones: fields[1].split(separator: " ").map(String.init)))
+            out.append(PhoneEntry(name: String(fields[0]), phones: fields[1].split(separator: " ").map(String.init), text: String(fields[3])))
         }
         return out
     }
