@@ -169,10 +169,12 @@ struct StudioRouteTests {
                     #expect(message.contains("3") && message.contains("10 s"), "\(message)")
                 }
             }
-            // Auxiliary clips skip the length check.
-            try await client.execute(uri: "/studio/api/references?name=aux.wav&check=0", method: .post,
+            // Auxiliary clips skip the length check. (The name as the page's URLSearchParams sends
+            // "aux clip+1.wav": spaces as '+', a plus as %2B.)
+            try await client.execute(uri: "/studio/api/references?name=aux+clip%2B1.wav&check=0", method: .post,
                                      body: ByteBuffer(bytes: try StudioFixtures.toneWAV(seconds: 1.5))) { r in
                 #expect(r.status == .created)
+                #expect(jsonObject(r.body)["name"] as? String == "aux clip+1.wav")
             }
             try await client.execute(uri: "/studio/api/references?name=notes.txt", method: .post, body: ByteBuffer(string: "hello, not audio")) { r in
                 #expect(r.status == .badRequest)

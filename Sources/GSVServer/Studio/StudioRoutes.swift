@@ -89,9 +89,10 @@ extension Studio {
     // MARK: - Uploads
 
     func uploadReference(_ request: Request) async throws -> Response {
-        let q = request.uri.queryParameters
-        let name = q["name"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "clip"
-        let check = q["check"].map(String.init) != "0"
+        // (Queries as forms, like every route: the page's URLSearchParams sends spaces as '+'.)
+        let q = FormQuery(request)
+        let name = q["name"].flatMap { $0.isEmpty ? nil : $0 } ?? "clip"
+        let check = q["check"] != "0"
         let limit = core.config.studio.maxAudioUploadBytes
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: limit) } catch {
@@ -103,7 +104,7 @@ extension Studio {
     }
 
     func uploadWeights(_ request: Request) async throws -> Response {
-        let name = request.uri.queryParameters["name"].map(String.init) ?? ""
+        let name = FormQuery(request)["name"] ?? ""
         let saved = try await uploads.saveWeights(from: request.body, name: name, limit: core.config.studio.maxWeightsUploadBytes)
         return try Self.json(saved, status: .created)
     }
@@ -161,7 +162,7 @@ extension Studio {
         do { role = try library.role(name) } catch RoleError.unknownRole {
             throw StudioError.notFound("unknown role '\(name)'")
         }
-        let emotion = request.uri.queryParameters["emotion"].map(String.init)
+        let emotion = FormQuery(request)["emotion"]
         let reference: RoleReference
         if let emotion, !emotion.isEmpty {
             guard let r = role.emotionReferences[emotion] else { throw StudioError.notFound("role '\(name)' has no clip for '\(emotion)'") }
@@ -183,7 +184,7 @@ extension Studio {
     /// `POST /studio/api/encode?format=mp3` with a WAV body: the same audio in `format`, tagged as
     /// AI-generated like the CLI's output.
     func encode(_ request: Request) async throws -> Response {
-        let raw = request.uri.queryParameters["format"].map(String.init) ?? ""
+        let raw = FormQuery(request)["format"] ?? ""
         guard let format = EncodedAudioFormat(rawValue: raw) else {
             throw APIError.badRequest("format: '\(raw)' is not one of \(EncodedAudioFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
