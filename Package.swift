@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "GSVServer",
             dependencies: [
-                "GPTSoVITS", "GSVModels", "GSVAudio", "GSVText", "GSVPrepare", "GSVWeights",
+                "GPTSoVITS", "GSVModels", "GSVAudio", "GSVText", "GSVPrepare", "GSVWeights", "GSVTrain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "GSVStudioTests",
             dependencies: [
-                "GSVServer", "GSVPrepare", "GSVTestSupport", "GSVBrowserTesting",
+                "GSVServer", "GSVPrepare", "GSVTrain", "GSVTestSupport", "GSVBrowserTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

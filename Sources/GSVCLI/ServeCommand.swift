@@ -70,6 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-studio"), help: "Do not serve the studio (the browser UI at /).")
     var noStudio: Bool = false
 
+    @Option(name: .customLong("train-output"), help: "Training output folder (gpt-sovits train --output) whose runs the studio's Training page shows; repeatable. Default: the current folder.")
+    var trainOutput: [String] = []
+
     @Option(name: .customLong("studio-dir"), help: "Folder for the studio's uploads (reference clips, model files); default: 'studio' in the model cache folder.")
     var studioDir: String?
 
@@ -133,6 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
         let cache = ModelCache.defaultDirectory()
         config.studio.directory = studioDir.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? cache.appendingPathComponent("studio", isDirectory: true)
         if FileManager.default.fileExists(atPath: cache.path) { config.studio.modelFolders = [cache] }
+        config.studio.trainingFolders = (trainOutput.isEmpty ? ["."] : trainOutput).map { URL(fileURLWithPath: $0, isDirectory: true).standardizedFileURL }
         if let reviewList {
             do { config.routeGroups.append(try ReviewRoutes(listPath: URL(fileURLWithPath: reviewList).standardizedFileURL.path, audioFolder: reviewAudioDir)) } catch {
                 throw CLIError("--review: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")

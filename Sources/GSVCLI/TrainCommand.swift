@@ -130,8 +130,15 @@ struct TrainCommand: AsyncParsableCommand {
             return
         }
         var written: [String] = []
-        if target == "sovits" || target == "all" { written += try trainSoVITS(folder, out: out, logs: logs) }
-        if target == "gpt" || target == "all" { written += try trainGPT(folder, out: out, logs: logs) }
+        let progress = TrainingProgressLog(logsFolder: logs)
+        do {
+            if target == "sovits" || target == "all" { written += try trainSoVITS(folder, out: out, logs: logs) }
+            if target == "gpt" || target == "all" { written += try trainGPT(folder, out: out, logs: logs) }
+        } catch {
+            record(TrainingProgress(.failed, message: "\(error)"), to: progress)
+            throw error
+        }
+        record(TrainingProgress(.done, message: "peak RSS \(String(format: "%.2f", Self.peakRSSGB)) GB"), to: progress)
         say("done in \(Self.duration(Date().timeIntervalSince(start))), peak RSS \(String(format: "%.2f", Self.peakRSSGB)) GB")
         for w in written { print("wrote \(w)") }
         if !noSample, randomWeights == nil, let path = try await writeSample(folder, out: out) { print("wrote \(path)") }
@@ -215,6 +222,8 @@ struct TrainCommand: AsyncParsableCommand {
             say("sovits: resumed after epoch \(trainer.epochsDone) (step \(trainer.globalStep))")
         }
         var written: [String] = []
+        let progress = TrainingProgressLog(logsFolder: logs)
+        record(TrainingProgress(.start, model: "sovits", epoch: trainer.epochsDone, epochs: options.epochs), to: progress)
         let clock = ProgressClock(total: options.epochs * max(1, trainer.batches(epoch: 0).count), done: trainer.globalStep)
         var steps = 0
         while trainer.epochsDone < options.epochs {
@@ -223,6 +232,10 @@ struct TrainCommand: AsyncParsableCommand {
                 steps += 1
                 clock.advance()
                 let r = p.result
+                record(TrainingProgress(.step, model: "sovits", epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches,
+                                        values: ["loss_g": r.lossGenAll, "loss_mel": r.lossMel, "loss_kl": r.lossKL, "loss_fm": r.lossFM,
+                                                 "loss_gen": r.lossGen, "loss_d": r.lossDisc].mapValues(Double.init),
+                                        learningRate: Double(p.learningRate), etaSeconds: clock.etaSeconds), to: progress)
                 say(String(format: "sovits epoch %d/%d batch %d/%d  loss_g %.3f (mel %.3f kl %.3f fm %.3f gen %.3f)  loss_d %.3f  lr %.3g  eta %@",
                              p.epoch, p.epochs, p.batch, p.batches, r.lossGenAll, r.lossMel, r.lossKL, r.lossFM, r.lossGen, r.lossDisc,
                              p.learningRate, clock.eta))
@@ -233,6 +246,7 @@ struct TrainCommand: AsyncParsableCommand {
                 try OfficialExport.writeSoVITS(trainer.state.generator, hps: hps, epoch: trainer.epochsDone, steps: trainer.globalStep,
                                                version: "v2", to: path)
                 written.append(path)
+                record(TrainingProgress(.weights, model: "sovits", epoch: trainer.epochsDone, epochs: options.epochs, file: path), to: progress)
             }
         }
         return written
@@ -341,6 +355,9 @@ struct TrainCommand: AsyncParsableCommand {
         }
         say("gpt: batch size \(trainer.batchSize)")
         var written: [String] = []
+        let progress = TrainingProgressLog(logsFolder: logs)
+        record(TrainingProgress(.start, model: "gpt", epoch: trainer.epochsDone, epochs: options.epochs,
+                                message: "batch size \(trainer.batchSize)"), to: progress)
         let perEpoch = max(1, trainer.batches(epoch: 0).count)
         let clock = ProgressClock(total: options.epochs * perEpoch, done: trainer.epochsDone * perEpoch)
         var steps = 0
@@ -349,6 +366,9 @@ struct TrainCommand: AsyncParsableCommand {
             try trainer.runEpochLimited(maxBatches: maxSteps.map { $0 - steps }) { p in
                 steps += 1
                 clock.advance()
+                record(TrainingProgress(.step, model: "gpt", epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches,
+                                        values: ["loss": Double(p.loss), "top3": Double(p.accuracy)],
+                                        learningRate: Double(p.learningRate), etaSeconds: clock.etaSeconds), to: progress)
                 say(String(format: "gpt epoch %d/%d batch %d/%d  loss %.3f  top3 %.3f  steps %d  lr %.3g  eta %@",
                              p.epoch, p.epochs, p.batch, p.batches, p.loss, p.accuracy, p.optimizerSteps, p.learningRate, clock.eta))
             }
@@ -357,6 +377,7 @@ struct TrainCommand: AsyncParsableCommand {
                 let path = out.appendingPathComponent("GPT_weights_v2/\(name)-e\(trainer.epochsDone).ckpt").path
                 try OfficialExport.writeGPT(trainer.params, config: trainer.trainConfig, epoch: trainer.epochsDone, to: path)
                 written.append(path)
+                record(TrainingProgress(.weights, model: "gpt", epoch: trainer.epochsDone, epochs: options.epochs, file: path), to: progress)
             }
         }
         return written
@@ -436,6 +457,14 @@ struct TrainCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
+    /// Appends `event` to the run's progress file (what the studio's Training page shows); a
+    /// failure to write it is reported and does not stop training.
+    private func record(_ event: TrainingProgress, to log: TrainingProgressLog) {
+        do { try log.append(event) } catch {
+            FileHandle.standardError.write(Data("warning: could not write \(log.url.path): \(error)\n".utf8))
+        }
+    }
+
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? "\(t / 3600)h\((t % 3600) / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
@@ -465,10 +494,13 @@ final class ProgressClock {
 
     func advance() { done += 1 }
 
-    var eta: String {
+    var eta: String { etaSeconds.map(TrainCommand.duration) ?? "?" }
+
+    /// Seconds left at the pace so far (nil before the first step).
+    var etaSeconds: Double? {
         let ran = done - startDone
-        guard ran > 0 else { return "?" }
+        guard ran > 0 else { return nil }
         let per = Date().timeIntervalSince(start) / Double(ran)
-        return TrainCommand.duration(per * Double(max(0, total - done)))
+        return per * Double(max(0, total - done))
     }
 }

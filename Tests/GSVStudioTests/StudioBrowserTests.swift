@@ -123,7 +123,7 @@ struct StudioBrowserTests {
         }
     }
 
-    @Test("Voices: roles as cards, try an emotion, create a role, use it on the Speak page; Status shows the requests; the UI switches to Chinese")
+    @Test("Voices: roles as cards, try an emotion, create a role, use it on the Speak page; Training shows a run; Status shows the requests; the UI switches to Chinese")
     func voicesStatusLanguage() async throws {
         try await Self.withStudio { browser, base, config in
             try await browser.open(base + "/#voices")
@@ -163,6 +163,15 @@ struct StudioBrowserTests {
             try await browser.click("#speak")
             let spoken = try await browser.waitUntil("window.studioDebug.lastSynthesis && (window.studioDebug.lastSynthesis.finished || window.studioDebug.lastSynthesis.error) && window.studioDebug.lastSynthesis", timeout: 120, what: "role synthesis")
             #expect(spoken["error"] == .null, "\(spoken)")
+
+            // Training: a run in the server's training folder, with its progress, losses and files.
+            let trainingFolder = try #require(config.studio.trainingFolders.first)
+            _ = try StudioFixtures.writeTrainingRun("alice", in: trainingFolder, steps: 5, batches: 3)
+            try await browser.click("#nav-training")
+            try await browser.waitUntil("(document.querySelector('.run-card[data-run=\"alice\"] progress') || {}).value === 5", what: "the training run")
+            #expect(try await browser.text("#run-state-alice") == "running")
+            #expect(try await browser.findAll(".run-card[data-run=\"alice\"] .files li").count == 1)
+            try await browser.screenshot(named: "training")
 
             // Status: the requests just made, with their timings.
             try await browser.click("#nav-status")

@@ -3,6 +3,7 @@ import GSVAudio
 import GSVTestSupport
 import Hummingbird
 import HummingbirdTesting
+import GSVTrain
 import Testing
 @testable import GSVServer
 
@@ -321,6 +322,86 @@ struct StudioRouteTests {
             try await client.execute(uri: "/studio/api/encode?format=exe", method: .post, body: ByteBuffer(bytes: wav)) { r in #expect(r.status == .badRequest) }
             try await client.execute(uri: "/studio/api/encode?format=mp3", method: .post, body: ByteBuffer(string: "nope")) { r in #expect(r.status == .badRequest) }
         }
+    }
+
+    @Test("Training: /studio/api/training lists the runs of the training folders with their latest records; the page is listed")
+    func training() async throws {
+        let (config, cleanUp) = try StudioFixtures.configuration()
+        defer { cleanUp() }
+        let folder = try #require(config.studio.trainingFolders.first)
+        let log = try StudioFixtures.writeTrainingRun("alice", in: folder, steps: 5, batches: 3)
+        // A line still being written when the page reads is skipped, not an error.
+        let handle = try FileHandle(forWritingTo: log.url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"event\":\"st".utf8))
+        try handle.close()
+        try await buildApplication(configuration: config).test(.router) { client in
+            try await client.execute(uri: "/studio/api/pages", method: .get) { r in
+                #expect((jsonObject(r.body)["pages"] as? [String])?.contains("training") == true)
+            }
+            try await client.execute(uri: "/studio/api/training", method: .get) { r in
+                #expect(r.status == .ok)
+                let body = jsonObject(r.body)
+                #expect(body["folders"] as? [String] == [folder.path])
+                let runs = (body["runs"] as? [[String: Any]]) ?? []
+                #expect(runs.count == 1)
+                #expect(runs.first?["name"] as? String == "alice")
+                let records = (runs.first?["records"] as? [[String: Any]]) ?? []
+                // start + 5 steps + weights + gpt start, in order.
+                #expect(records.map { $0["event"] as? String ?? "" } == ["start"] + Array(repeating: "step", count: 5) + ["weights", "start"])
+                let lastStep = records.last { $0["event"] as? String == "step" }
+                #expect(lastStep?["epoch"] as? Int == 2 && lastStep?["batch"] as? Int == 2)
+                #expect((lastStep?["values"] as? [String: Double])?["loss_g"] == 36)
+                #expect(lastStep?["eta_seconds"] as? Double == 10)
+            }
+        }
+    }
+
+    @Test("Page files: every UI string in English and Chinese; no inline scripts, styles or handlers (the CSP would block them)")
+    func pageFiles() throws {
+        let folder = try #require(StudioShell.assetsFolder)
+        /// The keys of a file's `en: {…}` and `zh: {…}` string tables (i18n.js, or a page's own for studio.addStrings).
+        func tables(_ text: String) -> (en: Set<String>, zh: Set<String>)? {
+            guard let en = text.range(of: "\n  en: {"), let zh = text.range(of: "\n  zh: {") else { return nil }
+            let zhEnd = text.range(of: "\n  }", range: zh.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
+            func keys(_ part: Substring) -> Set<String> {
+                Set(part.split(separator: "\n").compactMap { line -> String? in
+                    let l = line.trimmingCharacters(in: .whitespaces)
+                    guard l.hasPrefix("'"), let end = l.dropFirst().firstIndex(of: "'") else { return nil }
+                    return String(l[l.index(after: l.startIndex)..<end])
+                })
+            }
+            return (keys(text[en.upperBound..<zh.lowerBound]), keys(text[zh.upperBound..<zhEnd]))
+        }
+        let files = (FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? [])
+            .filter { $0.hasSuffix(".js") || $0.hasSuffix(".html") }
+        var texts: [String: String] = [:]
+        for name in files { texts[name] = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8) }
+        let shared = try #require(tables(texts["i18n.js"] ?? ""))
+        #expect(shared.en.count > 100)
+        var known = shared.en
+        for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
+            guard name == "i18n.js" || text.contains("addStrings("), let table = tables(text) else { continue }
+            #expect(table.en.subtracting(table.zh).isEmpty, "\(name): missing in zh: \(table.en.subtracting(table.zh).sorted())")
+            #expect(table.zh.subtracting(table.en).isEmpty, "\(name): missing in en: \(table.zh.subtracting(table.en).sorted())")
+            known.formUnion(table.en)
+        }
+        // Every key a page names literally (t('…'), data-i18n="…") exists.
+        let pattern = try Regex(#"(?:\bt\(|data-i18n(?:-[a-z]+)?=")'?([a-z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9]+)+)['"]"#)
+        var named = 0
+        for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
+            for match in text.matches(of: pattern) {
+                named += 1
+                let key = String(match.output[1].substring ?? "")
+                #expect(known.contains(key), "\(name): string '\(key)' is in no string table")
+            }
+            guard name.hasSuffix(".html") else { continue }
+            #expect(!text.contains("<style"), "\(name): inline <style>")
+            #expect(!text.contains(" style="), "\(name): inline style attribute")
+            #expect(text.matches(of: try Regex(#"<script(?![^>]*\bsrc=)"#)).isEmpty, "\(name): inline <script>")
+            #expect(text.matches(of: try Regex(#"\son[a-z]+="#)).isEmpty, "\(name): inline event handler")
+        }
+        #expect(named > 100, "only \(named) string keys found in the page files")
     }
 
     @Test("Status: /studio/api/status names the loaded models; /metrics carries the memory, queue and each synthesis the page shows")

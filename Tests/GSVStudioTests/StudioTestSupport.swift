@@ -2,6 +2,7 @@ import Foundation
 import GPTSoVITS
 import GSVAudio
 import GSVTestSupport
+import GSVTrain
 import Hummingbird
 @testable import GSVServer
 
@@ -50,12 +51,30 @@ enum StudioFixtures {
         c.port = 0
         let roles = try rolesFolder()
         let studio = try temporaryFolder("uploads")
+        let training = try temporaryFolder("training")
+        c.studio.trainingFolders = [training]
         c.rolesDirectory = roles
         c.allowedRoots = [Fixtures.url("v2/ref"), Fixtures.url("v2/models")]
         c.studio.directory = studio
         c.bearerToken = token
         c.maxConcurrent = 1
-        return (c, { for u in [roles, studio] { try? FileManager.default.removeItem(at: u) } })
+        return (c, { for u in [roles, studio, training] { try? FileManager.default.removeItem(at: u) } })
+    }
+
+    /// Writes the progress log of a run `name` under `folder` as `gpt-sovits train` would: SoVITS
+    /// trained for `steps` of 2 epochs × `batches` batches, a weights file, then GPT started.
+    static func writeTrainingRun(_ name: String, in folder: URL, steps: Int, batches: Int) throws -> TrainingProgressLog {
+        let log = TrainingProgressLog(logsFolder: folder.appendingPathComponent("logs").appendingPathComponent(name))
+        let t0 = Date().addingTimeInterval(-Double(steps))
+        try log.append(TrainingProgress(.start, model: "sovits", epoch: 0, epochs: 2, message: "4 clips", time: t0))
+        for i in 0..<steps {
+            try log.append(TrainingProgress(.step, model: "sovits", epoch: i / batches + 1, epochs: 2, batch: i % batches + 1, batches: batches,
+                                            values: ["loss_g": 40 - Double(i), "loss_d": 3], learningRate: 1e-4,
+                                            etaSeconds: Double(2 * batches - i - 1) * 10, time: t0.addingTimeInterval(Double(i))))
+        }
+        try log.append(TrainingProgress(.weights, model: "sovits", epoch: 1, epochs: 2, file: folder.appendingPathComponent("SoVITS_weights_v2/\(name)_e1_s\(batches).pth").path))
+        try log.append(TrainingProgress(.start, model: "gpt", epoch: 0, epochs: 15, message: "4 items"))
+        return log
     }
 
     /// A mono WAV of `seconds` of a quiet tone.

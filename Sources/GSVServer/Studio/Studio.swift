@@ -21,8 +21,10 @@ public struct StudioConfiguration: Sendable {
     public var maxWeightsUploadBytes = 4 << 30
     /// Largest reference clip or audio-to-encode upload, in bytes.
     public var maxAudioUploadBytes = 256 << 20
-    /// Pages besides Speak, Voices and Status that this server shows (e.g. `review`), in order.
+    /// Pages besides Speak, Voices, Status and Training that this server shows (e.g. `review`), in order.
     public var extraPages: [String] = []
+    /// Training output folders (`gpt-sovits train --output`) whose runs the Training page shows.
+    public var trainingFolders: [URL] = []
 
     /// The default settings (enabled, temporary upload folder).
     public init() {}

@@ -18,7 +18,7 @@ struct StudioRoutes: ServerRouteGroup {
             Logger(label: "gpt-sovits.server").error("studio disabled: \(ServerCore.apiError(error).message)")
             return
         }
-        let shell = StudioShell(pages: ["speak", "voices", "status"] + core.config.studio.extraPages, token: core.config.bearerToken)
+        let shell = StudioShell(pages: ["speak", "voices", "status", "training"] + core.config.studio.extraPages, token: core.config.bearerToken)
         for r in shell.routes() {
             routes.on(r.path, method: r.method, access: r.open ? .open : .token) { req, ctx in await core.respond { try await r.handler(req, ctx) } }
         }
@@ -32,6 +32,7 @@ struct StudioRoutes: ServerRouteGroup {
         routes.get("/studio/api/roles/{name}/clip") { req, ctx in await core.respond { try studio.roleClip(req, ctx) } }
         routes.post("/studio/api/encode") { req, _ in await core.respond { try await studio.encode(req) } }
         routes.get("/studio/api/status") { _, _ in await core.respond { try await studio.status() } }
+        routes.get("/studio/api/training") { _, _ in await core.respond { try await studio.training() } }
     }
 }
 

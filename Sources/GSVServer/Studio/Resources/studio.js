@@ -11,6 +11,7 @@ export const PAGES = [
   { id: 'speak', label: 'nav.speak', module: './pages/speak.js' },
   { id: 'voices', label: 'nav.voices', module: './pages/voices.js' },
   { id: 'status', label: 'nav.status', module: './pages/status.js' },
+  { id: 'training', label: 'nav.training', module: './pages/training.js' },
   { id: 'review', label: 'nav.review', module: './pages/review.js' },
 ];
 

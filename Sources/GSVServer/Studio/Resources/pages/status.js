@@ -1,24 +1,12 @@
 // The Status page: models loaded, memory, the queue and recent requests, refreshed every 2 s
 // while the page is open (the same figures GET /metrics gives operators).
 
+import { refreshingPage } from '../lib/refreshing.js';
+
 let studio, t, el, root;
-let timer = null;
 let last = null;
 
 function $(sel) { return root.querySelector(sel); }
-
-const page = {
-  async mount(section, s) {
-    studio = s; t = s.t; el = s.el; root = section;
-    section.append(studio.html(TEMPLATE));
-    $('#status-refresh').addEventListener('click', refresh);
-    await refresh();
-  },
-  show() { refresh(); clearInterval(timer); timer = setInterval(refresh, 2000); },
-  hide() { clearInterval(timer); timer = null; },
-  relabel() { render(); },
-};
-export default page;
 
 const TEMPLATE = `
 <h1 id="title-status" data-i18n="status.title"></h1>
@@ -42,6 +30,11 @@ const TEMPLATE = `
     <tbody></tbody>
   </table></div>
 </section>`;
+
+export default refreshingPage({
+  setup(section, s) { studio = s; t = s.t; el = s.el; root = section; },
+  template: TEMPLATE, refreshButton: '#status-refresh', every: 2000, refresh, render,
+});
 
 async function refresh() {
   try {
