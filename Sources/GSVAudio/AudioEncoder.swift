@@ -62,6 +62,11 @@ public struct AudioMetadata: Sendable, Equatable {
         self.software = software
     }
 
+    /// The tags of everything this package synthesises (the CLI's files, the studio's downloads):
+    /// it is AI-generated speech, and which software made it.
+    public static let aiGenerated = AudioMetadata(
+        comment: "AI-generated speech (synthesised with swift-gpt-sovits, a GPT-SoVITS implementation)", software: "swift-gpt-sovits")
+
     /// The WAV INFO entries.
     var wavInfo: [String: String] {
         var m: [String: String] = [:]

@@ -89,8 +89,7 @@ struct SayCommand: AsyncParsableCommand {
     }
 
     /// The metadata written into every output: it is AI-generated speech.
-    static let metadata = AudioMetadata(comment: "AI-generated speech (synthesised with swift-gpt-sovits, a GPT-SoVITS implementation)",
-                                        software: "swift-gpt-sovits")
+    static let metadata = AudioMetadata.aiGenerated
 
     func run() async throws {
         try await waitingForAbandonedSynthesis { try await runCommand() }

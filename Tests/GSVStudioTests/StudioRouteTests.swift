@@ -317,6 +317,10 @@ struct StudioRouteTests {
                     #expect(r.headers[.contentType] == format.mimeType)
                     let audio = try await FFmpeg.decode(data: Data(r.body.readableBytesView), name: "x.\(format.rawValue)", sampleRate: 32000)
                     #expect(abs(audio.duration - 1.0) < 0.1, "\(format): \(audio.duration) s")
+                    // An ADTS AAC stream has no place for tags; the other containers carry them.
+                    if format != .aac {
+                        #expect(String(decoding: r.body.readableBytesView, as: UTF8.self).contains("AI-generated"), "\(format): the AI-generated tag")
+                    }
                 }
             }
             try await client.execute(uri: "/studio/api/encode?format=exe", method: .post, body: ByteBuffer(bytes: wav)) { r in #expect(r.status == .badRequest) }

@@ -182,12 +182,12 @@ extension Studio {
 
     // MARK: - Encoding for download
 
-    /// `POST /studio/api/encode?format=mp3` with a WAV body: the same audio in `format`, tagged as
-    /// AI-generated like the CLI's output.
+    /// `POST /studio/api/encode?format=mp3` with a WAV body: the same audio in `format` (any
+    /// ``AudioOutputFormat``), tagged as AI-generated like the CLI's output.
     func encode(_ request: Request) async throws -> Response {
         let raw = FormQuery(request)["format"] ?? ""
-        guard let format = EncodedAudioFormat(rawValue: raw) else {
-            throw APIError.badRequest("format: '\(raw)' is not one of \(EncodedAudioFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let format = AudioOutputFormat(name: raw) else {
+            throw APIError.badRequest("format: '\(raw)' is not one of \(AudioOutputFormat.all.map(\.name).joined(separator: ", "))")
         }
         let limit = core.config.studio.maxAudioUploadBytes
         let buffer: ByteBuffer
@@ -199,15 +199,7 @@ extension Studio {
             throw APIError.badRequest("the body must be a WAV file", exception: e.errorDescription)
         }
         let audio = wav.mono
-        let data: Data
-        if format == .wav {
-            data = try WAV.encode(audio.samples, sampleRate: audio.sampleRate, metadata: Self.wavMetadata)
-        } else {
-            data = try await FFmpeg.encode(audio.samples, sampleRate: audio.sampleRate, format: format, metadata: ["comment": Self.aiNotice])
-        }
+        let data = try await AudioEncoder(format: format, metadata: .aiGenerated).encode(audio.samples, sampleRate: audio.sampleRate)
         return Response(status: .ok, headers: [.contentType: format.mimeType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
-
-    static let aiNotice = "AI-generated speech (synthesised with swift-gpt-sovits, a GPT-SoVITS implementation)"
-    static let wavMetadata = ["ICMT": aiNotice, "ISFT": "swift-gpt-sovits"]
 }
