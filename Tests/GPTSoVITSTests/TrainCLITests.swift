@@ -29,6 +29,12 @@ import Testing
                             "--hubert", hubert, "--bert", bert,
                             "--sample-ref", ref, "--sample-ref-text", refText, "--sample-text", "你好，欢迎光临。"])
         #expect(r.status == 0, "train failed: \(r.stderr)\n\(r.stdout)")
+        // The progress file the studio's Training page reads: each model's start, steps and weights, then done.
+        let progress = (try? String(contentsOf: dir.appendingPathComponent("logs/tiny/progress.jsonl"), encoding: .utf8)) ?? ""
+        let events = progress.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .map { "\($0["model"] as? String ?? "-"):\($0["event"] as? String ?? "?")" }
+        #expect(events.first == "sovits:start" && events.last == "-:done", "\(events)")
+        for e in ["sovits:step", "sovits:weights", "gpt:start", "gpt:step", "gpt:weights"] { #expect(events.contains(e), "\(e) missing: \(events)") }
         let written = r.stdout.split(separator: "\n").filter { $0.hasPrefix("wrote ") }.map { String($0.dropFirst(6)) }
         guard let gpt = written.first(where: { $0.hasSuffix(".ckpt") }), let sovits = written.first(where: { $0.hasSuffix(".pth") }),
               let sample = written.first(where: { $0.hasSuffix("_sample.wav") }) else {
