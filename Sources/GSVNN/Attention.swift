@@ -1,5 +1,6 @@
 import Foundation
 import GSVTensor
+import GSVWeights
 
 /// Multi-head attention with `torch.nn.MultiheadAttention` weights and semantics (inference:
 /// no dropout), **batch-first**: inputs are `[B, L, E]` (torch's default layout is `[L, B, E]`;
@@ -75,6 +76,23 @@ public struct MultiHeadAttention: Sendable {
         outProjWeight = outProj
         self.outProjBias = outProjBias
         splitBias = inProjBias?.split(sizes: [e, e, e], axis: 0)
+    }
+
+    /// Declares self-attention stored as separate projections — `<query>`, `<key>`, `<value>`,
+    /// `<output>`, each `.weight [dim, dim]` + `.bias [dim]` (the Hugging Face encoders' layout) —
+    /// and packs q, k, v at load into one projection (a layout change made once, never in forward).
+    /// Weights keep their stored precision (random sources draw fp16).
+    /// - Throws: `WeightsError` for missing or misshapen weights, ``NNError`` when `dim` is not
+    ///   divisible by `heads`.
+    public init(_ p: ParameterSource, query: String, key: String, value: String, output: String, dim: Int, heads: Int,
+                biasInit: ParameterInit = .std(0.02)) throws {
+        let q = try Linear(p.scoped(query), in: dim, out: dim, stored: true, biasInit: biasInit)
+        let k = try Linear(p.scoped(key), in: dim, out: dim, stored: true, biasInit: biasInit)
+        let v = try Linear(p.scoped(value), in: dim, out: dim, stored: true, biasInit: biasInit)
+        let o = try Linear(p.scoped(output), in: dim, out: dim, stored: true, biasInit: biasInit)
+        try self.init(inProj: try WeightMatrix.stacked([q.weight, k.weight, v.weight], layer: "MultiHeadAttention"),
+                      inProjBias: Tensor.concat([q.bias, k.bias, v.bias].compactMap { $0 }, axis: 0),
+                      outProj: o.weight, outProjBias: o.bias, numHeads: heads)
     }
 
     /// Bytes of projection weights held.

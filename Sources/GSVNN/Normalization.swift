@@ -40,6 +40,20 @@ public struct LayerNorm: Sendable {
         layerNorm(x, weight: weight, bias: bias, eps: eps)
     }
 
+    /// In place, `count` rows of `x` (row-major, width `D`): `x = LayerNorm(x + delta)`, the
+    /// residual and post-norm of a transformer layer in one pass per row (the decoder's
+    /// allocation-free form; ``GSVTensor/addLayerNorm(_:adding:rows:width:weight:bias:eps:)``).
+    /// - Precondition: the layer has both affine parameters.
+    public func addNormalizing(rows x: UnsafeMutablePointer<Float>, delta: UnsafePointer<Float>, count rows: Int) {
+        guard let weight, let bias else { preconditionFailure("LayerNorm.addNormalizing needs weight and bias") }
+        weight.scalars.withUnsafeBufferPointer { wp in
+            bias.scalars.withUnsafeBufferPointer { bp in
+                guard let w = wp.baseAddress, let b = bp.baseAddress else { return }
+                addLayerNorm(x, adding: delta, rows: rows, width: wp.count, weight: w, bias: b, eps: eps)
+            }
+        }
+    }
+
     /// Normalises over `axis` instead — `axis: 0` on `[C, T]` (or 1 on `[B, C, T]`) is the
     /// channel-first `modules.LayerNorm` of VITS/SoVITS (`gamma`/`beta` as weight/bias).
     public func callAsFunction(_ x: Tensor, axis: Int) -> Tensor {
@@ -74,9 +88,18 @@ public struct GroupNorm: Sendable {
         self.eps = eps
     }
 
-    /// Normalises `[B, C, *]`.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    /// Declares `<p>.weight` / `<p>.bias` `[channels]` through `p` (random: the given laws).
+    /// - Throws: `WeightsError` for missing or misshapen weights, ``NNError`` for a bad group count.
+    public init(_ p: ParameterSource, groups: Int, channels: Int, eps: Float = 1e-5,
+                weightInit: ParameterInit = .constant(1), biasInit: ParameterInit = .constant(0)) throws {
+        try self.init(groups: groups, weight: p.tensor("weight", shape: [channels], initial: weightInit),
+                      bias: p.tensor("bias", shape: [channels], initial: biasInit), eps: eps)
+    }
+
+    /// Normalises `[B, C, *]`; with `gelu`, applies GELU to the result (in the same pass when each
+    /// channel is its own group).
+    public func callAsFunction(_ x: Tensor, gelu: Bool = false) -> Tensor {
+        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, gelu: gelu)
     }
 }
 
@@ -84,6 +107,12 @@ public struct GroupNorm: Sendable {
 public struct Embedding: Sendable {
     /// `[V, D]`.
     public let weight: Tensor
+
+    /// Declares `<p>.weight` `[count, dimension]` through `p` (random: the given law).
+    /// - Throws: `WeightsError` for a missing or misshapen table.
+    public init(_ p: ParameterSource, count: Int, dimension: Int, initial: ParameterInit = .std(1)) throws {
+        try self.init(weight: p.tensor("weight", shape: [count, dimension], initial: initial))
+    }
 
     /// - Throws: ``NNError`` if `weight` is not 2-D.
     public init(weight: Tensor) throws {

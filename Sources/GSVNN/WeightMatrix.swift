@@ -127,31 +127,3 @@ public enum WeightMatrix: Sendable {
         return .float(Tensor.concat(parts.map(\.widened), axis: 0))
     }
 }
-
-/// A fully connected layer (`torch.nn.Linear` semantics) whose weight is a ``WeightMatrix``:
-/// fp16 checkpoints stay fp16 in memory.
-public struct StoredLinear: Sendable {
-    /// `[out, in]` weight.
-    public let weight: WeightMatrix
-    /// `[out]` Float32 bias, or nil.
-    public let bias: Tensor?
-
-    /// - Throws: ``NNError/shapeMismatch(layer:tensor:expected:got:)`` if `bias` is not `[out]`.
-    public init(weight: WeightMatrix, bias: Tensor?) throws {
-        if let b = bias, b.shape != [weight.rows] {
-            throw NNError.shapeMismatch(layer: "StoredLinear", tensor: "bias", expected: "[\(weight.rows)]", got: b.shape)
-        }
-        self.weight = weight
-        self.bias = bias
-    }
-
-    /// Input width.
-    public var inFeatures: Int { weight.cols }
-    /// Output width.
-    public var outFeatures: Int { weight.rows }
-
-    /// Applies the layer over the last dimension of `x`.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        weight.linear(x, bias: bias)
-    }
-}

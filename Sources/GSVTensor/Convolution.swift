@@ -3,8 +3,9 @@
 //
 // conv1d: stride-1 convolutions with narrow inputs (≤ 256 channels per group) run as K shifted
 // GEMMs over the padded input (no im2col copy); the others use im2col + sgemm per (batch, group),
-// tiled over time so the column buffer stays small; 1×1 convolutions skip im2col; depthwise convolutions (one input channel per group) use a direct
-// loop, which is faster than a GEMM with a single-row reduction.
+// tiled over time so the column buffer stays small; 1×1 convolutions skip im2col; a single-channel
+// input (raw samples) is one im2col + sgemm; other depthwise convolutions (one input channel per
+// group) use a direct loop, which is faster than a GEMM with a single-row reduction.
 // convTranspose1d: sgemm (Wᵀ·x) into columns, then col2im scatter-add, also tiled over time.
 
 /// Upper bound on floats in one column buffer (16 MiB).
@@ -75,6 +76,10 @@ func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (I
         weight.scalars.withUnsafeBufferPointer { wp in
             out.withUnsafeMutableBufferPointer { op in
                 guard let x0 = xp.baseAddress, let w0 = wp.baseAddress, let o0 = op.baseAddress, tOut > 0 else { return }
+                if cin == 1 && groups == 1 && dilation == 1 && padding == (0, 0) && cout > 1 && directDepthwise {
+                    singleChannel(x0, w0, o0, batch: batch, t: t, cout: cout, k: k, tOut: tOut, stride: stride)
+                    return
+                }
                 if cg == 1 && directDepthwise {
                     depthwise(x0, w0, o0, batch: batch, cin: cin, t: t, cout: cout, k: k, tOut: tOut,
                               stride: stride, pl: pl, dilation: dilation, coutG: coutG)
@@ -167,6 +172,25 @@ private func shifted(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ o: 
                     t0 += tc
                 }
             } }
+        }
+    }
+}
+
+/// A convolution of a single-channel signal (HuBERT's first feature convolution on raw samples):
+/// one im2col of the `K` taps and one sgemm per batch entry, `y += W [Cout, K] · cols [K, Tout]`,
+/// where the depthwise loop would walk the long signal once per output channel.
+private func singleChannel(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+                           batch: Int, t: Int, cout: Int, k: Int, tOut: Int, stride: Int) {
+    var col = [Float](repeating: 0, count: k * tOut)
+    col.withUnsafeMutableBufferPointer { cp in
+        guard let c0 = cp.baseAddress else { return }
+        for b in 0..<batch {
+            let src = x + b * t
+            for kk in 0..<k {
+                let row = c0 + kk * tOut
+                for j in 0..<tOut { row[j] = src[j * stride + kk] }
+            }
+            BLAS.sgemm(m: cout, n: tOut, k: k, a: w, lda: k, b: c0, ldb: tOut, beta: 1, c: o + b * cout * tOut, ldc: tOut)
         }
     }
 }

@@ -1,3 +1,5 @@
+import GSVKernels
+
 // Normalisation layers' arithmetic, as torch: `F.layer_norm` (over the last dimension, or across
 // the channel rows of a channel-first tensor) and `F.group_norm`. Statistics use the biased
 // variance; they accumulate in Double except across channel rows (see `layerNorm(_:…:axis:)`).
@@ -80,15 +82,32 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
     return Tensor(shape: x.shape, scalars: out)
 }
 
+/// In place, rows `0..<rows` of width `d`: `x = LayerNorm(x + delta)` — the residual and
+/// post-norm of a transformer layer fused into one pass per row (`gsv_add_layer_norm`), with the
+/// arithmetic of ``layerNorm(_:weight:bias:eps:)`` (statistics in Double). Rows run in parallel.
+public func addLayerNorm(_ x: UnsafeMutablePointer<Float>, adding delta: UnsafePointer<Float>, rows: Int, width d: Int,
+                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
+    nonisolated(unsafe) let (xs, ds, w, b) = (x, delta, weight, bias)
+    Parallel.forRanges(rows, grain: max(1, 16_384 / max(d, 1))) { r in
+        for row in r { gsv_add_layer_norm(xs + row * d, ds + row * d, w, b, d, eps) }
+    }
+}
+
 /// `F.group_norm(x, groups, weight, bias, eps)` for `x = [B, C, *]`: each group of `C / groups`
-/// channels is normalised over its channels and all trailing positions, then scaled per channel.
-/// (`GroupNorm(C, C)`, as in HuBERT's feature extractor, normalises each channel over time.)
-public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+/// channels is normalised over its channels and all trailing positions, then scaled per channel;
+/// with `gelu`, GELU is applied to the result (fused into the same pass when `groups == C`).
+///
+/// `GroupNorm(C, C)`, as in HuBERT's feature extractor, normalises each channel over time: its
+/// statistics accumulate eight lanes in Float32 over blocks of 512 positions and across blocks in
+/// Double, so long signals keep torch-level accuracy while the pass stays vectorised.
+public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5,
+                      gelu: Bool = false) -> Tensor {
     precondition(x.rank >= 2, "groupNorm input must be [B, C, ...], got \(x.shape)")
     let b = x.shape[0], c = x.shape[1]
     precondition(groups >= 1 && c % groups == 0, "groupNorm: \(c) channels not divisible into \(groups) groups")
     if let w = weight { precondition(w.shape == [c], "groupNorm weight \(w.shape) != [\(c)]") }
     if let bb = bias { precondition(bb.shape == [c], "groupNorm bias \(bb.shape) != [\(c)]") }
+    if groups == c { return channelNorm(x, weight: weight, bias: bias, eps: eps, gelu: gelu) }
     let spatial = x.shape[2...].reduce(1, *)
     let cg = c / groups
     let n = cg * spatial
@@ -110,6 +129,55 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, 
                     let off = base + ci * spatial
                     for j in 0..<spatial { op[off + j] = (xp[off + j] - m) * rs * w + bv }
                 }
+            }
+        }
+    }
+    let y = Tensor(shape: x.shape, scalars: out)
+    return gelu ? y.gelu() : y
+}
+
+/// `GroupNorm(C, C)`: each `[B, C, *]` channel normalised over its positions (see ``groupNorm(_:groups:weight:bias:eps:gelu:)``).
+private func channelNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, gelu: Bool) -> Tensor {
+    let (b, c) = (x.shape[0], x.shape[1])
+    let t = x.shape[2...].reduce(1, *)
+    var out = [Float](repeating: 0, count: x.count)
+    let w = weight?.scalars ?? [Float](repeating: 1, count: c)
+    let bb = bias?.scalars ?? [Float](repeating: 0, count: c)
+    x.scalars.withUnsafeBufferPointer { xp in
+        out.withUnsafeMutableBufferPointer { op in
+            guard let x0 = xp.baseAddress, let o0 = op.baseAddress else { return }
+            Parallel.forEach(b * c, grain: max(1, 32768 / max(t, 1))) { row in
+                let src = x0 + row * t, dst = o0 + row * t
+                func blockSum(_ f: (SIMD8<Float>) -> SIMD8<Float>) -> Double {
+                    var total = 0.0
+                    var start = 0
+                    while start < t {
+                        let end = min(t, start + 512)
+                        var acc = SIMD8<Float>(repeating: 0)
+                        var i = start
+                        while i + 8 <= end {
+                            acc += f(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self))
+                            i += 8
+                        }
+                        var tail = SIMD8<Float>(repeating: 0)
+                        var lane = 0
+                        while i < end { tail[lane] = src[i]; lane += 1; i += 1 }
+                        var s = Double(acc.sum())
+                        let ft = f(tail)       // only the `lane` filled lanes are added
+                        for l in 0..<lane { s += Double(ft[l]) }
+                        total += s
+                        start = end
+                    }
+                    return total
+                }
+                let mean = blockSum { $0 } / Double(t)
+                let m = Float(mean)
+                let variance = blockSum { let d = $0 - m; return d * d } / Double(t)
+                let rs = Float(1 / (variance + Double(eps)).squareRoot())
+                let ch = row % c
+                let scale = rs * w[ch], shift = bb[ch]
+                for i in 0..<t { dst[i] = (src[i] - m) * scale + shift }
+                if gelu { geluSpan(dst, dst, count: t) }
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GSVNN
 import GSVTensor
 import GSVTestSupport
 import GSVWeights
@@ -152,43 +153,15 @@ fileprivate func hubertParity(_ ours: Tensor, _ golden: Tensor) -> (cosine: Doub
 
     @Test func activationNamesFollowTransformers() throws {
         let x = Tensor([-1, 0, 1, 2])
-        let gelu = try EncoderActivation.parse("gelu", model: "m", key: "k").apply(x)
-        let tanhGelu = try EncoderActivation.parse("gelu_pytorch_tanh", model: "m", key: "k").apply(x)
+        let gelu = try Activation.parse("gelu", model: "m", key: "k").apply(x)
+        let tanhGelu = try Activation.parse("gelu_pytorch_tanh", model: "m", key: "k").apply(x)
         // Reference values: exact GELU and its tanh approximation at x = 1 and x = 2.
         #expect(abs(gelu[2] - 0.841_344_7) < 1e-6 && abs(gelu[3] - 1.954_499_7) < 1e-6)
         #expect(abs(tanhGelu[2] - 0.841_192_0) < 1e-6 && abs(tanhGelu[3] - 1.954_597_7) < 1e-6)
-        #expect(try EncoderActivation.parse("relu", model: "m", key: "k").apply(x).scalars == [0, 0, 1, 2])
+        #expect(try Activation.parse("relu", model: "m", key: "k").apply(x).scalars == [0, 0, 1, 2])
         #expect(throws: EncoderConfigError.unsupported(model: "m", key: "k", value: "silu")) {
-            try EncoderActivation.parse("silu", model: "m", key: "k")
+            try Activation.parse("silu", model: "m", key: "k")
         }
-    }
-
-    @Test func fastKernelsMatchGSVTensorReferences() {
-        var rng = SeededRNG(seed: 11)
-        // GELU over a wide range, including the saturated tails and a ragged length.
-        let x = Tensor(shape: [4001], generator: { Float($0 - 2000) / 150 })
-        let fast = x.encoderGELU(), ref = x.gelu()
-        for i in 0..<x.count {
-            #expect(abs(fast.scalars[i] - ref.scalars[i]) <= 1e-6 * max(1, abs(x.scalars[i])), "x = \(x.scalars[i])")
-        }
-        // Single-channel strided conv, with and without bias.
-        let wav = rng.gaussian(shape: [2, 1, 997])
-        let w = rng.gaussian(shape: [7, 1, 10])
-        let bias = rng.gaussian(shape: [7])
-        for b in [nil, bias] {
-            let ours = encoderConv1dSingleChannel(wav, weight: w, bias: b, stride: 5)
-            let theirs = conv1d(wav, weight: w, bias: b, stride: 5)
-            #expect(ours.shape == theirs.shape)
-            #expect(zip(ours.scalars, theirs.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
-        }
-        // Per-channel norm (+ fused GELU) on signals with a large offset and a ragged length.
-        let sig = rng.gaussian(shape: [2, 5, 1003]) + 30
-        let g = rng.gaussian(shape: [5], mean: 1, std: 0.1), beta = rng.gaussian(shape: [5], std: 0.1)
-        let norm = encoderChannelNorm(sig, weight: g, bias: beta, eps: 1e-5, gelu: false)
-        let normRef = groupNorm(sig, groups: 5, weight: g, bias: beta, eps: 1e-5)
-        #expect(zip(norm.scalars, normRef.scalars).allSatisfy { abs($0 - $1) <= 2e-5 })
-        let fused = encoderChannelNorm(sig, weight: g, bias: beta, eps: 1e-5, gelu: true)
-        #expect(zip(fused.scalars, normRef.gelu().scalars).allSatisfy { abs($0 - $1) <= 2e-5 })
     }
 
     @Test func unsupportedConfigIsRejected() {

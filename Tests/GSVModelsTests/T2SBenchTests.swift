@@ -20,7 +20,7 @@ fileprivate func t2sCPUSeconds() -> Double {
 struct T2SBenchTests {
     @Test func decodeSpeedV2() throws {
         let t0 = Date()
-        let model = Text2SemanticDecoder.randomV2(seed: 1)
+        let model = try Text2SemanticDecoder.randomV2(seed: 1)
         print("T2SBench: randomV2 built in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s, threads \(Parallel.threadCount)")
         var rng = SeededRNG(seed: 2)
         func input(_ phones: Int) -> T2SInput {

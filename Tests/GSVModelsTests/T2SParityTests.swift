@@ -142,7 +142,7 @@ fileprivate func goldenStepRows(_ golden: Tensor, stepsRun: Int) -> [(row: Int, 
         let archive = try WeightArchive.open(Fixtures.url("v2/models/gpt_v2_tiny.ckpt").path)
         let config = try T2SConfig(checkpointConfig: try #require(archive.config))
         let half = try Text2SemanticDecoder(archive: archive)
-        guard case .half = half.predictLayer, case .half = half.blocks[0].inProj else {
+        guard case .half = half.predictLayer, case .half = half.blocks[0].inProj.weight else {
             Issue.record("fp16 checkpoint weights were not kept as fp16")
             return
         }

@@ -17,17 +17,17 @@ import GSVTensor
     }
 }
 
-@Suite struct StoredLinearHalfTests {
+@Suite struct LinearHalfWeightTests {
     @Test func matchesFloatLinearOnWidenedWeights() throws {
         let w = HalfMatrix(randomTensor([24, 40], seed: 1))
         let b = randomTensor([24], seed: 2)
-        let layer = try StoredLinear(weight: .half(w), bias: b)
+        let layer = try Linear(weight: .half(w), bias: b)
         let reference = Linear(weight: w.widened(), bias: b)
         for n in [1, 3, 6] {
             let x = randomTensor([n, 40], seed: UInt64(3 + n))
             #expect(maxAbsDiff(layer(x).scalars, reference(x).scalars) < 1e-4, "batch \(n)")
         }
         #expect(layer.inFeatures == 40 && layer.outFeatures == 24)
-        #expect(throws: NNError.self) { try StoredLinear(weight: .half(w), bias: randomTensor([40], seed: 1)) }
+        #expect(throws: NNError.self) { try Linear(weight: .half(w), bias: randomTensor([40], seed: 1)) }
     }
 }

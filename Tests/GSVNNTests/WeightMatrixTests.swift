@@ -41,8 +41,8 @@ import GSVTensor
 
     @Test func storedLinearValidatesBias() throws {
         let (h, _) = pair(rows: 6, cols: 4, seed: 31)
-        #expect(throws: NNError.self) { try StoredLinear(weight: h, bias: randomTensor([5], seed: 1)) }
-        let l = try StoredLinear(weight: h, bias: nil)
+        #expect(throws: NNError.self) { try Linear(weight: h, bias: randomTensor([5], seed: 1)) }
+        let l = try Linear(weight: h, bias: nil)
         #expect(l.inFeatures == 4 && l.outFeatures == 6)
         let x = randomTensor([2, 3, 4], seed: 32)
         #expect(l(x).shape == [2, 3, 6])

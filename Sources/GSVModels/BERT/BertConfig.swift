@@ -1,6 +1,7 @@
 // Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS.init_bert_weights (AutoModelForMaskedLM.from_pretrained
 // of chinese-roberta-wwm-ext-large). The fields mirror transformers' BertConfig, with its defaults.
 import Foundation
+import GSVNN
 import GSVWeights
 
 /// The BERT hyper-parameters, read from the model folder's `config.json`.
@@ -112,6 +113,6 @@ public struct BertConfig: Codable, Sendable, Equatable {
         guard typeVocabSize > 0 else { throw bad("type_vocab_size", typeVocabSize) }
         guard layerNormEps > 0 else { throw bad("layer_norm_eps", layerNormEps) }
         guard positionEmbeddingType == "absolute" else { throw bad("position_embedding_type", positionEmbeddingType) }
-        _ = try EncoderActivation.parse(hiddenAct, model: "BERT", key: "hidden_act")
+        _ = try Activation.parse(hiddenAct, model: "BERT", key: "hidden_act")
     }
 }

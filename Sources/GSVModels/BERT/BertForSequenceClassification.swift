@@ -41,7 +41,8 @@ public struct BertSequenceClassifier: Sendable {
     public init(tokenizer: BertTokenizer, bert: BertModel, classifier: Linear, labels: [String]) throws {
         guard let pooler = bert.pooler else { throw BERTError.badLabels("the BERT model has no pooler") }
         guard labels.count == classifier.outFeatures, classifier.inFeatures == bert.config.hiddenSize else {
-            throw BERTError.badLabels("\(labels.count) labels for a classifier of shape \(classifier.weight.shape)")
+            throw BERTError.badLabels(
+                "\(labels.count) labels for a classifier of shape [\(classifier.outFeatures), \(classifier.inFeatures)]")
         }
         self.tokenizer = tokenizer
         self.bert = bert
@@ -58,13 +59,15 @@ public struct BertSequenceClassifier: Sendable {
         let root = WeightReader(archive)
         let bert = try BertModel.load(reader: root.scoped(BertModel.keyPrefix(archive)), config: config,
                                       layerCount: config.numHiddenLayers, pooler: true)
-        let classifierWeight = try root.data("classifier.weight")
-        guard classifierWeight.shape.count == 2 else {
-            throw WeightsError.shapeMismatch(key: "classifier.weight", expected: [-1, config.hiddenSize],
-                                             actual: classifierWeight.shape)
+        let p = ParameterSource(reader: root)
+        guard let stored = p.storedShape("classifier.weight"), stored.count == 2 else {
+            if let stored = p.storedShape("classifier.weight") {
+                throw WeightsError.shapeMismatch(key: "classifier.weight", expected: [-1, config.hiddenSize], actual: stored)
+            }
+            throw WeightsError.missingKey("classifier.weight")
         }
-        let count = classifierWeight.shape[0]
-        let classifier = try root.encoderLinear("classifier", out: count, in: config.hiddenSize)
+        let count = stored[0]
+        let classifier = try Linear(p.scoped("classifier"), in: config.hiddenSize, out: count)
         try root.verifyAllConsumed()
         var labels: [String] = []
         for i in 0..<count {

@@ -78,13 +78,13 @@ public struct BertLayer: Sendable {
     /// `attention.output.LayerNorm`.
     public let attentionLayerNorm: LayerNorm
     /// `intermediate.dense [intermediate, hidden]` (stored precision).
-    public let intermediate: StoredLinear
+    public let intermediate: Linear
     /// `output.dense [hidden, intermediate]` (stored precision).
-    public let output: StoredLinear
+    public let output: Linear
     /// `output.LayerNorm`.
     public let outputLayerNorm: LayerNorm
     /// `hidden_act`.
-    public let activation: EncoderActivation
+    public let activation: Activation
 
     /// `[B, L, hidden] → [B, L, hidden]`; `padding [B, L]` marks ignored keys.
     func callAsFunction(_ x: Tensor, padding: Mask?) -> Tensor {
@@ -186,73 +186,66 @@ extension BertModel {
         archive.tensors.keys.contains { $0.hasPrefix("bert.embeddings.") } ? "bert." : ""
     }
 
-    /// Reads the embeddings, the first `layerCount` layers and optionally the pooler from `r`
+    /// Declares the embeddings, the first `layerCount` layers and optionally the pooler through `p`
     /// (scoped at the `BertModel` keys). Layers past `layerCount` are marked as knowingly unused.
+    /// Random sources draw embeddings with σ = 0.5, projections with fan-in scaling (fp16), norms
+    /// around γ = 1 (``EncoderInit``).
     /// - Throws: ``BERTError/notEnoughLayers(requested:available:)``, `WeightsError` for missing or
     ///   misshapen weights, ``EncoderConfigError`` for an unsupported config.
-    static func load(reader r: WeightReader, config c: BertConfig, layerCount: Int, pooler: Bool) throws -> BertModel {
+    init(_ p: ParameterSource, config c: BertConfig, layerCount: Int, pooler: Bool) throws {
         try c.validate()
         guard layerCount >= 0, layerCount <= c.numHiddenLayers else {
             throw BERTError.notEnoughLayers(requested: layerCount, available: c.numHiddenLayers)
         }
-        let act = try EncoderActivation.parse(c.hiddenAct, model: "BERT", key: "hidden_act")
+        let act = try Activation.parse(c.hiddenAct, model: "BERT", key: "hidden_act")
         let h = c.hiddenSize
-        let e = r.scoped("embeddings")
+        func norm(_ q: ParameterSource) throws -> LayerNorm {
+            try LayerNorm(q, dim: h, eps: c.layerNormEps, weightInit: EncoderInit.normWeight, biasInit: EncoderInit.bias)
+        }
+        let e = p.scoped("embeddings")
         let embeddings = BertEmbeddings(
-            wordEmbeddings: try Embedding(weight: e.tensor("word_embeddings.weight", shape: [c.vocabSize, h])),
-            positionEmbeddings: try Embedding(weight: e.tensor("position_embeddings.weight",
-                                                               shape: [c.maxPositionEmbeddings, h])),
-            tokenTypeEmbeddings: try Embedding(weight: e.tensor("token_type_embeddings.weight", shape: [c.typeVocabSize, h])),
-            layerNorm: try e.encoderLayerNorm("LayerNorm", dim: h, eps: c.layerNormEps))
+            wordEmbeddings: try Embedding(e.scoped("word_embeddings"), count: c.vocabSize, dimension: h, initial: .std(0.5)),
+            positionEmbeddings: try Embedding(e.scoped("position_embeddings"), count: c.maxPositionEmbeddings,
+                                              dimension: h, initial: .std(0.5)),
+            tokenTypeEmbeddings: try Embedding(e.scoped("token_type_embeddings"), count: c.typeVocabSize, dimension: h,
+                                               initial: .std(0.5)),
+            layerNorm: try norm(e.scoped("LayerNorm")))
         e.skip("position_ids")        // a buffer some checkpoints store: always 0..<max_position
         e.skip("token_type_ids")
         var layers: [BertLayer] = []
         for i in 0..<layerCount {
-            let l = r.scoped("encoder.layer.\(i)")
+            let l = p.scoped("encoder.layer.\(i)")
             layers.append(BertLayer(
-                attention: try l.encoderSelfAttention(query: "attention.self.query", key: "attention.self.key",
-                                                      value: "attention.self.value", output: "attention.output.dense",
-                                                      dim: h, heads: c.numAttentionHeads),
-                attentionLayerNorm: try l.encoderLayerNorm("attention.output.LayerNorm", dim: h, eps: c.layerNormEps),
-                intermediate: try l.encoderStoredLinear("intermediate.dense", out: c.intermediateSize, in: h),
-                output: try l.encoderStoredLinear("output.dense", out: h, in: c.intermediateSize),
-                outputLayerNorm: try l.encoderLayerNorm("output.LayerNorm", dim: h, eps: c.layerNormEps),
+                attention: try MultiHeadAttention(l, query: "attention.self.query", key: "attention.self.key",
+                                                  value: "attention.self.value", output: "attention.output.dense",
+                                                  dim: h, heads: c.numAttentionHeads, biasInit: EncoderInit.bias),
+                attentionLayerNorm: try norm(l.scoped("attention.output.LayerNorm")),
+                intermediate: try Linear(l.scoped("intermediate.dense"), in: h, out: c.intermediateSize, stored: true,
+                                         biasInit: EncoderInit.bias),
+                output: try Linear(l.scoped("output.dense"), in: c.intermediateSize, out: h, stored: true,
+                                   biasInit: EncoderInit.bias),
+                outputLayerNorm: try norm(l.scoped("output.LayerNorm")),
                 activation: act))
         }
-        for i in layerCount..<c.numHiddenLayers { r.scoped("encoder.layer.\(i)").skipAll() }
-        let pool = pooler ? BertPooler(dense: try r.encoderLinear("pooler.dense", out: h, in: h)) : nil
-        if !pooler { r.scoped("pooler").skipAll() }
-        return BertModel(config: c, embeddings: embeddings, layers: layers, pooler: pool)
+        for i in layerCount..<c.numHiddenLayers { p.scoped("encoder.layer.\(i)").skipAll() }
+        let pool = pooler ? BertPooler(dense: try Linear(p.scoped("pooler.dense"), in: h, out: h, biasInit: EncoderInit.bias))
+            : nil
+        if !pooler { p.scoped("pooler").skipAll() }
+        self.init(config: c, embeddings: embeddings, layers: layers, pooler: pool)
     }
 
-    /// A model of `config` with seeded random weights for its first `layerCount` layers
-    /// (embeddings N(0, 0.5²), projections σ = 1/√fan_in).
+    /// Reads the embeddings, the first `layerCount` layers and optionally the pooler from `r`
+    /// (scoped at the `BertModel` keys); see ``init(_:config:layerCount:pooler:)``.
+    static func load(reader r: WeightReader, config c: BertConfig, layerCount: Int, pooler: Bool) throws -> BertModel {
+        try BertModel(ParameterSource(reader: r), config: c, layerCount: layerCount, pooler: pooler)
+    }
+
+    /// A model of `config` with seeded random weights for its first `layerCount` layers (all by
+    /// default), declared as a checkpoint is.
     /// - Throws: ``EncoderConfigError`` for an invalid configuration.
     public static func random(config c: BertConfig, layerCount: Int? = nil, pooler: Bool = false,
                               seed: UInt64) throws -> BertModel {
-        try c.validate()
-        let n = layerCount ?? c.numHiddenLayers
-        guard n >= 0, n <= c.numHiddenLayers else {
-            throw BERTError.notEnoughLayers(requested: n, available: c.numHiddenLayers)
-        }
-        let act = try EncoderActivation.parse(c.hiddenAct, model: "BERT", key: "hidden_act")
-        var rnd = EncoderRandomInit(seed: seed)
-        let h = c.hiddenSize
-        let embeddings = BertEmbeddings(
-            wordEmbeddings: try Embedding(weight: rnd.rng.gaussian(shape: [c.vocabSize, h], std: 0.5)),
-            positionEmbeddings: try Embedding(weight: rnd.rng.gaussian(shape: [c.maxPositionEmbeddings, h], std: 0.5)),
-            tokenTypeEmbeddings: try Embedding(weight: rnd.rng.gaussian(shape: [c.typeVocabSize, h], std: 0.5)),
-            layerNorm: try rnd.layerNorm(h, eps: c.layerNormEps))
-        var layers: [BertLayer] = []
-        for _ in 0..<n {
-            layers.append(BertLayer(attention: try rnd.attention(dim: h, heads: c.numAttentionHeads),
-                                    attentionLayerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
-                                    intermediate: try rnd.storedLinear(out: c.intermediateSize, in: h),
-                                    output: try rnd.storedLinear(out: h, in: c.intermediateSize),
-                                    outputLayerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
-                                    activation: act))
-        }
-        let pool = pooler ? BertPooler(dense: rnd.linear(out: h, in: h)) : nil
-        return BertModel(config: c, embeddings: embeddings, layers: layers, pooler: pool)
+        try BertModel(ParameterSource(randomSeed: seed), config: c, layerCount: layerCount ?? c.numHiddenLayers,
+                      pooler: pooler)
     }
 }

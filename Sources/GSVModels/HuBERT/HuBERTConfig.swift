@@ -1,6 +1,7 @@
 // Follows GPT_SoVITS/feature_extractor/cnhubert.py: CNHubert (HubertModel.from_pretrained(config.json)).
 // The fields mirror transformers' HubertConfig, with its defaults (= chinese-hubert-base).
 import Foundation
+import GSVNN
 import GSVWeights
 
 /// The CN-HuBERT (`HubertModel`) hyper-parameters, read from the model folder's `config.json`.
@@ -118,8 +119,8 @@ public struct HuBERTConfig: Codable, Sendable, Equatable {
         }
         guard !convPosBatchNorm else { throw bad("conv_pos_batch_norm", convPosBatchNorm) }
         guard layerNormEps > 0 else { throw bad("layer_norm_eps", layerNormEps) }
-        _ = try EncoderActivation.parse(hiddenAct, model: "CN-HuBERT", key: "hidden_act")
-        _ = try EncoderActivation.parse(featExtractActivation, model: "CN-HuBERT", key: "feat_extract_activation")
+        _ = try Activation.parse(hiddenAct, model: "CN-HuBERT", key: "hidden_act")
+        _ = try Activation.parse(featExtractActivation, model: "CN-HuBERT", key: "feat_extract_activation")
     }
 
     /// Total down-sampling of the feature encoder (320 for the official strides: 16 kHz → 50 Hz).

@@ -49,34 +49,39 @@ public struct HubertFeatureConvLayer: Sendable {
     /// `layer_norm.weight` / `layer_norm.bias`, or nil (`HubertNoLayerNormConvLayer`).
     public let norm: Norm?
     /// `feat_extract_activation`.
-    public let activation: EncoderActivation
+    public let activation: Activation
+
+    /// Declares layer `index` of the feature encoder (scoped at `conv_layers.<index>`), reading
+    /// `inChannels` channels.
+    init(_ p: ParameterSource, config c: HuBERTConfig, index i: Int, inChannels cin: Int, activation: Activation) throws {
+        let cout = c.convDim[i]
+        conv = try Conv1d(p.scoped("conv"), in: cin, out: cout, kernel: c.convKernel[i], stride: c.convStride[i],
+                          bias: c.convBias, biasInit: EncoderInit.bias)
+        if c.featExtractNorm == "layer" {
+            norm = .layer(try LayerNorm(p.scoped("layer_norm"), dim: cout, eps: 1e-5, weightInit: EncoderInit.normWeight,
+                                        biasInit: EncoderInit.bias))
+        } else if i == 0 {
+            norm = .group(try GroupNorm(p.scoped("layer_norm"), groups: cout, channels: cout,
+                                        weightInit: EncoderInit.normWeight, biasInit: EncoderInit.bias))
+        } else {
+            norm = nil
+        }
+        self.activation = activation
+    }
 
     /// `[B, Cin, T] → [B, Cout, T']`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let singleChannel = conv.inChannels == 1 && conv.groups == 1 && conv.dilation == 1
-            && conv.padding.left == 0 && conv.padding.right == 0
-        var h: Tensor
-        if singleChannel, let w = conv.weight {
-            h = encoderConv1dSingleChannel(x, weight: w, bias: conv.bias, stride: conv.stride)
-        } else {
-            h = conv(x)
-        }
+        var h = conv(x)
         switch norm {
-        case let .group(gn)? where gn.groups == h.shape[1]:
-            // GroupNorm(C, C) then the activation, fused (one pass over the longest signal).
-            return encoderChannelNorm(h, weight: gn.weight, bias: gn.bias, eps: gn.eps, gelu: activation == .gelu)
-                .applying(activation == .gelu ? nil : activation)
-        case let .group(gn)?: h = gn(h)
+        case let .group(gn)?:
+            // GroupNorm then GELU in one pass over the longest signal.
+            if activation == .gelu { return gn(h, gelu: true) }
+            h = gn(h)
         case let .layer(ln)?: h = ln(h.transposed(1, 2)).transposed(1, 2)
         case nil: break
         }
         return activation.apply(h)
     }
-}
-
-extension Tensor {
-    /// `activation` applied when not nil.
-    fileprivate func applying(_ activation: EncoderActivation?) -> Tensor { activation?.apply(self) ?? self }
 }
 
 /// `feature_extractor`: the strided convolution stack turning 16 kHz samples into 50 Hz frames.
@@ -114,7 +119,18 @@ public struct HubertPositionalConvEmbedding: Sendable {
     /// `HubertSamePadLayer`: 1 when the kernel is even, else 0.
     public let framesToRemove: Int
     /// `feat_extract_activation`.
-    public let activation: EncoderActivation
+    public let activation: Activation
+
+    /// Declares `pos_conv_embed` (scoped there): the grouped convolution `conv`, its weight folded
+    /// from either weight-norm naming over the kernel axis (dim 2).
+    init(_ p: ParameterSource, config c: HuBERTConfig, activation: Activation) throws {
+        let (h, k, groups) = (c.hiddenSize, c.numConvPosEmbeddings, c.numConvPosEmbeddingGroups)
+        let weight = try p.weightNormed("conv", shape: [h, h / groups, k], dim: 2)
+        conv = try Conv1d(weight: weight, bias: p.tensor("conv.bias", shape: [h], initial: EncoderInit.bias),
+                          padding: k / 2, groups: groups)
+        framesToRemove = k % 2 == 0 ? 1 : 0
+        self.activation = activation
+    }
 
     /// `[B, T, hidden] → [B, T, hidden]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -127,11 +143,11 @@ public struct HubertPositionalConvEmbedding: Sendable {
 /// `HubertFeedForward`: `intermediate_dense` → activation → `output_dense`.
 public struct HubertFeedForward: Sendable {
     /// `intermediate_dense [intermediate, hidden]` (stored precision).
-    public let intermediateDense: StoredLinear
+    public let intermediateDense: Linear
     /// `output_dense [hidden, intermediate]` (stored precision).
-    public let outputDense: StoredLinear
+    public let outputDense: Linear
     /// `hidden_act`.
-    public let activation: EncoderActivation
+    public let activation: Activation
 
     /// `[B, T, hidden] → [B, T, hidden]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -263,11 +279,68 @@ public struct CNHuBERT: Sendable {
     }
 }
 
-// MARK: - Loading
+// MARK: - Declaration
+
+extension HubertEncoderLayer {
+    /// Declares `encoder.layers.<i>` (scoped there).
+    init(_ p: ParameterSource, config c: HuBERTConfig, activation: Activation) throws {
+        let h = c.hiddenSize
+        func norm(_ name: String) throws -> LayerNorm {
+            try LayerNorm(p.scoped(name), dim: h, eps: c.layerNormEps, weightInit: EncoderInit.normWeight,
+                          biasInit: EncoderInit.bias)
+        }
+        self.init(
+            attention: try MultiHeadAttention(p, query: "attention.q_proj", key: "attention.k_proj", value: "attention.v_proj",
+                                              output: "attention.out_proj", dim: h, heads: c.numAttentionHeads,
+                                              biasInit: EncoderInit.bias),
+            layerNorm: try norm("layer_norm"),
+            feedForward: HubertFeedForward(
+                intermediateDense: try Linear(p.scoped("feed_forward.intermediate_dense"), in: h, out: c.intermediateSize,
+                                              stored: true, biasInit: EncoderInit.bias),
+                outputDense: try Linear(p.scoped("feed_forward.output_dense"), in: c.intermediateSize, out: h,
+                                        stored: true, biasInit: EncoderInit.bias),
+                activation: activation),
+            finalLayerNorm: try norm("final_layer_norm"),
+            stable: c.doStableLayerNorm)
+    }
+}
 
 extension CNHuBERT {
+    /// Declares the whole `HubertModel` through `p` (scoped at its keys): every dimension from `c`.
+    /// - Throws: ``EncoderConfigError`` for a bad config, `WeightsError` for missing or misshapen weights.
+    init(_ p: ParameterSource, config c: HuBERTConfig) throws {
+        try c.validate()
+        let featAct = try Activation.parse(c.featExtractActivation, model: "CN-HuBERT", key: "feat_extract_activation")
+        let hiddenAct = try Activation.parse(c.hiddenAct, model: "CN-HuBERT", key: "hidden_act")
+        let h = c.hiddenSize
+        var convLayers: [HubertFeatureConvLayer] = []
+        var cin = 1
+        for i in 0..<c.convDim.count {
+            convLayers.append(try HubertFeatureConvLayer(p.scoped("feature_extractor.conv_layers.\(i)"), config: c, index: i,
+                                                         inChannels: cin, activation: featAct))
+            cin = c.convDim[i]
+        }
+        let fp = p.scoped("feature_projection")
+        let projection = HubertFeatureProjection(
+            layerNorm: c.featProjLayerNorm
+                ? try LayerNorm(fp.scoped("layer_norm"), dim: cin, eps: c.layerNormEps, weightInit: EncoderInit.normWeight,
+                                biasInit: EncoderInit.bias) : nil,
+            projection: try Linear(fp.scoped("projection"), in: cin, out: h, biasInit: EncoderInit.bias))
+        let e = p.scoped("encoder")
+        let encoder = HubertEncoder(
+            posConvEmbed: try HubertPositionalConvEmbedding(e.scoped("pos_conv_embed"), config: c, activation: featAct),
+            layerNorm: try LayerNorm(e.scoped("layer_norm"), dim: h, eps: c.layerNormEps, weightInit: EncoderInit.normWeight,
+                                     biasInit: EncoderInit.bias),
+            layers: try (0..<c.numHiddenLayers).map {
+                try HubertEncoderLayer(e.scoped("layers.\($0)"), config: c, activation: hiddenAct)
+            },
+            stable: c.doStableLayerNorm)
+        self.init(config: c, featureExtractor: HubertFeatureEncoder(convLayers: convLayers),
+                  featureProjection: projection, encoder: encoder)
+    }
+
     /// Loads a Hugging Face `chinese-hubert-base`-style folder (`config.json` + `pytorch_model.bin`
-    /// or safetensors; fp16 weights are widened to fp32, as `from_pretrained` upcasts).
+    /// or safetensors; fp16 projection weights stay fp16, others are widened to fp32).
     public static func load(folder: String) throws -> CNHuBERT {
         try load(archive: WeightArchive.open(folder))
     }
@@ -293,124 +366,19 @@ extension CNHuBERT {
 
     /// Builds the model from a reader scoped at the `HubertModel` keys.
     static func load(reader r: WeightReader, config c: HuBERTConfig) throws -> CNHuBERT {
-        try c.validate()
-        let featAct = try EncoderActivation.parse(c.featExtractActivation, model: "CN-HuBERT", key: "feat_extract_activation")
-        let hiddenAct = try EncoderActivation.parse(c.hiddenAct, model: "CN-HuBERT", key: "hidden_act")
-        let h = c.hiddenSize
-
-        var convLayers: [HubertFeatureConvLayer] = []
-        var cin = 1
-        for i in 0..<c.convDim.count {
-            let s = r.scoped("feature_extractor.conv_layers.\(i)")
-            let cout = c.convDim[i]
-            let conv = try Conv1d(weight: s.tensor("conv.weight", shape: [cout, cin, c.convKernel[i]]),
-                                  bias: c.convBias ? s.tensor("conv.bias", shape: [cout]) : nil,
-                                  stride: c.convStride[i], padding: 0)
-            var norm: HubertFeatureConvLayer.Norm?
-            if c.featExtractNorm == "layer" {
-                norm = .layer(try s.encoderLayerNorm("layer_norm", dim: cout, eps: 1e-5))
-            } else if i == 0 {
-                norm = .group(try GroupNorm(groups: cout, weight: s.tensor("layer_norm.weight", shape: [cout]),
-                                            bias: s.tensor("layer_norm.bias", shape: [cout])))
-            }
-            convLayers.append(HubertFeatureConvLayer(conv: conv, norm: norm, activation: featAct))
-            cin = cout
-        }
-
-        let fp = r.scoped("feature_projection")
-        let projection = HubertFeatureProjection(
-            layerNorm: c.featProjLayerNorm ? try fp.encoderLayerNorm("layer_norm", dim: cin, eps: c.layerNormEps) : nil,
-            projection: try fp.encoderLinear("projection", out: h, in: cin))
-
-        let pc = r.scoped("encoder.pos_conv_embed.conv")
-        let k = c.numConvPosEmbeddings, groups = c.numConvPosEmbeddingGroups
-        let vShape = [h, h / groups, k]
-        let posWeight = try ParameterSource(reader: r).weightNormed("encoder.pos_conv_embed.conv", shape: vShape, dim: 2)
-        let posConv = HubertPositionalConvEmbedding(
-            conv: try Conv1d(weight: posWeight, bias: pc.tensor("bias", shape: [h]), padding: k / 2, groups: groups),
-            framesToRemove: k % 2 == 0 ? 1 : 0, activation: featAct)
-
-        var layers: [HubertEncoderLayer] = []
-        for i in 0..<c.numHiddenLayers {
-            let l = r.scoped("encoder.layers.\(i)")
-            layers.append(HubertEncoderLayer(
-                attention: try l.encoderSelfAttention(query: "attention.q_proj", key: "attention.k_proj",
-                                                      value: "attention.v_proj", output: "attention.out_proj",
-                                                      dim: h, heads: c.numAttentionHeads),
-                layerNorm: try l.encoderLayerNorm("layer_norm", dim: h, eps: c.layerNormEps),
-                feedForward: HubertFeedForward(
-                    intermediateDense: try l.encoderStoredLinear("feed_forward.intermediate_dense", out: c.intermediateSize, in: h),
-                    outputDense: try l.encoderStoredLinear("feed_forward.output_dense", out: h, in: c.intermediateSize),
-                    activation: hiddenAct),
-                finalLayerNorm: try l.encoderLayerNorm("final_layer_norm", dim: h, eps: c.layerNormEps),
-                stable: c.doStableLayerNorm))
-        }
-        let encoder = HubertEncoder(posConvEmbed: posConv,
-                                    layerNorm: try r.encoderLayerNorm("encoder.layer_norm", dim: h, eps: c.layerNormEps),
-                                    layers: layers, stable: c.doStableLayerNorm)
-        return CNHuBERT(config: c, featureExtractor: HubertFeatureEncoder(convLayers: convLayers),
-                        featureProjection: projection, encoder: encoder)
+        try CNHuBERT(ParameterSource(reader: r), config: c)
     }
-}
 
-// MARK: - Random weights
-
-extension CNHuBERT {
     /// The official `chinese-hubert-base` architecture (768 wide, 12 layers × 12 heads, FFN 3072,
     /// seven 512-channel convolutions) with seeded random weights, for benchmarks without downloads.
     public static func randomV2(seed: UInt64) throws -> CNHuBERT {
         try random(config: .chineseHuBERTBase, seed: seed)
     }
 
-    /// A model of any valid configuration with seeded random weights (positional conv built through
-    /// weight-norm folding, as a checkpoint would be).
+    /// A model of any valid configuration with seeded random weights (the declaration a checkpoint
+    /// goes through, with ``EncoderInit``'s laws; attention and feed-forward weights fp16).
     /// - Throws: ``EncoderConfigError`` for an invalid configuration.
     public static func random(config c: HuBERTConfig, seed: UInt64) throws -> CNHuBERT {
-        try c.validate()
-        var rnd = EncoderRandomInit(seed: seed)
-        let featAct = try EncoderActivation.parse(c.featExtractActivation, model: "CN-HuBERT", key: "feat_extract_activation")
-        let hiddenAct = try EncoderActivation.parse(c.hiddenAct, model: "CN-HuBERT", key: "hidden_act")
-        let h = c.hiddenSize
-        var convLayers: [HubertFeatureConvLayer] = []
-        var cin = 1
-        for i in 0..<c.convDim.count {
-            let cout = c.convDim[i], k = c.convKernel[i]
-            let conv = try Conv1d(weight: rnd.weight([cout, cin, k], fanIn: cin * k),
-                                  bias: c.convBias ? rnd.bias(cout) : nil, stride: c.convStride[i], padding: 0)
-            var norm: HubertFeatureConvLayer.Norm?
-            if c.featExtractNorm == "layer" {
-                norm = .layer(try rnd.layerNorm(cout, eps: 1e-5))
-            } else if i == 0 {
-                let ln = try rnd.layerNorm(cout, eps: 1e-5)
-                norm = .group(try GroupNorm(groups: cout, weight: ln.weight, bias: ln.bias))
-            }
-            convLayers.append(HubertFeatureConvLayer(conv: conv, norm: norm, activation: featAct))
-            cin = cout
-        }
-        let projection = HubertFeatureProjection(
-            layerNorm: c.featProjLayerNorm ? try rnd.layerNorm(cin, eps: c.layerNormEps) : nil,
-            projection: rnd.linear(out: h, in: cin))
-        let k = c.numConvPosEmbeddings, groups = c.numConvPosEmbeddingGroups
-        let v = rnd.rng.gaussian(shape: [h, h / groups, k])
-        let g = rnd.rng.gaussian(shape: [1, 1, k], mean: 1, std: 0.1)
-            * ((Float(h * h / groups) / Float(h / groups * k)).squareRoot())
-        let posConv = HubertPositionalConvEmbedding(
-            conv: try Conv1d(weight: foldWeightNorm(g: g, v: v, dim: 2), bias: rnd.bias(h), padding: k / 2, groups: groups),
-            framesToRemove: k % 2 == 0 ? 1 : 0, activation: featAct)
-        var layers: [HubertEncoderLayer] = []
-        for _ in 0..<c.numHiddenLayers {
-            layers.append(HubertEncoderLayer(
-                attention: try rnd.attention(dim: h, heads: c.numAttentionHeads),
-                layerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
-                feedForward: HubertFeedForward(intermediateDense: try rnd.storedLinear(out: c.intermediateSize, in: h),
-                                               outputDense: try rnd.storedLinear(out: h, in: c.intermediateSize),
-                                               activation: hiddenAct),
-                finalLayerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
-                stable: c.doStableLayerNorm))
-        }
-        let encoder = HubertEncoder(posConvEmbed: posConv, layerNorm: try rnd.layerNorm(h, eps: c.layerNormEps),
-                                    layers: layers, stable: c.doStableLayerNorm)
-        return CNHuBERT(config: c, featureExtractor: HubertFeatureEncoder(convLayers: convLayers),
-                        featureProjection: projection, encoder: encoder)
+        try CNHuBERT(ParameterSource(randomSeed: seed), config: c)
     }
 }

@@ -13,15 +13,15 @@ import GSVWeights
 /// flow and the decoder; `ge_to512(ge)` to the MRTE.
 public struct SpeakerConditioning: Sendable {
     /// `sv_emb`: Linear(20480 → gin), kept in its stored precision (fp16 in official files).
-    let svEmb: StoredLinear
+    let svEmb: Linear
     /// `prelu.weight`: one slope per `ge` channel.
     let preluSlopes: Tensor
     /// `ge_to512`: Linear(gin → MRTE width).
     let geToMRTE: Linear
 
     init(_ p: ParameterSource, config c: SoVITSConfig) throws {
-        svEmb = try StoredLinear(weight: WeightMatrix(p, "sv_emb.weight", rows: c.ginChannels, cols: c.speakerEmbeddingDim),
-                                 bias: p.tensor("sv_emb.bias", shape: [c.ginChannels], initial: .std(0.02)))
+        svEmb = try Linear(p.scoped("sv_emb"), in: c.speakerEmbeddingDim, out: c.ginChannels, stored: true,
+                           biasInit: .std(0.02))
         preluSlopes = try p.tensor("prelu.weight", shape: [c.ginChannels], initial: .constant(0.25))
         geToMRTE = try Linear(p.scoped("ge_to512"), in: c.ginChannels, out: c.mrteHidden)
     }

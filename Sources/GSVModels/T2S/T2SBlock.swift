@@ -138,82 +138,45 @@ final class T2SDecodeScratch {
 /// `x = LN1(x + out_proj(attn(in_proj(x))))`, `x = LN2(x + linear2(relu(linear1(x))))`.
 ///
 /// Matrices stay in their stored precision (fp16 for every GPT-SoVITS checkpoint, widened inside
-/// the kernels; see ``T2SWeightMatrix``); biases and norms are fp32.
+/// the kernels; see ``GSVNN/WeightMatrix``); biases and norms are fp32.
 public struct T2SBlock: Sendable {
     /// Model width.
     public let dim: Int
     /// Attention heads.
     public let heads: Int
-    /// `self_attn.in_proj_weight` `[3d, d]` (q | k | v).
-    public let inProj: T2SWeightMatrix
-    /// `self_attn.in_proj_bias` `[3d]`.
-    public let inProjBias: Tensor
-    /// `self_attn.out_proj.weight` `[d, d]`.
-    public let outProj: T2SWeightMatrix
-    /// `self_attn.out_proj.bias` `[d]`.
-    public let outProjBias: Tensor
-    /// `linear1.weight` `[4d, d]`.
-    public let linear1: T2SWeightMatrix
-    /// `linear1.bias` `[4d]`.
-    public let linear1Bias: Tensor
-    /// `linear2.weight` `[d, 4d]`.
-    public let linear2: T2SWeightMatrix
-    /// `linear2.bias` `[d]`.
-    public let linear2Bias: Tensor
-    /// `norm1.weight`, `norm1.bias` `[d]`.
-    public let norm1Weight: Tensor, norm1Bias: Tensor
-    /// `norm2.weight`, `norm2.bias` `[d]`.
-    public let norm2Weight: Tensor, norm2Bias: Tensor
-    /// LayerNorm epsilon.
-    public let eps: Float
+    /// `self_attn.in_proj_weight` `[3d, d]` (q | k | v) and `self_attn.in_proj_bias` `[3d]`.
+    public let inProj: Linear
+    /// `self_attn.out_proj` `[d, d]` + `[d]`.
+    public let outProj: Linear
+    /// `linear1` `[4d, d]` + `[4d]`.
+    public let linear1: Linear
+    /// `linear2` `[d, 4d]` + `[d]`.
+    public let linear2: Linear
+    /// `norm1` (`weight`, `bias` `[d]`).
+    public let norm1: LayerNorm
+    /// `norm2`.
+    public let norm2: LayerNorm
 
-    /// Reads one layer from `r`, scoped at `h.layers.<i>` of the GPT state dict.
+    /// Declares one layer, scoped at `h.layers.<i>` of the GPT state dict. Random sources draw
+    /// the matrices as fp16 with torch's default law (uniform ±1/√fan-in, as the biases), the norms
+    /// at 1 / 0.
     /// - Throws: `WeightsError` for a missing key or a wrong shape.
-    public init(reader r: WeightReader, config c: T2SConfig) throws {
+    public init(_ p: ParameterSource, config c: T2SConfig) throws {
         let d = c.hiddenDim, f = c.ffnDim
         dim = d
         heads = c.heads
-        eps = c.layerNormEps
-        inProj = try T2SWeightMatrix(r, "self_attn.in_proj_weight", rows: 3 * d, cols: d)
-        inProjBias = try r.tensor("self_attn.in_proj_bias", shape: [3 * d])
-        outProj = try T2SWeightMatrix(r, "self_attn.out_proj.weight", rows: d, cols: d)
-        outProjBias = try r.tensor("self_attn.out_proj.bias", shape: [d])
-        linear1 = try T2SWeightMatrix(r, "linear1.weight", rows: f, cols: d)
-        linear1Bias = try r.tensor("linear1.bias", shape: [f])
-        linear2 = try T2SWeightMatrix(r, "linear2.weight", rows: d, cols: f)
-        linear2Bias = try r.tensor("linear2.bias", shape: [d])
-        norm1Weight = try r.tensor("norm1.weight", shape: [d])
-        norm1Bias = try r.tensor("norm1.bias", shape: [d])
-        norm2Weight = try r.tensor("norm2.weight", shape: [d])
-        norm2Bias = try r.tensor("norm2.bias", shape: [d])
-    }
-
-    /// A layer with random weights (uniform ±1/√fan_in, as torch's default init; norms at 1/0).
-    public init(randomWith c: T2SConfig, rng: inout SeededRNG) {
-        let d = c.hiddenDim, f = c.ffnDim
-        dim = d
-        heads = c.heads
-        eps = c.layerNormEps
-        func matrix(_ rows: Int, _ cols: Int) -> T2SWeightMatrix {
-            let a = 1 / Float(cols).squareRoot()
-            return .half(HalfMatrix(rng.uniform(shape: [rows, cols], lo: -a, hi: a)))
+        // torch's Linear init: U(±1/√fan-in) for weight and bias, i.e. σ = 1/√(3·fan-in).
+        let gain = 1 / Float(3).squareRoot()
+        func linear(_ weight: String, _ bias: String, out: Int, in fin: Int) throws -> Linear {
+            try Linear(weight: WeightMatrix(p, weight, rows: out, cols: fin, initial: .fanIn(gain: gain)),
+                       bias: p.tensor(bias, shape: [out], initial: .std(gain / Float(fin).squareRoot())))
         }
-        func vector(_ n: Int, _ fanIn: Int) -> Tensor {
-            let a = 1 / Float(fanIn).squareRoot()
-            return rng.uniform(shape: [n], lo: -a, hi: a)
-        }
-        inProj = matrix(3 * d, d)
-        inProjBias = vector(3 * d, d)
-        outProj = matrix(d, d)
-        outProjBias = vector(d, d)
-        linear1 = matrix(f, d)
-        linear1Bias = vector(f, d)
-        linear2 = matrix(d, f)
-        linear2Bias = vector(d, f)
-        norm1Weight = Tensor(repeating: 1, shape: [d])
-        norm1Bias = Tensor.zeros([d])
-        norm2Weight = Tensor(repeating: 1, shape: [d])
-        norm2Bias = Tensor.zeros([d])
+        inProj = try linear("self_attn.in_proj_weight", "self_attn.in_proj_bias", out: 3 * d, in: d)
+        outProj = try linear("self_attn.out_proj.weight", "self_attn.out_proj.bias", out: d, in: d)
+        linear1 = try linear("linear1.weight", "linear1.bias", out: f, in: d)
+        linear2 = try linear("linear2.weight", "linear2.bias", out: d, in: f)
+        norm1 = try LayerNorm(p.scoped("norm1"), dim: d, eps: c.layerNormEps)
+        norm2 = try LayerNorm(p.scoped("norm2"), dim: d, eps: c.layerNormEps)
     }
 
     /// `T2SBlock.process_prompt` for one sequence `x` `[T, d]` whose first `textLength` rows are text
@@ -221,7 +184,7 @@ public struct T2SBlock: Sendable {
     /// to audio positions up to their own (causal). Writes keys/values to positions `0..<T` of `layer`.
     func prefill(_ x: Tensor, textLength: Int, cache: T2SSequenceCache, layer: Int) -> Tensor {
         let t = x.shape[0], d = dim, heads = heads
-        let qkv = inProj.linear(x, bias: inProjBias)  // [T, 3d]
+        let qkv = inProj(x)  // [T, 3d]
         var attn = [Float](repeating: 0, count: t * d)
         qkv.scalars.withUnsafeBufferPointer { qp in
             guard let q0 = qp.baseAddress else { return }
@@ -257,7 +220,7 @@ public struct T2SBlock: Sendable {
     func decodeStep(_ s: T2SDecodeScratch, caches: [T2SSequenceCache], layer: Int) {
         let b = caches.count, d = dim, heads = heads
         precondition(b <= s.rows, "T2S decode scratch holds \(s.rows) rows, \(b) requested")
-        inProj.multiply(s.x, rows: b, into: s.qkv, bias: inProjBias)
+        inProj.apply(rows: s.x, count: b, into: s.qkv)
         var longest = 0
         for (row, cache) in caches.enumerated() {
             let q = s.qkv + row * 3 * d
@@ -274,19 +237,18 @@ public struct T2SBlock: Sendable {
                                    scores: scores + task * stride, out: attention + row * d)
             }
         }
-        outProj.multiply(s.attention, rows: b, into: s.projected)
-        addBiasAndNormalize(s.x, s.projected, bias: outProjBias, weight: norm1Weight, normBias: norm1Bias, rows: b)
-        linear1.multiply(s.x, rows: b, into: s.ffn)
-        addBiasAndReLU(s.ffn, rows: b)
-        linear2.multiply(s.ffn, rows: b, into: s.projected)
-        addBiasAndNormalize(s.x, s.projected, bias: linear2Bias, weight: norm2Weight, normBias: norm2Bias, rows: b)
+        outProj.apply(rows: s.attention, count: b, into: s.projected)
+        norm1.addNormalizing(rows: s.x, delta: s.projected, count: b)
+        linear1.apply(rows: s.x, count: b, into: s.ffn, relu: true)
+        linear2.apply(rows: s.ffn, count: b, into: s.projected)
+        norm2.addNormalizing(rows: s.x, delta: s.projected, count: b)
     }
 
     /// out_proj, residual + norm1, FFN, residual + norm2, over every row of `x` `[T, d]`: the
-    /// products into reused buffers, bias, ReLU, residual and norms fused per row and spread over
-    /// threads.
+    /// products into reused buffers, bias (and ReLU), residual and norm fused per row and spread
+    /// over threads.
     private func finish(_ x: Tensor, attention: Tensor) -> Tensor {
-        let t = x.shape[0], d = dim, f = linear1.rows
+        let t = x.shape[0], d = dim, f = linear1.outFeatures
         var h = x.scalars
         let projected = UnsafeMutablePointer<Float>.allocate(capacity: t * d)
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: t * f)
@@ -296,53 +258,15 @@ public struct T2SBlock: Sendable {
         }
         attention.scalars.withUnsafeBufferPointer { ap in
             guard let a0 = ap.baseAddress else { return }
-            outProj.multiply(a0, rows: t, into: projected)
+            outProj.apply(rows: a0, count: t, into: projected)
         }
         h.withUnsafeMutableBufferPointer { hp in
             guard let h0 = hp.baseAddress else { return }
-            addBiasAndNormalize(h0, projected, bias: outProjBias, weight: norm1Weight, normBias: norm1Bias, rows: t)
-            linear1.multiply(h0, rows: t, into: hidden)
-            addBiasAndReLU(hidden, rows: t)
-            linear2.multiply(hidden, rows: t, into: projected)
-            addBiasAndNormalize(h0, projected, bias: linear2Bias, weight: norm2Weight, normBias: norm2Bias, rows: t)
+            norm1.addNormalizing(rows: h0, delta: projected, count: t)
+            linear1.apply(rows: h0, count: t, into: hidden, relu: true)
+            linear2.apply(rows: hidden, count: t, into: projected)
+            norm2.addNormalizing(rows: h0, delta: projected, count: t)
         }
         return Tensor(shape: [t, d], scalars: h)
-    }
-
-    /// Row by row: `h = relu(h + linear1.bias)` over `rows` rows of the FFN width.
-    private func addBiasAndReLU(_ h: UnsafeMutablePointer<Float>, rows: Int) {
-        let f = linear1.rows
-        linear1Bias.scalars.withUnsafeBufferPointer { bp in
-            guard let b0 = bp.baseAddress else { return }
-            nonisolated(unsafe) let (hid, bias) = (h, b0)
-            Parallel.forRanges(rows, grain: max(1, 65_536 / max(f, 1))) { r in
-                for row in r {
-                    let p = hid + row * f
-                    for j in 0..<f { let v = p[j] + bias[j]; p[j] = v > 0 ? v : 0 }
-                }
-            }
-        }
-    }
-
-    /// Row by row: `x = LayerNorm(x + (delta + bias))` (the official order: the projection's bias is
-    /// added to the projection before the residual).
-    private func addBiasAndNormalize(_ x: UnsafeMutablePointer<Float>, _ delta: UnsafeMutablePointer<Float>, bias: Tensor,
-                                     weight: Tensor, normBias: Tensor, rows: Int) {
-        let d = dim, eps = eps
-        bias.scalars.withUnsafeBufferPointer { bp in
-            weight.scalars.withUnsafeBufferPointer { wp in
-                normBias.scalars.withUnsafeBufferPointer { np in
-                    guard let b0 = bp.baseAddress, let w0 = wp.baseAddress, let n0 = np.baseAddress else { return }
-                    nonisolated(unsafe) let (xs, ds, b, w, nb) = (x, delta, b0, w0, n0)
-                    Parallel.forRanges(rows, grain: max(1, 16_384 / max(d, 1))) { r in
-                        for row in r {
-                            let dr = ds + row * d
-                            for j in 0..<d { dr[j] += b[j] }
-                            gsv_add_layer_norm(xs + row * d, dr, w, nb, d, eps)
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -2,6 +2,7 @@
 // decode loops are in T2SDecodeSession.swift) and GPT_SoVITS/TTS_infer_pack/TTS.py:
 // TTS.init_t2s_weights (loading).
 
+import GSVNN
 import GSVTensor
 import GSVWeights
 import Logging
@@ -14,7 +15,7 @@ public struct Text2SemanticDecoder: Sendable {
     /// Hyper-parameters.
     public let config: T2SConfig
     /// `bert_proj.weight` `[E, bertDim]`.
-    public let bertProj: T2SWeightMatrix
+    public let bertProj: WeightMatrix
     /// `bert_proj.bias` `[E]`.
     public let bertProjBias: Tensor
     /// `ar_text_embedding.word_embeddings.weight` `[phonemeVocab, E]`.
@@ -28,7 +29,7 @@ public struct Text2SemanticDecoder: Sendable {
     /// `h.layers.<i>`.
     public let blocks: [T2SBlock]
     /// `ar_predict_layer.weight` `[vocab, d]` (no bias).
-    public let predictLayer: T2SWeightMatrix
+    public let predictLayer: WeightMatrix
 
     /// Opens a GPT checkpoint (`.ckpt`) and loads it (`TTS.init_t2s_weights`).
     public static func load(path: String) throws -> Text2SemanticDecoder {
@@ -58,49 +59,41 @@ public struct Text2SemanticDecoder: Sendable {
     /// Reads the weights from `r` (scoped at the `model.` prefix of the Lightning state dict).
     /// Does not check for unexpected keys; ``init(archive:)`` does.
     public init(reader r: WeightReader, config c: T2SConfig) throws {
+        try self.init(ParameterSource(reader: r), config: c)
+    }
+
+    /// Declares the network through `p` (scoped at the `model.` keys): matrices in their stored
+    /// precision (random: fp16, torch's default law), embeddings U(−1, 1), positional scales 1.
+    /// - Throws: ``T2SError/invalidConfig(_:)`` for an inconsistent config, `WeightsError` for a
+    ///   missing key or a wrong shape.
+    init(_ p: ParameterSource, config c: T2SConfig) throws {
         try c.validate()
         config = c
         let e = c.embeddingDim, d = c.hiddenDim
-        bertProj = try T2SWeightMatrix(r, "bert_proj.weight", rows: e, cols: c.bertDim)
-        bertProjBias = try r.tensor("bert_proj.bias", shape: [e])
-        textEmbedding = try r.tensor("ar_text_embedding.word_embeddings.weight", shape: [c.phonemeVocabSize, e])
-        textPosition = SinePositionalEmbedding(dim: e, alpha: try r.tensor("ar_text_position.alpha", shape: [1]).scalars[0])
-        audioEmbedding = try r.tensor("ar_audio_embedding.word_embeddings.weight", shape: [c.vocabSize, e])
-        audioPosition = SinePositionalEmbedding(dim: e, alpha: try r.tensor("ar_audio_position.alpha", shape: [1]).scalars[0])
-        blocks = try (0..<c.layers).map { try T2SBlock(reader: r.scoped("h.layers.\($0)"), config: c) }
-        predictLayer = try T2SWeightMatrix(r, "ar_predict_layer.weight", rows: c.vocabSize, cols: d)
+        let gain = 1 / Float(3).squareRoot()  // torch's Linear init: U(±1/√fan-in)
+        bertProj = try WeightMatrix(p, "bert_proj.weight", rows: e, cols: c.bertDim, initial: .fanIn(gain: gain))
+        bertProjBias = try p.tensor("bert_proj.bias", shape: [e], initial: .std(gain / Float(c.bertDim).squareRoot()))
+        let uniform = ParameterInit.std(1 / Float(3).squareRoot())  // U(−1, 1)
+        textEmbedding = try p.tensor("ar_text_embedding.word_embeddings.weight", shape: [c.phonemeVocabSize, e],
+                                     initial: uniform)
+        textPosition = try SinePositionalEmbedding(p.scoped("ar_text_position"), dim: e)
+        audioEmbedding = try p.tensor("ar_audio_embedding.word_embeddings.weight", shape: [c.vocabSize, e], initial: uniform)
+        audioPosition = try SinePositionalEmbedding(p.scoped("ar_audio_position"), dim: e)
+        blocks = try (0..<c.layers).map { try T2SBlock(p.scoped("h.layers.\($0)"), config: c) }
+        predictLayer = try WeightMatrix(p, "ar_predict_layer.weight", rows: c.vocabSize, cols: d, initial: .fanIn(gain: gain))
     }
 
-    /// A model with random weights for `config` (benchmarks and shape tests; no download needed).
+    /// A model with random weights for `config` (benchmarks and shape tests; no download needed),
+    /// declared as a checkpoint is.
     /// - Throws: ``T2SError/invalidConfig(_:)`` for an inconsistent config.
     public static func random(config c: T2SConfig, seed: UInt64) throws -> Text2SemanticDecoder {
-        try c.validate()
-        var rng = SeededRNG(seed: seed)
-        return Text2SemanticDecoder(randomWith: c, rng: &rng)
+        try Text2SemanticDecoder(ParameterSource(randomSeed: seed), config: c)
     }
 
     /// The official v2 dimensions (24 layers × 512, 16 heads, FFN 2048, phonemes 732, vocab 1025)
     /// with random weights.
-    public static func randomV2(seed: UInt64) -> Text2SemanticDecoder {
-        var rng = SeededRNG(seed: seed)
-        return Text2SemanticDecoder(randomWith: .v2, rng: &rng)
-    }
-
-    private init(randomWith c: T2SConfig, rng: inout SeededRNG) {
-        config = c
-        let e = c.embeddingDim, d = c.hiddenDim
-        let a = 1 / Float(c.bertDim).squareRoot()
-        bertProj = .half(HalfMatrix(rng.uniform(shape: [e, c.bertDim], lo: -a, hi: a)))
-        bertProjBias = rng.uniform(shape: [e], lo: -a, hi: a)
-        textEmbedding = rng.uniform(shape: [c.phonemeVocabSize, e], lo: -1, hi: 1)
-        textPosition = SinePositionalEmbedding(dim: e, alpha: 1)
-        audioEmbedding = rng.uniform(shape: [c.vocabSize, e], lo: -1, hi: 1)
-        audioPosition = SinePositionalEmbedding(dim: e, alpha: 1)
-        var layers: [T2SBlock] = []
-        for _ in 0..<c.layers { layers.append(T2SBlock(randomWith: c, rng: &rng)) }
-        blocks = layers
-        let p = 1 / Float(d).squareRoot()
-        predictLayer = .half(HalfMatrix(rng.uniform(shape: [c.vocabSize, d], lo: -p, hi: p)))
+    public static func randomV2(seed: UInt64) throws -> Text2SemanticDecoder {
+        try random(config: .v2, seed: seed)
     }
 
     // MARK: - Inputs

@@ -7,6 +7,7 @@
 
 import Foundation
 import GSVModels
+import GSVNN
 import GSVTensor
 import GSVWeights
 

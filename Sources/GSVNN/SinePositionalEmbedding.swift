@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import GSVWeights
 
 /// Sinusoidal positions with a learned scale: `x·1 + alpha · PE[p]`, where
 /// `PE[p, 2i] = sin(p·w_i)`, `PE[p, 2i+1] = cos(p·w_i)`, `w_i = exp(-2i·ln(10000)/d)`.
@@ -27,6 +28,15 @@ public struct SinePositionalEmbedding: Sendable {
         self.alpha = alpha
         let step = Float(-(log(10000.0) / Double(dim)))
         frequencies = (0..<(dim / 2)).map { expf(Float(2 * $0) * step) }
+    }
+
+    /// Declares the learned scale `<p>.alpha` `[1]` through `p` (random sources: 1, the official
+    /// initial value).
+    /// - Throws: `WeightsError` for a missing or misshapen `alpha`.
+    public init(_ p: ParameterSource, dim: Int) throws {
+        let alpha = try p.tensor("alpha", shape: [1], initial: .constant(1))
+        guard let a = alpha.scalars.first else { throw WeightsError.shapeMismatch(key: p.fullKey("alpha"), expected: [1], actual: alpha.shape) }
+        self.init(dim: dim, alpha: a)
     }
 
     /// Adds `alpha · PE[start + r]` to each row `r` of `rows` consecutive rows of width ``dim``.
