@@ -50,15 +50,16 @@ import GSVWeights
     }
 
     /// A window that carries its own padding gives the untiled layer's output columns.
-    @Test(arguments: [0, 1])
+    @Test func windowedWinogradCallEqualsTheFullCall() throws { try windowedCallEqualsTheFullCall(0) }
+    @Test(.enabled(if: DirectConv1d.isFast, "the direct kernel needs AVX2 + FMA or NEON (and GSV_CONV_LEVEL above portable)"))
+    func windowedDirectCallEqualsTheFullCall() throws { try windowedCallEqualsTheFullCall(1) }
+
+    /// Shape `i` run through a window that carries its own padding.
     func windowedCallEqualsTheFullCall(_ i: Int) throws {
         let (cout, cin, k, d, pad, wino) = Self.shapes[i]
         let layer = try Conv1d(weight: randomTensor([cout, cin, k], seed: 50), bias: randomTensor([cout], seed: 51),
                                padding: (pad, pad), dilation: d, winogradMinChannels: wino)
-        guard layer.runsOnWindows else {
-            #expect(!DirectConv1d.isFast && i == 1, "only the direct kernel may be missing (no AVX2 here)")
-            return
-        }
+        try #require(layer.runsOnWindows, "shape \(i) should run on windows")
         let t = 41
         let x = randomTensor([cin, t], seed: 52)
         let full = layer(x)
