@@ -1,5 +1,5 @@
-import Foundation
 // Follows GPT_SoVITS/module/models.py: Generator (HiFi-GAN), and GPT_SoVITS/module/modules.py: ResBlock1.
+import Foundation
 
 import GSVNN
 import GSVTensor
