@@ -31,9 +31,17 @@ import GSVTestSupport
 
     @Test func unknownCharacterBecomesUNK() throws {
         let tok = try Self.tokenizer()
-        // 乐 is deliberately missing from the fixture vocabulary.
-        #expect(tok.vocab["乐"] == nil)
-        #expect(tok.tokenize("乐") == ["[UNK]"])
+        // The fixture generator leaves some characters out of the vocabulary on purpose
+        // (model_configs.json: bert.unk_chars_left_out).
+        let data = try Data(contentsOf: Fixtures.url("v2/models/model_configs.json"))
+        let configs = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let bert = try #require(configs["bert"] as? [String: Any])
+        let leftOut = try #require(bert["unk_chars_left_out"] as? [String])
+        #expect(!leftOut.isEmpty)
+        for c in leftOut {
+            #expect(tok.vocab[c] == nil, "\(c)")
+            #expect(tok.tokenize(c) == ["[UNK]"], "\(c)")
+        }
         #expect(tok.encode("") == [tok.clsID, tok.sepID])
     }
 
