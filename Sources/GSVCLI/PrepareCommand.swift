@@ -140,7 +140,7 @@ struct PrepareAllCommand: AsyncParsableCommand {
         Next:
           1. proofread the transcripts:   gpt-sovits prepare review \(layout.list)
           2. format again after review:   gpt-sovits prepare format \(layout.list) -o \(layout.dataset)
-          3. train:                       gpt-sovits train \(layout.dataset) --name \(name)
+          3. train:                       gpt-sovits train all --dataset \(layout.dataset) --name \(name)
         """)
     }
 }
