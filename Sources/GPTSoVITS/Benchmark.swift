@@ -101,6 +101,9 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     public var hubertMs: Double
     /// Duration of the reference clip.
     public var referenceAudioSeconds: Double
+    /// The speaker branch of v2Pro/v2ProPlus for the reference clip (16 kHz resampling, Kaldi fbank,
+    /// ERes2NetV2 `forward3`): paid once per voice, then cached with it. 0 for other versions.
+    public var speakerMs: Double = 0
     /// GPT prompt pass (`process_prompt`) of the first fragment, batch 1.
     public var gptPrefillMs: Double
     /// GPT step-loop throughput at batch 1 (tokens / step-loop seconds).
@@ -174,7 +177,7 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case modelSource = "model_source", textCharacters = "text_chars", fragments, tokensPerFragment = "tokens_per_fragment"
         case runs, warmupRuns = "warmup_runs", loadSeconds = "load_s", frontendCharsPerSecond = "frontend_chars_per_s"
-        case bertMs = "bert_ms", hubertMs = "hubert_ms", referenceAudioSeconds = "reference_audio_s"
+        case bertMs = "bert_ms", hubertMs = "hubert_ms", referenceAudioSeconds = "reference_audio_s", speakerMs = "speaker_ms"
         case gptPrefillMs = "gpt_prefill_ms", gptTokensPerSecond = "gpt_tokens_per_s", gptBatch = "gpt_batch"
         case gptTokensPerSecondBatch = "gpt_tokens_per_s_batch", sovitsRTF = "sovits_rtf", sovitsAudioSeconds = "sovits_audio_s"
         case medianWallSeconds = "median_wall_s", audioSeconds = "audio_s", rtf
@@ -365,6 +368,16 @@ public struct PipelineBenchmark: Sendable {
             _ = try bundle.hubert.sslContent(audio16k: hubertInput)
             return BenchmarkStatistics.seconds(clock.now - t0)
         }
+        // The speaker branch (v2Pro/v2ProPlus), from the model-rate samples the voice also uses.
+        var speakerSeconds: [Double] = []
+        if bundle.speaker != nil {
+            let samples = try ReferenceAudio.modelRateSamples(refAudio, modelSampleRate: bundle.sampleRate)
+            speakerSeconds = try repeated("speaker model", progress: progress) { () -> Double in
+                let t0 = clock.now
+                _ = try bundle.speakerEmbedding(modelRateSamples: samples)
+                return BenchmarkStatistics.seconds(clock.now - t0)
+            }
+        }
 
         // GPT at batch 1 and batch N, exactly `tokens` tokens per sequence.
         progress("preparing the reference voice")
@@ -477,6 +490,7 @@ public struct PipelineBenchmark: Sendable {
             cpuCores: CPUInfo.availableCores ?? ProcessInfo.processInfo.activeProcessorCount)
         report.firstChunkFixedStreamMs = try Self.median(firstChunkFixed.map { $0.seconds }, "first chunk (streaming 3)") * 1000
         report.e2eBatchSize = batchSize
+        report.speakerMs = (BenchmarkStatistics.median(speakerSeconds) ?? 0) * 1000
         report.peakRSSBeforeBatchMB = rssBeforeBatch
         report.medianWallBatchSeconds = wallBatch
         report.rtfBatch = wallBatch / max(batchAudio, 1e-9)

@@ -148,14 +148,20 @@ public final class TTSEngine: @unchecked Sendable {
         if let v = voiceCache[voice] { lock.unlock(); return v }
         lock.unlock()
         let v = try computeVoice(voice)
+        remember(v)
+        return v
+    }
+
+    /// Caches `v` as the prepared form of its reference unless one is cached already (tests feed
+    /// recorded reference features through it).
+    func remember(_ v: PreparedVoice) {
         lock.lock()
-        if voiceCache[voice] == nil {
-            voiceCache[voice] = v
-            voiceOrder.append(voice)
+        if voiceCache[v.reference] == nil {
+            voiceCache[v.reference] = v
+            voiceOrder.append(v.reference)
             while voiceOrder.count > voiceCacheLimit { voiceCache[voiceOrder.removeFirst()] = nil }
         }
         lock.unlock()
-        return v
     }
 
     private func loadAudio(_ path: String) throws -> AudioBuffer {
@@ -179,16 +185,16 @@ public final class TTSEngine: @unchecked Sendable {
         do {
             let ssl = try bundle.hubert.sslContent(audio16k: hubertInput)
             tokens = try bundle.sovits.promptTokens(ssl: ssl)
-            var specs = [try ReferenceAudio.spectrogram(main, modelSampleRate: rate)]
+            var clips = [main]
             for aux in voice.auxiliaryAudioPaths {
                 // Official: missing auxiliary references are skipped with a message.
                 guard FileManager.default.fileExists(atPath: aux) else {
                     logger.warning("auxiliary reference \(aux) not found; skipped")
                     continue
                 }
-                specs.append(try ReferenceAudio.spectrogram(try loadAudio(aux), modelSampleRate: rate))
+                clips.append(try loadAudio(aux))
             }
-            ge = try bundle.sovits.referenceEmbedding(spectrograms: specs)
+            ge = try bundle.referenceTimbre(clips)
         } catch let e as SynthesisError {
             throw e
         } catch {

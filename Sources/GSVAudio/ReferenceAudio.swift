@@ -32,7 +32,13 @@ public enum ReferenceAudio {
     ///
     /// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS._get_ref_spec.
     public static func spectrogram(_ audio: AudioBuffer, modelSampleRate: Int = 32000, config: STFTConfig = .sovitsV2) throws -> Tensor {
-        try Spectrogram(config: config).magnitude(modelRateSamples(audio, modelSampleRate: modelSampleRate))
+        try spectrogram(modelRateSamples: modelRateSamples(audio, modelSampleRate: modelSampleRate), config: config)
+    }
+
+    /// ``spectrogram(_:modelSampleRate:config:)`` of samples already at the model's rate
+    /// (``modelRateSamples(_:modelSampleRate:)``).
+    public static func spectrogram(modelRateSamples samples: [Float], config: STFTConfig = .sovitsV2) throws -> Tensor {
+        try Spectrogram(config: config).magnitude(samples)
     }
 
     /// The reference at the model's rate, as the spectrogram and the speaker model see it: the

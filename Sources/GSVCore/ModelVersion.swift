@@ -33,4 +33,8 @@ public enum ModelVersion: String, Sendable, Codable, CaseIterable {
 
     /// The phone table's name: `"v1"` (322 symbols) or `"v2"` (732).
     public var symbolTableName: String { symbolVersion.rawValue }
+
+    /// Whether the timbre also takes a speaker-verification embedding (ERes2NetV2): v2Pro and
+    /// v2ProPlus (`TTS.is_v2pro`).
+    public var usesSpeakerVerification: Bool { self == .v2Pro || self == .v2ProPlus }
 }

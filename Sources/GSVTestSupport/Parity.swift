@@ -81,7 +81,7 @@ public struct ParityGate: Sendable, CustomStringConvertible {
     }
 
     /// FNV-1a 64 of a file's bytes, as 16 hex digits (cached per path).
-    static func fileHash(_ url: URL) throws -> String {
+    public static func fileHash(_ url: URL) throws -> String {
         if let h = hashCache.value(url.path) { return h }
         let data = try Data(contentsOf: url)
         var h: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -27,6 +27,8 @@ public enum ModelKind: String, Sendable, Codable {
     case cnHubert = "cn-hubert"
     /// BERT (Hugging Face `BertForMaskedLM` / `BertForSequenceClassification` / `BertModel`).
     case bert
+    /// ERes2NetV2 speaker-verification model (`sv/pretrained_eres2netv2w24s4ep4.ckpt`, v2Pro/v2ProPlus).
+    case speakerVerification = "speaker-verification"
     /// Not recognised.
     case unknown
 }
@@ -83,6 +85,9 @@ public struct ModelIdentity: Sendable, Equatable, Codable {
         } else if has("discriminators.") {
             kind = .sovitsDiscriminator
             evidence.append("keys discriminators.*")
+        } else if has("layer3_ds.") && has("fuse34.") {
+            kind = .speakerVerification
+            evidence.append("keys layer3_ds.*, fuse34.* (ERes2NetV2)")
         } else if modelType == "hubert" || architectures.contains(where: { $0.hasPrefix("Hubert") })
                     || has("feature_extractor.conv_layers.") {
             kind = .cnHubert
@@ -198,6 +203,8 @@ public struct WeightSummary: Sendable, Codable, Equatable {
             }
             for k in ["sampling_rate", "filter_length", "hop_length", "win_length"] { pick("data.\(k)") }
             if let rank = archive.object?["lora_rank"]?.intValue { c["lora_rank"] = .int(rank) }
+        case .speakerVerification:
+            break
         case .cnHubert, .bert, .unknown:
             for k in ["model_type", "architectures", "hidden_size", "num_hidden_layers", "num_attention_heads",
                       "intermediate_size", "vocab_size"] {

@@ -13,6 +13,11 @@ struct E2ECase: Sendable, CustomStringConvertible {
     var wav: String
     var inputs: [String: any Sendable]
     var refAudio: String
+    /// Auxiliary reference clips (`aux_ref_audio_paths`), as the fixture names them.
+    var auxRefAudios: [String] = []
+    /// Prefix of this case's tensors in the fixture's `e2e.safetensors` (`<version>/` in sets with
+    /// several versions).
+    var tensorPrefix = ""
     var segments: Int
     /// (call, batch item, segment) of every GPT item, in call order.
     var gptItems: [(call: Int, item: Int, segment: Int)]
@@ -24,7 +29,12 @@ struct E2ECase: Sendable, CustomStringConvertible {
         guard let data = try? Data(contentsOf: Fixtures.url("v2/e2e/e2e.json")),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let cases = json["cases"] as? [[String: Any]] else { return [] }
-        return cases.compactMap { c in
+        return parse(cases)
+    }()
+
+    /// The cases of one `cases` list of an `e2e.json`, their tensors under `tensorPrefix`.
+    static func parse(_ cases: [[String: Any]], tensorPrefix: String = "") -> [E2ECase] {
+        cases.compactMap { c in
             guard let name = c["name"] as? String, let wav = c["wav"] as? String,
                   let inputs = c["inputs"] as? [String: Any], let ref = c["ref_audio"] as? String,
                   let segs = c["preprocess_segments"] as? [[String: Any]],
@@ -38,10 +48,39 @@ struct E2ECase: Sendable, CustomStringConvertible {
             for (k, v) in inputs {
                 if let s = v as? String { sendable[k] = s } else if let n = v as? NSNumber { sendable[k] = n.doubleValue }
             }
-            return E2ECase(name: name, wav: wav, inputs: sendable, refAudio: ref, segments: segs.count,
-                           gptItems: items, decodeCalls: decodes.count, totalTokens: tokens)
+            return E2ECase(name: name, wav: wav, inputs: sendable, refAudio: ref,
+                           auxRefAudios: inputs["aux_ref_audio_paths"] as? [String] ?? [], tensorPrefix: tensorPrefix,
+                           segments: segs.count, gptItems: items, decodeCalls: decodes.count, totalTokens: tokens)
         }
-    }()
+    }
+
+    /// The name of this case's tensor `key` in the fixture's `e2e.safetensors`.
+    func tensorName(_ key: String) -> String { "\(tensorPrefix)\(name)/\(key)" }
+
+    /// Checks a synthesis against the official run: phone ids of every segment, semantic tokens
+    /// of every GPT item (identical), and the waveform (SNR ≥ 40 dB against `officialWAV`).
+    func expectReproduced(_ result: SynthesisResult, tensors st: SafeTensorsFile, officialWAV: String,
+                          minimumSNR: Double = 40, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func ints(_ k: String) throws -> [Int] {
+            guard let t = st.tensors[tensorName(k)] else { throw WeightsError.missingKey(tensorName(k)) }
+            return try t.int64Values().map { Int($0) }
+        }
+        // Fragments are reported in text order: phone ids of every segment and tokens of every GPT item.
+        #expect(result.fragments.count == segments, sourceLocation: sourceLocation)
+        for (k, f) in result.fragments.enumerated() {
+            #expect(f.phoneIDs == (try ints("seg\(k)_phone_ids")), "\(self) segment \(k) phone ids", sourceLocation: sourceLocation)
+        }
+        for item in gptItems where item.segment < result.fragments.count {
+            #expect(result.fragments[item.segment].semanticTokens == (try ints("gpt\(item.call)_b\(item.item)_pred_semantic")),
+                    "\(self) GPT call \(item.call) item \(item.item)", sourceLocation: sourceLocation)
+        }
+        let official = try WAV.read(path: officialWAV)
+        let pcm = official.interleaved.map { Int16(max(-32768, min(32767, ($0 * 32768).rounded()))) }
+        #expect(result.samples.count == pcm.count, "\(self): \(result.samples.count) samples vs \(pcm.count)", sourceLocation: sourceLocation)
+        let snr = snrDB(result.samples, pcm)
+        print("e2e \(tensorPrefix)\(name): SNR \(String(format: "%.1f", snr)) dB (gate \(String(format: "%.1f", minimumSNR))), \(result.fragments.map(\.semanticTokens.count)) tokens")
+        #expect(snr >= minimumSNR, "\(self): SNR \(snr) dB < \(minimumSNR)", sourceLocation: sourceLocation)
+    }
 
     func string(_ k: String) -> String { inputs[k] as? String ?? "" }
     func number(_ k: String) -> Double { inputs[k] as? Double ?? 0 }
@@ -99,30 +138,11 @@ func snrDB(_ ours: [Float], _ official: [Int16]) -> Double {
     func officialRunIsReproduced(_ c: E2ECase) async throws {
         let engine = try E2EModels.engine.get()
         let st = try SafeTensorsFile(path: Fixtures.url("v2/e2e/e2e.safetensors").path)
-        func ints(_ k: String) throws -> [Int] {
-            guard let t = st.tensors["\(c.name)/\(k)"] else { throw WeightsError.missingKey("\(c.name)/\(k)") }
-            return try t.int64Values().map { Int($0) }
-        }
-        let noise = try (0..<c.decodeCalls).map { try st.tensor("\(c.name)/noise\($0)") }
+        let noise = try (0..<c.decodeCalls).map { try st.tensor(c.tensorName("noise\($0)")) }
         let refPath = Fixtures.url("v2/e2e").appendingPathComponent(c.refAudio).standardizedFileURL.path
         let voice = VoiceReference(audioPath: refPath, promptText: c.string("prompt_text"), promptLanguage: try c.language("prompt_lang"))
         let result = try await engine.synthesizeAll(c.string("text"), voice: voice, options: try c.options, noise: .injected(noise))
-
-        // Fragments are reported in text order: phone ids of every segment and tokens of every GPT item.
-        #expect(result.fragments.count == c.segments)
-        for (k, f) in result.fragments.enumerated() {
-            #expect(f.phoneIDs == (try ints("seg\(k)_phone_ids")), "\(c.name) segment \(k) phone ids")
-        }
-        for item in c.gptItems where item.segment < result.fragments.count {
-            #expect(result.fragments[item.segment].semanticTokens == (try ints("gpt\(item.call)_b\(item.item)_pred_semantic")),
-                    "\(c.name) GPT call \(item.call) item \(item.item)")
-        }
-        let official = try WAV.read(path: Fixtures.url("v2/e2e/" + c.wav).path)
-        let pcm = official.interleaved.map { Int16(max(-32768, min(32767, ($0 * 32768).rounded()))) }
-        #expect(result.samples.count == pcm.count, "\(c.name): \(result.samples.count) samples vs \(pcm.count)")
-        let snr = snrDB(result.samples, pcm)
-        print("e2e \(c.name): SNR \(String(format: "%.1f", snr)) dB, \(result.fragments.map(\.semanticTokens.count)) tokens")
-        #expect(snr >= 40, "\(c.name): SNR \(snr) dB")
+        try c.expectReproduced(result, tensors: st, officialWAV: Fixtures.url("v2/e2e/" + c.wav).path)
     }
 
     @Test func shortOrMissingReferenceIsAClearError() async throws {

@@ -115,6 +115,15 @@ import Testing
         }
     }
 
+    @Test func otherModelFilesAreRefusedByKind() throws {
+        let sovits = Fixtures.url("v2pro/models/sovits_v2Pro_tiny.pth").path
+        #expect(throws: SpeakerModelError.notASpeakerModel(path: sovits, kind: ModelKind.sovits.rawValue)) {
+            try ERes2NetV2.load(path: sovits)
+        }
+        let archive = try WeightArchive.open(Fixtures.url(Self.modelPath).path)
+        #expect(ModelIdentity(archive: archive).kind == .speakerVerification)
+    }
+
     @Test func badInputsAreRefused() throws {
         let model = try Self.model.get()
         #expect(throws: SpeakerModelError.self) { try model.embedding(features: Tensor.zeros([10, 79])) }

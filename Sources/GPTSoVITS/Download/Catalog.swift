@@ -1,5 +1,6 @@
 import Foundation
 import GSVCore
+import GSVModels
 
 /// Where pretrained files are downloaded from, as the official installer offers them.
 public enum ModelSource: String, Sendable, CaseIterable, Codable {
@@ -60,7 +61,9 @@ public enum PretrainedCatalog {
         .init(path: "chinese-roberta-wwm-ext-large/tokenizer.json", role: .bert),
         .init(path: "chinese-roberta-wwm-ext-large/pytorch_model.bin", role: .bert),
     ]
-    static let sv = PretrainedFile(path: "sv/pretrained_eres2netv2w24s4ep4.ckpt", role: .speakerVerification)
+    /// The ERes2NetV2 speaker-verification model v2Pro/v2ProPlus need (`GPT_SoVITS/sv.py`).
+    public static let speakerModel = PretrainedFile(path: ERes2NetV2.officialFolder + "/" + ERes2NetV2.officialFileName,
+                                                         role: .speakerVerification)
 
     /// The version names `gpt-sovits models download` accepts.
     public static let versions = ModelVersion.allCases.map(\.rawValue)
@@ -81,9 +84,9 @@ public enum PretrainedCatalog {
             return [.init(path: "gsv-v2final-pretrained/s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt", role: .gpt),
                     .init(path: "gsv-v2final-pretrained/s2G2333k.pth", role: .sovits)] + common
         case .v2Pro:
-            return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "v2Pro/s2Gv2Pro.pth", role: .sovits), sv] + common
+            return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "v2Pro/s2Gv2Pro.pth", role: .sovits), speakerModel] + common
         case .v2ProPlus:
-            return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "v2Pro/s2Gv2ProPlus.pth", role: .sovits), sv] + common
+            return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "v2Pro/s2Gv2ProPlus.pth", role: .sovits), speakerModel] + common
         case .v3:
             return [.init(path: "s1v3.ckpt", role: .gpt), .init(path: "s2Gv3.pth", role: .sovits),
                     .init(path: "models--nvidia--bigvgan_v2_24khz_100band_256x/config.json", role: .vocoder),

@@ -20,9 +20,13 @@ public enum SpeakerModelError: Error, LocalizedError, Sendable, Equatable {
     case invalidInput(String)
     /// A configuration value is inconsistent.
     case invalidConfig(String)
+    /// The file holds another kind of model (`kind`: what ``ModelIdentity`` recognised).
+    case notASpeakerModel(path: String, kind: String)
 
     public var errorDescription: String? {
         switch self {
+        case let .notASpeakerModel(path, kind):
+            return "\(path) is a \(kind) model, not the ERes2NetV2 speaker-verification model (\(ERes2NetV2.officialFileName))"
         case let .invalidInput(m): return "invalid speaker-model input: \(m)"
         case let .invalidConfig(m): return "invalid speaker-model config: \(m)"
         }
@@ -281,9 +285,15 @@ public struct ERes2NetV2: Sendable {
 
     /// Loads the speaker model from its checkpoint (a plain `state_dict` saved by `torch.save`),
     /// every tensor shape-checked against ``ERes2NetV2Config`` and any unknown key refused.
-    /// - Throws: `WeightsError` naming the missing, misshapen or unexpected tensor.
+    /// - Throws: ``SpeakerModelError/notASpeakerModel(path:kind:)`` for a file recognised as another
+    ///   model (GPT, SoVITS, HuBERT, BERT); `WeightsError` naming the missing, misshapen or
+    ///   unexpected tensor.
     public static func load(path: String, config: ERes2NetV2Config = ERes2NetV2Config()) throws -> ERes2NetV2 {
         let archive = try WeightArchive.open(path)
+        let kind = ModelIdentity(archive: archive).kind
+        guard kind == .speakerVerification || kind == .unknown else {
+            throw SpeakerModelError.notASpeakerModel(path: path, kind: kind.rawValue)
+        }
         let model = try ERes2NetV2(reader: WeightReader(archive), config: config)
         archive.releaseResidentPages()
         return model

@@ -130,7 +130,7 @@ public struct SoVITSConfig: Codable, Sendable, Equatable {
 
     /// Whether the network has the speaker-verification head (`sv_emb`, `prelu`, `ge_to512`):
     /// v2Pro and v2ProPlus (`SynthesizerTrn.is_v2pro`).
-    public var usesSpeakerEmbedding: Bool { version == .v2Pro || version == .v2ProPlus }
+    public var usesSpeakerEmbedding: Bool { version.usesSpeakerVerification }
 
     /// Spectrogram bins (`filter_length / 2 + 1`).
     public var spectrogramBins: Int { filterLength / 2 + 1 }

@@ -93,7 +93,7 @@ public struct SynthesizerTrn: Sendable {
         }
         // TTS.init_vits_weights: Pro files keep the detected version (it switches on the speaker
         // head); otherwise 322 symbols → v1, else v2 (the header/size guess is refined here).
-        let modelVersion: ModelVersion = version == .v2Pro || version == .v2ProPlus ? version : (emb.shape[0] == 322 ? .v1 : .v2)
+        let modelVersion: ModelVersion = version.usesSpeakerVerification ? version : (emb.shape[0] == 322 ? .v1 : .v2)
         let config = try SoVITSConfig(checkpointConfig: archive.config, version: modelVersion, symbolCount: emb.shape[0])
         try self.init(reader: WeightReader(archive), config: config)
     }
