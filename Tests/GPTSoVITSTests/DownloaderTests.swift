@@ -109,6 +109,26 @@ func sha256Hex(_ d: Data) -> String {
         #expect(again.allSatisfy { $0.alreadyPresent && $0.transferred == 0 })
     }
 
+    /// `models download v2Pro|v2ProPlus` fetches the speaker model too, to the place the model
+    /// paths of that folder look for it.
+    @Test(arguments: [ModelVersion.v2Pro, .v2ProPlus])
+    func proVersionsFetchTheSpeakerModelWhereTheBundleLooksForIt(version: ModelVersion) async throws {
+        let files = PretrainedCatalog.files(for: version)
+        #expect(files.contains(PretrainedCatalog.speakerModel))
+        var served: [String: Data] = [:]
+        for (i, f) in files.enumerated() { served["lj1995/GPT-SoVITS/\(f.path)"] = randomData(2000 + 631 * i, seed: UInt64(40 + i)) }
+        let server = try LocalHFServer(files: served)
+        let dest = server.root.appendingPathComponent("cache")
+        let d = PretrainedDownloader(source: .huggingFace, environment: server.environment, downloader: Downloader(timeout: 10))
+        let outcomes = try await d.download(version: version.rawValue, into: dest)
+        #expect(outcomes.count == files.count)
+        let paths = try ModelPaths(pretrainedFolder: dest, version: version)
+        let sv = try #require(paths.speakerVerification)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sv)) == served["lj1995/GPT-SoVITS/\(PretrainedCatalog.speakerModel.path)"])
+        let sovits = try #require(files.first { $0.role == .sovits })
+        #expect(try Data(contentsOf: URL(fileURLWithPath: paths.sovits)) == served["lj1995/GPT-SoVITS/\(sovits.path)"])
+    }
+
     @Test func resumesAfterAnInterruptedTransfer() async throws {
         let payload = randomData(200_000, seed: 9)
         let server = try LocalHFServer(files: ["o/r/big.bin": payload], arguments: ["--drop-once", "o/r/big.bin"])

@@ -24,6 +24,7 @@ never used here). Usage:
 import io
 import json
 import math
+import os
 import sys
 import types
 
@@ -46,31 +47,16 @@ class _Stub(types.ModuleType):
 for name in ["x_transformers", "x_transformers.x_transformers"]:
     sys.modules[name] = _Stub(name)
 
-_utils = types.ModuleType("utils")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../GSVModelsTests/SpeakerModelReruns"))
+from rerun_support import figures, fnv1a64, install_hparams_stub  # noqa: E402
 
-
-class HParams:
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
-
-
-_utils.HParams = HParams
-sys.modules["utils"] = _utils
+install_hparams_stub()
 
 from ERes2NetV2 import ERes2NetV2  # noqa: E402
 import kaldi as Kaldi  # noqa: E402
 from module.models import SynthesizerTrn  # noqa: E402
 
 torch.set_num_threads(2)
-
-
-def fnv1a64(path):
-    h = 0xCBF29CE484222325
-    with open(path, "rb") as f:
-        data = f.read()
-    for b in data:
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return "%016x" % h
 
 
 def as_dict(x):
@@ -117,12 +103,6 @@ def vits(version):
                          n_speakers=data["n_speakers"], **model)
     net.load_state_dict({k: v.float() for k, v in ck["weight"].items()}, strict=False)
     return net.eval()
-
-
-def figures(ours, ref):
-    a, b = ours.double().flatten(), ref.double().flatten()
-    return {"max_abs": float((a - b).abs().max()), "rel_to_max": float((a - b).abs().max() / b.abs().max()),
-            "one_minus_cos": float(1 - (a @ b) / (a.norm() * b.norm()))}
 
 
 def snr_db(signal, noise):

@@ -22,7 +22,6 @@ RVC-Boss/GPT-SoVITS.  Usage:
 import io
 import json
 import sys
-import types
 
 import torch
 from safetensors.torch import load_file
@@ -32,31 +31,17 @@ sys.path.insert(0, gsv + "/GPT_SoVITS/eres2net")
 from ERes2NetV2 import ERes2NetV2  # noqa: E402
 from torch.nn.utils.fusion import fuse_conv_bn_eval  # noqa: E402
 
+import os  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rerun_support import figures, fnv1a64, install_hparams_stub  # noqa: E402
+
 # The SoVITS files pickle their config as utils.HParams: a plain attribute bag is enough to read them.
-_utils = types.ModuleType("utils")
-
-
-class HParams:
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
-
-
-_utils.HParams = HParams
-sys.modules["utils"] = _utils
+install_hparams_stub()
 
 golden_path = fixtures + "/golden/reference.safetensors"
 golden = load_file(golden_path)
 sv_path = fixtures + "/models/sv/pretrained_eres2netv2w24s4ep4.ckpt"
 state = torch.load(sv_path, map_location="cpu", weights_only=False)
-
-
-def fnv1a64(path):
-    h = 0xCBF29CE484222325
-    with open(path, "rb") as f:
-        data = f.read()
-    for b in data:
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return "%016x" % h
 
 
 def model(dtype=torch.float32, fold=False):
@@ -129,12 +114,6 @@ def pro_head(out, dtype):
         out[ver + "/tworefs_ge"] = ge
         out[ver + "/tworefs_ge_to512"] = torch.nn.functional.linear(ge, w["ge_to512.weight"], w["ge_to512.bias"])
     return {k: v.double() for k, v in out.items()}
-
-
-def figures(ours, ref):
-    a, b = ours.double().flatten(), ref.double().flatten()
-    return {"max_abs": float((a - b).abs().max()), "rel_to_max": float((a - b).abs().max() / b.abs().max()),
-            "one_minus_cos": float(1 - (a @ b) / (a.norm() * b.norm()))}
 
 
 reruns = {}
