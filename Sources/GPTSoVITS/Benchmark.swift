@@ -372,7 +372,7 @@ public struct PipelineBenchmark: Sendable {
         var speakerSeconds: [Double] = []
         if bundle.speaker != nil {
             let samples = try ReferenceAudio.modelRateSamples(refAudio, modelSampleRate: bundle.sampleRate)
-            speakerSeconds = try repeated("speaker model", progress: progress) { () -> Double in
+            speakerSeconds = try repeated("speaker model", cpu: cpuTimes, progress: progress) { () -> Double in
                 let t0 = clock.now
                 _ = try bundle.speakerEmbedding(modelRateSamples: samples)
                 return BenchmarkStatistics.seconds(clock.now - t0)
