@@ -164,6 +164,9 @@ func conv1dBackward(_ dy: Tensor, _ x: Tensor, _ w: Tensor, _ geo: ConvGeometry,
         guard let g0 = gb.baseAddress, let x0 = xb.baseAddress, let w0 = wb.baseAddress else { return }
         nonisolated(unsafe) let (gs, xs, ws, ps, dxs, dws) = (g0, x0, w0, pb.baseAddress, dxb.baseAddress, dwb.baseAddress)
         let parallelGroups = geo.groups > 1
+        // Short items (the period discriminators: B·period items of a few frames each) take dW in
+        // one gemm per (group, tap) over the whole batch; long ones per item (no copies).
+        let batchedW = geo.stride == 1 && needW && tOut < cg
         func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, kk: Int, a: UnsafePointer<Float>, lda: Int,
                   b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
             if parallelGroups {
@@ -184,8 +187,8 @@ func conv1dBackward(_ dy: Tensor, _ x: Tensor, _ w: Tensor, _ geo: ConvGeometry,
                 let gy = gs + (n * cout + g * coutG) * tOut
                 if geo.stride == 1 {
                     for kk in 0..<k {
-                        if needW, let dws {
-                            // dW_k[o, c] += Σ_j dy[o, j] · xpad[c, j + k·d]  (packed slot [k][o][c])
+                        if needW, !batchedW, let dws {
+                            // dW_k[o, c] += Σ_j dy[o, j] · xpad[c, j + k·d]
                             let tmp = UnsafeMutablePointer<Float>.allocate(capacity: coutG * cg)
                             defer { tmp.deallocate() }
                             gemm(transB: true, m: coutG, n: cg, kk: tOut, a: gy, lda: tOut, b: pad + kk * geo.dilation,
@@ -230,6 +233,33 @@ func conv1dBackward(_ dy: Tensor, _ x: Tensor, _ w: Tensor, _ geo: ConvGeometry,
                 }
             }
             if parallelGroups { Parallel.forEach(geo.groups) { body($0) } } else { body(0) }
+        }
+        if batchedW, let dws {
+            // dW_k[o, c] = Σ_n Σ_j dy[n, o, j] · xpad[n, c, j + k·d]: the items side by side along j
+            // (K = B·Tout), so each (group, tap) is one gemm and one scatter into the PyTorch layout,
+            // not one per item (the period discriminators run B·period short items).
+            let span = geo.batch * tOut
+            let wBody: (Int) -> Void = { g in
+                let dyg = UnsafeMutablePointer<Float>.allocate(capacity: coutG * span)
+                let xk = UnsafeMutablePointer<Float>.allocate(capacity: cg * span)
+                let pad = UnsafeMutablePointer<Float>.allocate(capacity: cg * tp)
+                let tmp = UnsafeMutablePointer<Float>.allocate(capacity: coutG * cg)
+                defer { dyg.deallocate(); xk.deallocate(); pad.deallocate(); tmp.deallocate() }
+                for n in 0..<geo.batch { for o in 0..<coutG {
+                    (dyg + o * span + n * tOut).update(from: gs + (n * cout + g * coutG + o) * tOut, count: tOut)
+                } }
+                for kk in 0..<k {
+                    for n in 0..<geo.batch {
+                        padGroup(xs, geo, item: n, group: g, into: pad)
+                        for c in 0..<cg { (xk + c * span + n * tOut).update(from: pad + c * tp + kk * geo.dilation, count: tOut) }
+                    }
+                    gemm(transB: true, m: coutG, n: cg, kk: span, a: dyg, lda: span, b: xk, ldb: span, beta: 0, c: tmp, ldc: cg)
+                    for o in 0..<coutG { for c in 0..<cg {
+                        dws[((g * coutG + o) * cg + c) * k + kk] += tmp[o * cg + c]
+                    } }
+                }
+            }
+            if parallelGroups { Parallel.forEach(geo.groups) { wBody($0) } } else { wBody(0) }
         }
     }}}}}}
     let db = needB ? biasGradient(dy) : nil
