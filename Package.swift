@@ -66,6 +66,8 @@ let package = Package(
             name: "GPTSoVITS",
             dependencies: ["GSVCore", "GSVModels", "GSVText", "GSVAudio", .product(name: "Logging", package: "swift-log")]
         ),
+        // `gpt-sovits bench`: the pipeline benchmark over GPTSoVITS.SynthesisTask's stage methods.
+        .target(name: "GSVBench", dependencies: ["GPTSoVITS", "GSVModels", "GSVTensor", "GSVAudio", "GSVText"]),
         .target(
             name: "GSVTrain",
             dependencies: ["GSVTensor", "GSVNN", "GSVWeights", "GSVModels", "GSVAudio", "GSVText",
@@ -97,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "GSVCLI",
             dependencies: [
-                "GPTSoVITS", "GSVServer", "GSVPrepare", "GSVCore", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText", "GSVTrain",
+                "GPTSoVITS", "GSVBench", "GSVServer", "GSVPrepare", "GSVCore", "GSVModels", "GSVTensor", "GSVWeights", "GSVNN", "GSVAudio", "GSVText", "GSVTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,6 +114,7 @@ let package = Package(
         .testTarget(name: "GSVNNTests", dependencies: ["GSVNN", "GSVWeights", "GSVTestSupport"]),
         .testTarget(name: "GSVAudioTests", dependencies: ["GSVAudio", "GSVWeights", "GSVTestSupport"], exclude: ["KaldiFbankCases"]),
         .testTarget(name: "GSVTextTests", dependencies: ["GSVText", "GSVTestSupport"]),
+        .testTarget(name: "GSVBenchTests", dependencies: ["GSVBench", "GPTSoVITS", "GSVModels", "GSVTensor", "GSVTestSupport"]),
         .testTarget(name: "GPTSoVITSTests", dependencies: ["GPTSoVITS", "GSVWeights", "GSVAudio", "GSVText", "GSVTestSupport"], exclude: ["hf_test_server.py"]),
         .testTarget(
             name: "GSVServerTests",

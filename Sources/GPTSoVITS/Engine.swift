@@ -1,5 +1,5 @@
-// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: TTS.run (non-streaming and fragment modes),
-// set_ref_audio / _set_prompt_semantic / _get_ref_spec, to_batch, audio_postprocess.
+// Follows GPT_SoVITS/TTS_infer_pack/TTS.py: set_ref_audio / _set_prompt_semantic / _get_ref_spec and
+// get_phones_and_bert (TTS.run itself, to_batch and audio_postprocess are SynthesisTask).
 import Foundation
 import GSVAudio
 import GSVModels
@@ -164,7 +164,9 @@ public final class TTSEngine: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func loadAudio(_ path: String) throws -> AudioBuffer {
+    /// The reference clip at `path`, loaded (WAV natively, other formats through ffmpeg).
+    /// - Throws: ``SynthesisError/invalidReference(path:reason:)`` naming the file.
+    public func loadReference(_ path: String) throws -> AudioBuffer {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SynthesisError.invalidReference(path: path, reason: "file not found")
         }
@@ -173,13 +175,19 @@ public final class TTSEngine: @unchecked Sendable {
         }
     }
 
+    /// A reference clip as CN-HuBERT takes it (16 kHz with the official padding).
+    /// - Throws: ``SynthesisError/invalidReference(path:reason:)`` naming `path` (e.g. a clip
+    ///   outside 3–10 s).
+    public func hubertInput(_ clip: AudioBuffer, path: String) throws -> [Float] {
+        do { return try ReferenceAudio.hubertInput(clip, modelSampleRate: bundle.sampleRate) } catch {
+            throw SynthesisError.invalidReference(path: path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+
     private func computeVoice(_ voice: VoiceReference) throws -> PreparedVoice {
         let rate = bundle.sampleRate
-        let main = try loadAudio(voice.audioPath)
-        let hubertInput: [Float]
-        do { hubertInput = try ReferenceAudio.hubertInput(main, modelSampleRate: rate) } catch {
-            throw SynthesisError.invalidReference(path: voice.audioPath, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-        }
+        let main = try loadReference(voice.audioPath)
+        let hubertInput = try hubertInput(main, path: voice.audioPath)
         let tokens: [Int]
         let ge: Tensor
         do {
@@ -192,7 +200,7 @@ public final class TTSEngine: @unchecked Sendable {
                     logger.warning("auxiliary reference \(aux) not found; skipped")
                     continue
                 }
-                clips.append(try loadAudio(aux))
+                clips.append(try loadReference(aux))
             }
             ge = try bundle.referenceTimbre(clips)
         } catch let e as SynthesisError {
@@ -267,7 +275,9 @@ public final class TTSEngine: @unchecked Sendable {
             // shared cooperative pool (which it would otherwise block for seconds at a time).
             let task = BlockingWorkExecutor.shared.start { [self] in
                 do {
-                    try self.run(text, voice: voice, options: options, noise: noise) { continuation.yield($0) }
+                    try SynthesisTask(engine: self, text: text, voice: voice, options: options, noise: noise) {
+                        continuation.yield($0)
+                    }.run()
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
@@ -301,224 +311,12 @@ public final class TTSEngine: @unchecked Sendable {
         }
         return SynthesisResult(samples: samples, sampleRate: rate, fragments: fragments, timings: timings)
     }
-
-    /// One sentence after the frontend.
-    struct Sentence {
-        var seq: PhoneSequence
-        /// BERT features; nil until needed (fragment mode computes them per batch, as the official
-        /// `return_fragment` path does, so the first chunk does not wait for the whole text).
-        var bert: Tensor?
-    }
-
-    /// The synchronous pipeline behind ``synthesize(_:voice:options:noise:)``.
-    /// - Parameter adjustDecode: a hook that may change the GPT decode options derived from
-    ///   `options` before any decode (the benchmark suppresses EOS for fixed token counts).
-    func run(_ text: String, voice: VoiceReference, options: SynthesisOptions, noise: NoiseSource,
-             adjustDecode: ((inout T2SDecodeOptions) -> Void)? = nil,
-             emit: (SynthesisEvent) -> Void) throws {
-        let start = Date()
-        var timings = SynthesisTimings()
-        if let problem = options.validationErrors().first { throw SynthesisError.invalidRequest(problem) }
-        let lang = try Self.language(options.textLanguage, version: bundle.version)
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SynthesisError.invalidRequest("text is required") }
-
-        var t0 = Date()
-        let prepared = try prepare(voice)
-        timings.reference = Date().timeIntervalSince(t0)
-        try Task.checkCancellation()
-
-        // Text: split into sentences, phones + BERT per sentence.
-        t0 = Date()
-        let mode = options.resolvedMode
-        let pieces: [String]
-        do {
-            pieces = mode.fragments || mode.tokenStreaming
-                ? try TextSplitter.preSegment(text, language: lang, method: options.textSplitMethod)
-                : try TextSplitter.segment(text, language: lang, method: options.textSplitMethod)
-        } catch {
-            throw SynthesisError.invalidRequest((error as? LocalizedError)?.errorDescription ?? "\(error)")
-        }
-        let seed: UInt64 = options.seed < 0 ? UInt64.random(in: 0...UInt64(UInt32.max)) : UInt64(options.seed)
-        if mode.tokenStreaming {
-            try streamTokens(pieces: pieces, language: lang, prepared: prepared, options: options, seed: seed,
-                             noise: NoiseSequence(source: noise, seed: seed), timings: &timings, start: start, emit: emit)
-            return
-        }
-        var sentences: [Sentence] = []
-        for p in pieces {
-            let seq = try phones(p, language: lang)
-            if seq.phoneIDs.isEmpty || seq.normText.isEmpty { continue }
-            sentences.append(Sentence(seq: seq, bert: nil))
-        }
-        guard !sentences.isEmpty else { throw SynthesisError.nothingToSay(text) }
-        if !mode.fragments {
-            for (i, bert) in try bertFeatures(sentences.map(\.seq)).enumerated() { sentences[i].bert = bert }
-        }
-        timings.frontend = Date().timeIntervalSince(t0)
-
-        // Batches (bucketed in normal mode; consecutive groups in fragment mode).
-        let lengths = sentences.map { $0.seq.normText.unicodeScalars.count }
-        let batches = SentenceBatcher.batches(lengths: lengths, batchSize: options.batchSize,
-                                              threshold: options.batchThreshold, splitBucket: mode.splitBucket)
-        var rng = SeededRNG(seed: seed)
-        let sampling = SamplingParameters(topK: options.topK, topP: options.topP, temperature: options.temperature,
-                                          repetitionPenalty: options.repetitionPenalty)
-        var decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: bundle.t2s.config.officialEarlyStopNum,
-                                             maxNewTokens: options.maxTokensPerSentence,
-                                             variant: mode.batchedGPT ? .batched : .naive)
-        adjustDecode?(&decodeOptions)
-        let rate = bundle.sampleRate
-        let silence = AudioAssembly.silenceSamples(seconds: options.fragmentInterval, sampleRate: rate)
-        var audioBySentence = [[Float]?](repeating: nil, count: sentences.count)
-        var reports = [FragmentReport?](repeating: nil, count: sentences.count)
-        var noiseSequence = NoiseSequence(source: noise, seed: seed)
-        var done = 0
-        var emittedUpTo = 0
-
-        // Background SoVITS decodes of earlier batches (with `overlapsSoVITS`), always joined; on an
-        // error the ones not started are skipped.
-        let decodes = OrderedBackgroundQueue<SoVITSBatchJob, SoVITSBatchOutput>(label: "gpt-sovits.sovits-decode")
-        defer { decodes.abandon() }
-        func finish(_ job: SoVITSBatchJob, audio: SoVITSBatchOutput) throws {
-            timings.sovits += audio.seconds
-            for (k, i) in job.batch.enumerated() {
-                audioBySentence[i] = audio.perItem[k]
-                let s = sentences[i]
-                reports[i] = FragmentReport(normText: s.seq.normText, phones: s.seq.phones, phoneIDs: s.seq.phoneIDs,
-                                            semanticTokens: job.tokens[k],
-                                            seconds: Double(audio.perItem[k].count) / Double(rate))
-            }
-            done += job.batch.count
-            emit(.progress(done: done, total: sentences.count))
-            if mode.fragments {
-                // Fragment mode: batches are consecutive, so everything up to here is final.
-                var chunk: [Float] = []
-                while emittedUpTo < sentences.count, let a = audioBySentence[emittedUpTo] {
-                    chunk += AudioAssembly.finishFragment(a, silence: silence)
-                    emittedUpTo += 1
-                }
-                if !chunk.isEmpty { emit(.audio(samples: chunk, sampleRate: rate)) }
-            }
-        }
-
-        for (batchNumber, batch) in batches.enumerated() {
-            try Task.checkCancellation()
-            t0 = Date()
-            let missing = batch.filter { sentences[$0].bert == nil }
-            let missingBert = try Parallel.lane { try bertFeatures(missing.map { sentences[$0].seq }) }
-            for (i, bert) in zip(missing, missingBert) { sentences[i].bert = bert }
-            timings.frontend += Date().timeIntervalSince(t0)
-            t0 = Date()
-            let inputs = try batch.map { i -> T2SInput in
-                let bert = try sentences[i].bert ?? bertFeatures(sentences[i].seq)
-                do {
-                    return try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
-                                        targetPhoneIDs: sentences[i].seq.phoneIDs, targetBert: bert,
-                                        promptTokens: prepared.promptTokens)
-                } catch {
-                    throw SynthesisError.stageFailed(stage: "GPT input", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-                }
-            }
-            // Between GPT steps, audio decoded in the background meanwhile is handed on (fragment mode
-            // emits it there, so a chunk never waits for the next batch's whole GPT).
-            func decodeGPT(_ items: [T2SInput]) throws -> [T2SResult] {
-                try gpt {
-                    try Parallel.lane {
-                        let session = try bundle.t2s.startDecoding(items, options: decodeOptions)
-                        while try session.step(rng: &rng) { try decodes.collect(waiting: false, finish) }
-                        return try session.finish()
-                    }
-                }
-            }
-            let results = mode.batchedGPT ? try decodeGPT(inputs) : try inputs.flatMap { try decodeGPT([$0]) }
-            timings.gpt += Date().timeIntervalSince(t0)
-            timings.gptTokens += results.reduce(0) { $0 + $1.tokens.count }
-            try Task.checkCancellation()
-
-            // SoVITS: one decode over the whole batch at speed 1 (official parallel decode), else per
-            // item. The noise of each decode call is fixed here, in call order, so running the
-            // decode concurrently with the next batch's GPT cannot change the result.
-            func nextNoise() throws -> SoVITSNoise { try noiseSequence.next() }
-            let job = SoVITSBatchJob(batch: batch, tokens: results.map(\.tokens),
-                                     phones: batch.map { sentences[$0].seq.phoneIDs },
-                                     noises: try (0..<(options.speedFactor == 1 ? 1 : batch.count)).map { _ in try nextNoise() })
-            // With `overlapsSoVITS` the decodes queue up on a background thread and overlap the next
-            // batches' GPT, each stage a lane with its share of the cores (the GPT never waits for
-            // SoVITS; once the last batch's GPT is done the remaining decodes get the whole machine).
-            // Fragment mode decodes its first batch at once, on every core, for the first chunk.
-            if !overlapsSoVITS || (mode.fragments && batchNumber == 0) {
-                try finish(job, audio: decodeBatch(job, ge: prepared.ge, options: options))
-            } else {
-                decodes.submit(job) { [self] in try Parallel.lane { try decodeBatch(job, ge: prepared.ge, options: options) } }
-                try decodes.collect(waiting: false, finish)
-            }
-        }
-        try decodes.collect(waiting: true, finish)
-        if !mode.fragments {
-            var all: [Float] = []
-            for a in audioBySentence { all += AudioAssembly.finishFragment(a ?? [], silence: silence) }
-            emit(.audio(samples: all, sampleRate: rate))
-        }
-        timings.total = Date().timeIntervalSince(start)
-        emit(.finished(fragments: reports.compactMap { $0 }, timings: timings))
-    }
-
-    /// A decoded batch: audio per item, and the seconds the decode took.
-    typealias SoVITSBatchOutput = (perItem: [[Float]], seconds: Double)
-
-    /// The SoVITS decode of one GPT batch: everything it needs, fixed before it starts.
-    struct SoVITSBatchJob: Sendable {
-        /// Sentence indices of the batch.
-        var batch: [Int]
-        /// Semantic tokens per item.
-        var tokens: [[Int]]
-        /// Phone ids per item.
-        var phones: [[Int]]
-        /// One noise for the merged decode (speed 1), else one per item.
-        var noises: [SoVITSNoise]
-    }
-
-    /// Audio per item of `job` and the seconds the decode took.
-    private func decodeBatch(_ job: SoVITSBatchJob, ge: Tensor, options: SynthesisOptions) throws -> SoVITSBatchOutput {
-        let t0 = Date()
-        var perItem: [[Float]] = []
-        if options.speedFactor == 1 {
-            let hop = bundle.sovits.config.hopLength
-            let audio = try sovitsDecode(codes: job.tokens.flatMap { $0 }, phones: job.phones.flatMap { $0 }, ge: ge, speed: 1,
-                                         noiseScale: options.noiseScale, noise: job.noises[0])
-            var startSample = 0
-            for t in job.tokens {
-                let end = min(audio.count, startSample + t.count * 2 * hop)
-                perItem.append(Array(audio[startSample..<end]))
-                startSample = end
-            }
-        } else {
-            for k in job.batch.indices {
-                perItem.append(try sovitsDecode(codes: job.tokens[k], phones: job.phones[k], ge: ge, speed: options.speedFactor,
-                                                noiseScale: options.noiseScale, noise: job.noises[k]))
-            }
-        }
-        return (perItem, Date().timeIntervalSince(t0))
-    }
-
-    func gpt<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as CancellationError { throw e } catch let e as SynthesisError { throw e } catch {
-            throw SynthesisError.stageFailed(stage: "GPT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-        }
-    }
-
-    func sovitsDecode(codes: [Int], phones: [Int], ge: Tensor, speed: Double, noiseScale: Float,
-                              noise: SoVITSNoise) throws -> [Float] {
-        do {
-            return try bundle.sovits.decode(codes: codes, phones: phones, ge: ge, speed: speed, noiseScale: noiseScale, noise: noise).scalars
-        } catch {
-            throw SynthesisError.stageFailed(stage: "SoVITS", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-        }
-    }
 }
 
-/// The SoVITS prior noise of successive decode calls of one request.
-struct NoiseSequence {
+/// The SoVITS prior noise of successive decode calls of one request. Used by one thread at a
+/// time: the task's, then (token streaming) the render queue's items in order, which the queue
+/// orders after the task's submissions.
+final class NoiseSequence: @unchecked Sendable {
     let source: NoiseSource
     let seed: UInt64
     private(set) var call = 0
@@ -529,7 +327,7 @@ struct NoiseSequence {
     }
 
     /// The noise of the next decode call.
-    mutating func next() throws -> SoVITSNoise {
+    func next() throws -> SoVITSNoise {
         defer { call += 1 }
         switch source {
         case .seeded: return .seeded(seed &+ UInt64(call) &* 0x9E37_79B9)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GPTSoVITS
+import GSVBench
 
 /// `gpt-sovits bench`: times every pipeline stage on a fixed text and reference and prints the
 /// medians (text, or one JSON object with `--json`). Progress goes to stderr.
@@ -23,7 +24,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Target text (default: a fixed 100-character Chinese text).")
     var text: String?
 
-    @Option(name: .long, help: "Language of the target text (zh, en, auto, …).")
+    @Option(name: .long, help: "Language of the target text (text_lang): zh, en, all_zh, auto, … or a web-UI label.")
     var lang: String = "zh"
 
     @Option(name: .long, help: "Reference clip, 3–10 s (default: examples/reference_zh.wav in the current directory).")
@@ -34,9 +35,6 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Language of the reference transcript.")
     var refLang: String = "zh"
-
-    @Option(name: .long, help: "Text split method: cut0 … cut5.")
-    var textSplitMethod: String = "cut5"
 
     @Option(name: .long, help: "Semantic tokens per fragment (EOS disabled; 25 tokens = 1 s of audio).")
     var tokens: Int = 100
@@ -53,11 +51,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Unmeasured warm-up runs per stage.")
     var warmup: Int = 1
 
-    @Option(name: .long, help: "Seed of GPT sampling and SoVITS noise.")
-    var seed: UInt64 = 1
-
     @Flag(name: .long, help: "Print one JSON object instead of a table.")
     var json = false
+
+    @OptionGroup(title: "Request options (api_v2; --seed defaults to 1 here, --batch-size/--streaming-mode/--max-tokens are set by each measurement)")
+    var request: SynthesisOptionGroup
 
     func validate() throws {
         if ref != nil && refText == nil {
@@ -73,9 +71,12 @@ struct BenchCommand: AsyncParsableCommand {
         if e2eBatchSize < 0 || e2eBatchSize > 200 { throw ValidationError("--e2e-batch-size must be in 0…200 (got \(e2eBatchSize))") }
         _ = try parseLanguage(lang, option: "--lang")
         _ = try parseLanguage(refLang, option: "--ref-lang")
-        if (try? TextSplitMethod(parsing: textSplitMethod)) == nil {
-            throw ValidationError("--text-split-method: unknown method '\(textSplitMethod)' (use cut0 … cut5)")
+        for (given, name) in [(request.batchSize != nil, "--batch-size (use --e2e-batch-size)"),
+                              (request.streamingMode != nil, "--streaming-mode (every mode's first chunk is measured)"),
+                              (request.maxTokens != nil, "--max-tokens (use --tokens)")] where given {
+            throw ValidationError("bench sets \(name) itself")
         }
+        _ = try requestOptions()
     }
 
     func run() async throws {
@@ -83,10 +84,6 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func runCommand() async throws {
-        let splitMethod: TextSplitMethod
-        do { splitMethod = try TextSplitMethod(parsing: textSplitMethod) } catch {
-            throw ValidationError("--text-split-method: unknown method '\(textSplitMethod)' (use cut0 … cut5)")
-        }
         let refPath = ref ?? BenchmarkSettings.defaultReferencePath
         guard FileManager.default.fileExists(atPath: refPath) else {
             if ref == nil {
@@ -98,14 +95,12 @@ struct BenchCommand: AsyncParsableCommand {
                                        promptLanguage: try parseLanguage(refLang, option: "--ref-lang"))
         var settings = BenchmarkSettings(reference: reference)
         if let text { settings.text = text }
-        settings.textLanguage = try parseLanguage(lang, option: "--lang")
-        settings.textSplitMethod = splitMethod
+        settings.options = try requestOptions()
         settings.tokens = tokens
         settings.gptBatch = gptBatch
         settings.e2eBatchSize = e2eBatchSize
         settings.runs = runs
         settings.warmupRuns = warmup
-        settings.seed = seed
 
         let stderr = FileHandle.standardError
         let progress: (String) -> Void = { line in stderr.write(Data("[bench] \(line)\n".utf8)) }
@@ -137,6 +132,14 @@ struct BenchCommand: AsyncParsableCommand {
         func rank(_ stage: String) -> Int { order.firstIndex(of: stage) ?? order.firstIndex { stage.hasPrefix($0) } ?? order.count }
         let stages = seconds.keys.sorted { (rank($0), $0) < (rank($1), $1) }
         return stages.map { $0 + String(format: " %.2f s", seconds[$0] ?? 0) }.joined(separator: ", ")
+    }
+
+    /// The request options: `--lang` and the api_v2 options given, over the benchmark's defaults
+    /// (api_v2 defaults with seed 1).
+    private func requestOptions() throws -> SynthesisOptions {
+        var base = BenchmarkSettings.defaultOptions
+        base.textLanguage = try parseLanguage(lang, option: "--lang")
+        return try request.options(over: base)
     }
 
     /// The human-readable table of a report.

@@ -1,16 +1,12 @@
 // Times the stages of GPT_SoVITS/TTS_infer_pack/TTS.py: TTS.run (reference features, text frontend,
-// BERT, GPT prefill/decode, SoVITS decode) and the whole pipeline. The benchmark itself has no
-// official counterpart.
+// BERT, GPT prefill/decode, SoVITS decode) and the whole pipeline, through the stage methods of one
+// GPTSoVITS.SynthesisTask. The benchmark itself has no official counterpart.
 import Foundation
+import GPTSoVITS
 import GSVAudio
 import GSVModels
 import GSVTensor
 import GSVText
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Errors of ``PipelineBenchmark``.
 public enum BenchmarkError: Error, LocalizedError, Sendable, Equatable {
@@ -38,12 +34,13 @@ public struct BenchmarkSettings: Sendable, Equatable {
 
     /// Target text.
     public var text: String = defaultText
-    /// Language of the target text.
-    public var textLanguage: TextLanguage = .zh
     /// The reference voice.
     public var reference: VoiceReference
-    /// How the text is split into GPT fragments (api_v2 default cut5).
-    public var textSplitMethod: TextSplitMethod = .cut5
+    /// The request options of every synthesis the benchmark makes (text language, split method,
+    /// seed of GPT sampling and SoVITS noise, sampling…): api_v2 defaults with seed 1. Each
+    /// measurement sets `batch_size` and `streaming_mode` itself; the GPT stages and the end-to-end
+    /// runs decode exactly ``tokens`` tokens per fragment.
+    public var options: SynthesisOptions = BenchmarkSettings.defaultOptions
     /// Semantic tokens decoded per fragment with EOS disabled (25 tokens = 1 s of audio).
     public var tokens: Int = 100
     /// Sequences in the batched GPT measurement.
@@ -55,8 +52,13 @@ public struct BenchmarkSettings: Sendable, Equatable {
     public var runs: Int = 3
     /// Unmeasured repetitions before the measured ones.
     public var warmupRuns: Int = 1
-    /// Seed of GPT sampling and SoVITS noise.
-    public var seed: UInt64 = 1
+
+    /// The api_v2 defaults with seed 1 (runs are comparable).
+    public static var defaultOptions: SynthesisOptions {
+        var o = SynthesisOptions()
+        o.seed = 1
+        return o
+    }
 
     /// Settings with the defaults and `reference`.
     public init(reference: VoiceReference) {
@@ -72,6 +74,7 @@ public struct BenchmarkSettings: Sendable, Equatable {
         if e2eBatchSize < 0 || e2eBatchSize > 200 { e.append("end-to-end batch size must be in 0…200 (got \(e2eBatchSize))") }
         if runs < 1 || runs > 1000 { e.append("runs must be in 1…1000 (got \(runs))") }
         if warmupRuns < 0 || warmupRuns > 100 { e.append("warm-up runs must be in 0…100 (got \(warmupRuns))") }
+        e += options.validationErrors()
         return e
     }
 }
@@ -207,54 +210,6 @@ public enum BenchmarkStatistics {
     }
 }
 
-/// Process-level readings: peak memory and machine load.
-public enum ProcessMetrics {
-    /// Peak resident set size in bytes: `VmHWM` of `/proc/self/status` on Linux, else
-    /// `getrusage` `ru_maxrss`. Nil when neither is available.
-    public static func peakResidentBytes() -> Int? {
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-           let kb = kilobytes(field: "VmHWM", inProcStatus: status) {
-            return kb * 1024
-        }
-        var usage = rusage()
-        #if canImport(Glibc)
-        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
-        #else
-        let who = RUSAGE_SELF
-        #endif
-        guard getrusage(who, &usage) == 0 else { return nil }
-        #if canImport(Darwin)
-        return Int(usage.ru_maxrss)  // bytes on Darwin
-        #else
-        return Int(usage.ru_maxrss) * 1024  // kilobytes elsewhere
-        #endif
-    }
-
-    /// The value in kB of a `Name:   123 kB` line of `/proc/<pid>/status`; nil when absent or malformed.
-    public static func kilobytes(field: String, inProcStatus status: String) -> Int? {
-        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let rest = line.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard let number = rest.first.flatMap({ Int($0) }) else { return nil }
-            if rest.count > 1, rest[1].lowercased() != "kb" { return nil }
-            return number
-        }
-        return nil
-    }
-
-    /// CPU time this process has used so far (user + system, every thread), in seconds.
-    public static func cpuSeconds() -> Double {
-        var t = timespec()
-        guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) == 0 else { return 0 }
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
-
-    /// The 1-minute load average from `/proc/loadavg`; nil where unavailable.
-    public static func loadAverage() -> Double? {
-        guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
-        return s.split(separator: " ").first.flatMap { Double($0) }
-    }
-}
-
 /// Runs every measurement of `gpt-sovits bench` over one model bundle.
 public struct PipelineBenchmark: Sendable {
     /// The networks measured.
@@ -306,10 +261,28 @@ public struct PipelineBenchmark: Sendable {
         return m
     }
 
-    /// The GPT options that decode exactly ``BenchmarkSettings/tokens`` tokens per sequence:
-    /// EOS suppressed, stopped by the early-stop limit (the batched driver keeps `tokens`).
-    public var fixedTokenOptions: T2SDecodeOptions {
-        T2SDecodeOptions(sampling: SamplingParameters(), maxNewTokens: settings.tokens, variant: .batched, suppressEOS: true)
+    /// `base` (a task's GPT options) changed to decode exactly ``BenchmarkSettings/tokens`` tokens
+    /// per sequence: EOS suppressed, stopped by the token cap.
+    public func fixedTokenOptions(_ base: T2SDecodeOptions) -> T2SDecodeOptions {
+        var o = base
+        o.maxNewTokens = settings.tokens
+        o.suppressEOS = true
+        return o
+    }
+
+    /// The request options of one measurement: the settings' options with `batchSize` and
+    /// `streaming`.
+    private func requestOptions(batchSize: Int = 1, streaming: StreamingMode = .off) -> SynthesisOptions {
+        var o = settings.options
+        o.batchSize = batchSize
+        o.streamingMode = streaming
+        return o
+    }
+
+    /// A synthesis task of the settings' text on a fresh engine (so the voice is not cached).
+    private func task(batchSize: Int = 1, emit: @escaping (SynthesisEvent) -> Void = { _ in }) throws -> SynthesisTask {
+        try SynthesisTask(engine: TTSEngine(bundle: bundle), text: settings.text, voice: settings.reference,
+                          options: requestOptions(batchSize: batchSize), noise: .seeded, emit: emit)
     }
 
     /// Runs every measurement, reporting progress lines through `progress`.
@@ -318,51 +291,41 @@ public struct PipelineBenchmark: Sendable {
         let loadBefore = ProcessMetrics.loadAverage()
         let clock = ContinuousClock()
         let cpuTimes = StageCPUTimes()
-        let lang = try TTSEngine.language(settings.textLanguage, version: bundle.version)
-        let voice = settings.reference
+        // The stages of one synthesis task (batch_size 1, streaming off), timed one by one.
+        let stages = try task()
         let pieces: [String]
-        do {
-            pieces = try TextSplitter.segment(settings.text, language: lang, method: settings.textSplitMethod)
-        } catch {
+        do { pieces = try stages.splitText() } catch {
             throw BenchmarkError.stageFailed(stage: "text split", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
 
         // Frontend: every piece through normalisation, G2P and phone ids.
-        var sequences: [PhoneSequence] = []
+        var sentences: [SynthesisTask.Sentence] = []
         let frontendSeconds = try repeated("frontend", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
-            let seqs = try pieces.map { try bundle.frontend.phones(for: $0, language: lang) }
+            let s = try pieces.compactMap { try stages.sentence($0) }
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
-            sequences = seqs.filter { !$0.phoneIDs.isEmpty && !$0.normText.isEmpty }
+            sentences = s
             return dt
         }
-        guard !sequences.isEmpty else { throw SynthesisError.nothingToSay(settings.text) }
+        guard !sentences.isEmpty else { throw SynthesisError.nothingToSay(settings.text) }
         let characters = settings.text.count
         let frontendMedian = try Self.median(frontendSeconds, "frontend")
         let frontendCPS = Double(characters) / max(frontendMedian, 1e-9)
 
-        // BERT features of every fragment, batched as the engine computes them (streaming off).
-        var berts: [Tensor] = []
+        // BERT features of every fragment, batched as the task computes them (streaming off).
+        let withoutBert = sentences
         let bertSeconds = try repeated("RoBERTa", cpu: cpuTimes, progress: progress) { () -> Double in
+            var s = withoutBert
             let t0 = clock.now
-            let feats = try bundle.bert.features(batch: sequences.map(\.bertSegments))
+            try stages.addBertFeatures(to: &s)
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
-            berts = feats
+            sentences = s
             return dt
         }
 
-        // HuBERT over the reference clip.
-        guard FileManager.default.fileExists(atPath: voice.audioPath) else {
-            throw SynthesisError.invalidReference(path: voice.audioPath, reason: "file not found")
-        }
-        let refAudio: AudioBuffer
-        let hubertInput: [Float]
-        do {
-            refAudio = try AudioLoader.load(path: voice.audioPath)
-            hubertInput = try ReferenceAudio.hubertInput(refAudio, modelSampleRate: bundle.sampleRate)
-        } catch {
-            throw SynthesisError.invalidReference(path: voice.audioPath, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-        }
+        // HuBERT over the reference clip (loaded and resampled as the engine does).
+        let refAudio = try stages.engine.loadReference(settings.reference.audioPath)
+        let hubertInput = try stages.engine.hubertInput(refAudio, path: settings.reference.audioPath)
         let hubertSeconds = try repeated("CN-HuBERT", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
             _ = try bundle.hubert.sslContent(audio16k: hubertInput)
@@ -381,15 +344,14 @@ public struct PipelineBenchmark: Sendable {
 
         // GPT at batch 1 and batch N, exactly `tokens` tokens per sequence.
         progress("preparing the reference voice")
-        let prepared = try TTSEngine(bundle: bundle).prepare(voice)
-        let inputs = try zip(sequences, berts).map { seq, bert in
-            try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
-                         targetPhoneIDs: seq.phoneIDs, targetBert: bert, promptTokens: prepared.promptTokens)
-        }
-        let options = fixedTokenOptions
+        try stages.prepareReference()
+        let inputs = try sentences.map { try stages.gptInput(for: $0) }
+        var batchedOptions = stages.gptOptions
+        batchedOptions.variant = .batched
+        let options = fixedTokenOptions(batchedOptions)
         var firstTokens: [Int] = []
         let gpt1 = try repeated("GPT batch 1", cpu: cpuTimes, progress: progress) { () -> (prefill: Double, tps: Double) in
-            let (r, timings) = try Self.decode([inputs[0]], bundle: bundle, options: options, seed: settings.seed)
+            let (r, timings) = try Self.decode([inputs[0]], bundle: bundle, options: options, seed: stages.seed)
             try Self.checkTokenCount(r, expected: settings.tokens)
             firstTokens = r[0].tokens
             return (BenchmarkStatistics.seconds(timings.prefill),
@@ -397,7 +359,7 @@ public struct PipelineBenchmark: Sendable {
         }
         let batchInputs = (0..<settings.gptBatch).map { inputs[$0 % inputs.count] }
         let gptN = try repeated("GPT batch \(settings.gptBatch)", cpu: cpuTimes, progress: progress) { () -> Double in
-            let (r, timings) = try Self.decode(batchInputs, bundle: bundle, options: options, seed: settings.seed)
+            let (r, timings) = try Self.decode(batchInputs, bundle: bundle, options: options, seed: stages.seed)
             try Self.checkTokenCount(r, expected: settings.tokens)
             return Double(settings.tokens * batchInputs.count) / max(BenchmarkStatistics.seconds(timings.decode), 1e-9)
         }
@@ -407,10 +369,9 @@ public struct PipelineBenchmark: Sendable {
         var sovitsAudio = 0.0
         let sovitsRTFs = try repeated("SoVITS", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
-            let audio = try bundle.sovits.decode(codes: firstTokens, phones: sequences[0].phoneIDs, ge: prepared.ge,
-                                                 noise: .seeded(settings.seed))
+            let audio = try stages.decodeSoVITS(tokens: firstTokens, for: sentences[0])
             let dt = BenchmarkStatistics.seconds(clock.now - t0)
-            sovitsAudio = Double(audio.scalars.count) / Double(rate)
+            sovitsAudio = Double(audio.count) / Double(rate)
             guard sovitsAudio > 0 else { throw BenchmarkError.stageFailed(stage: "SoVITS", reason: "decode produced no audio") }
             return dt / sovitsAudio
         }
@@ -429,7 +390,7 @@ public struct PipelineBenchmark: Sendable {
 
         // End to end again with the fragments decoded in batches.
         let rssBeforeBatch = Double(ProcessMetrics.peakResidentBytes() ?? 0) / 1_048_576
-        let batchSize = settings.e2eBatchSize > 0 ? settings.e2eBatchSize : sequences.count
+        let batchSize = settings.e2eBatchSize > 0 ? settings.e2eBatchSize : sentences.count
         var batchAudio = 0.0
         let batchSeconds = try repeated("end to end (batch_size \(batchSize))", cpu: cpuTimes, progress: progress) { () -> Double in
             let t0 = clock.now
@@ -468,7 +429,7 @@ public struct PipelineBenchmark: Sendable {
 
         let g1 = gpt1
         var report = BenchmarkReport(
-            modelSource: bundle.source, textCharacters: characters, fragments: sequences.count,
+            modelSource: bundle.source, textCharacters: characters, fragments: sentences.count,
             tokensPerFragment: settings.tokens, runs: settings.runs, warmupRuns: settings.warmupRuns,
             loadSeconds: loadSeconds, frontendCharsPerSecond: frontendCPS,
             bertMs: try Self.median(bertSeconds, "RoBERTa") * 1000,
@@ -518,39 +479,25 @@ public struct PipelineBenchmark: Sendable {
         }
     }
 
-    /// One synthesis of the text through ``TTSEngine`` with api_v2 defaults and streaming off
-    /// (batch 1 unless `batchSize` says otherwise, fragment pauses), except that every fragment
-    /// decodes exactly `tokens` tokens (EOS suppressed through the engine's decode hook). A fresh
-    /// engine, so the reference features are computed too.
+    /// One synthesis task of the text with the settings' options and streaming off (batch 1 unless
+    /// `batchSize` says otherwise, fragment pauses), except that every fragment decodes exactly
+    /// `tokens` tokens (``fixedTokenOptions(_:)`` on the task's GPT options). A fresh engine, so the
+    /// reference features are computed too.
     /// - Returns: the number of output samples.
     private func endToEnd(batchSize: Int = 1) throws -> Int {
-        let engine = TTSEngine(bundle: bundle)
-        var options = SynthesisOptions()
-        options.batchSize = batchSize
-        options.textLanguage = settings.textLanguage
-        options.textSplitMethod = settings.textSplitMethod
-        options.seed = Int64(settings.seed % UInt64(Int64.max))
-        let fixed = fixedTokenOptions
         var samples = 0
-        try engine.run(settings.text, voice: settings.reference, options: options, noise: .seeded,
-                       adjustDecode: { decode in
-                           decode.maxNewTokens = fixed.maxNewTokens
-                           decode.suppressEOS = true
-                       },
-                       emit: { event in
-                           if case let .audio(chunk, _) = event { samples += chunk.count }
-                       })
+        let task = try task(batchSize: batchSize) { event in
+            if case let .audio(chunk, _) = event { samples += chunk.count }
+        }
+        task.gptOptions = fixedTokenOptions(task.gptOptions)
+        try task.run()
         return samples
     }
 
     /// Seconds from the request to the first `.audio` event of the engine in streaming_mode 1, and
     /// that chunk's duration in seconds. The rest of the stream is cancelled.
     private func firstChunkLatency(engine: TTSEngine, mode: StreamingMode = .fragments) async throws -> (seconds: Double, audio: Double) {
-        var options = SynthesisOptions()
-        options.textLanguage = settings.textLanguage
-        options.textSplitMethod = settings.textSplitMethod
-        options.streamingMode = mode
-        options.seed = Int64(settings.seed % UInt64(Int64.max))
+        var options = requestOptions(streaming: mode)
         // The same per-fragment token budget as the other stages (random weights never predict EOS;
         // with real weights EOS may end a fragment earlier).
         options.maxTokensPerSentence = settings.tokens

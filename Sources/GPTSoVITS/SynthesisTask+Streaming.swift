@@ -136,7 +136,7 @@ struct StreamingChunkRenderer {
     }
 }
 
-extension TTSEngine {
+extension SynthesisTask {
     /// Token streaming (`streaming_mode` 2/3): every sentence is decoded by the step-wise GPT and
     /// its audio is emitted chunk by chunk while the GPT is still running; a `fragment_interval`
     /// pause follows each sentence. Sentences are prepared (phones, BERT) one at a time, just before
@@ -144,122 +144,130 @@ extension TTSEngine {
     ///
     /// Unlike the official loop, which keeps only the first sentence of every `batch_size` group,
     /// every sentence is spoken (identical for the default `batch_size` 1).
-    func streamTokens(pieces: [String], language: TextLanguage, prepared: PreparedVoice, options: SynthesisOptions,
-                      seed: UInt64, noise: NoiseSequence, timings: inout SynthesisTimings, start: Date,
-                      emit: (SynthesisEvent) -> Void) throws {
-        var rng = SeededRNG(seed: seed)
-        let rate = bundle.sampleRate
-        let hop = bundle.sovits.config.hopLength
-        let silence = AudioAssembly.silenceSamples(seconds: options.fragmentInterval, sampleRate: rate)
-        let sampling = SamplingParameters(topK: options.topK, topP: options.topP, temperature: options.temperature,
-                                          repetitionPenalty: options.repetitionPenalty)
-        let decodeOptions = T2SDecodeOptions(sampling: sampling, earlyStopNum: bundle.t2s.config.officialEarlyStopNum,
-                                             maxNewTokens: options.maxTokensPerSentence, variant: .streaming)
+    ///
+    /// With ``TTSEngine/overlapsSoVITS``, every chunk after the request's first renders on a
+    /// background queue (in order, one at a time: each continues the previous one's latent) while
+    /// the GPT decodes on; finished chunks are emitted between GPT steps. The first chunk renders
+    /// at once, on every core.
+    func streamTokens(_ pieces: [String]) throws {
         let muteSimilarity: [Float]?
         if options.streamingMode == .tokenChunks {
-            do { muteSimilarity = try bundle.t2s.tokenSimilarity(to: StreamingTokenChunker.muteToken) } catch {
-                throw SynthesisError.stageFailed(stage: "GPT", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-            }
+            muteSimilarity = try gptStage { try bundle.t2s.tokenSimilarity(to: StreamingTokenChunker.muteToken) }
         } else {
             muteSimilarity = nil
         }
-        let samplesPerToken = Double(2 * hop) / options.speedFactor
-
-        var reports: [FragmentReport] = []
-        var spoken = 0
-        // With `overlapsSoVITS`, every chunk after the request's first renders on a background
-        // queue (in order, one at a time: each continues the previous one's latent) while the GPT
-        // decodes on; finished chunks are emitted between GPT steps. The first chunk renders at
-        // once, on every core.
-        let stream = StreamRenderState(noise: noise)
-        let renders = OrderedBackgroundQueue<Void, StreamRenderOutput>(label: "gpt-sovits.stream-render")
         defer { renders.abandon() }
-        var queueing = false
-        func handle(_: Void, _ out: StreamRenderOutput) {
-            for e in out.events { emit(e) }
-            timings.sovits += out.seconds
-            if let r = out.report {
-                reports.append(r)
-                spoken += 1
-            }
-        }
-        /// Runs `job` now, or queues it once the first chunk is out; returns the seconds it ran here.
-        func run(_ job: @escaping @Sendable () throws -> StreamRenderOutput) throws -> Double {
-            if queueing {
-                renders.submit(()) { try Parallel.lane(job) }
-                try renders.collect(waiting: false, handle)
-                return 0
-            }
-            let out = try job()
-            handle((), out)
-            queueing = overlapsSoVITS
-            return out.seconds
-        }
-
         for (index, piece) in pieces.enumerated() {
             try Task.checkCancellation()
-            var t0 = Date()
-            let (seq, bert) = try Parallel.lane { try phonesAndBert(piece, language: language) }
-            timings.frontend += Date().timeIntervalSince(t0)
-            guard !seq.phoneIDs.isEmpty, !seq.normText.isEmpty else { continue }
-            let input: T2SInput
-            do {
-                input = try T2SInput(promptPhoneIDs: prepared.promptPhoneIDs, promptBert: prepared.promptBert,
-                                     targetPhoneIDs: seq.phoneIDs, targetBert: bert, promptTokens: prepared.promptTokens)
-            } catch {
-                throw SynthesisError.stageFailed(stage: "GPT input", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+            var items: [Sentence] = []
+            try Parallel.lane {
+                if let s = try sentence(piece) { items = [s] }
+                try addBertFeatures(to: &items)
             }
-
-            var chunker = StreamingTokenChunker(chunkLength: options.minChunkLength, muteSimilarity: muteSimilarity)
-            let sentence = SentenceRenderState(renderer: StreamingChunkRenderer(overlapLength: options.overlapLength,
-                                                                                samplesPerToken: samplesPerToken))
-            var hereSeconds = 0.0
-            let ge = prepared.ge
-            func render(_ tokens: [Int]?, isFinal: Bool) throws {
-                hereSeconds += try run { [self] in
-                    let s0 = Date()
-                    let samples = try renderChunk(tokens, isFinal: isFinal, sentence: sentence, stream: stream,
-                                                  phones: seq.phoneIDs, ge: ge, options: options)
-                    let events: [SynthesisEvent] = samples.isEmpty ? []
-                        : [.audio(samples: AudioAssembly.finishFragment(samples, silence: 0), sampleRate: rate)]
-                    return StreamRenderOutput(events: events, seconds: Date().timeIntervalSince(s0))
-                }
-            }
-
-            t0 = Date()
-            let result = try gpt {
-                try Parallel.lane {
-                    let session = try bundle.t2s.startDecoding([input], options: decodeOptions)
-                    while try session.step(rng: &rng) {
-                        if let chunk = chunker.step(session.generatedTokens(item: 0)) { try render(chunk, isFinal: false) }
-                        if queueing { try renders.collect(waiting: false, handle) }
-                    }
-                    guard let result = try session.finish().first else { throw T2SError.invalidInput("empty batch") }
-                    return result
-                }
-            }
-            try render(chunker.finish(result.tokens), isFinal: true)
-            timings.gpt += Date().timeIntervalSince(t0) - hereSeconds
+            guard let s = items.first else { continue }
+            let t0 = Date()
+            let stream = try SentenceStream(sentence: s, task: self, muteSimilarity: muteSimilarity)
+            let result = try decodeGPT(streaming: stream)
+            try render(stream.chunker.finish(result.tokens), isFinal: true, in: stream)
+            timings.gpt += Date().timeIntervalSince(t0) - stream.renderSeconds
             timings.gptTokens += result.tokens.count
 
             // The pause, progress and report follow the sentence's last chunk.
-            _ = try run {
+            let rate = bundle.sampleRate, silence = silence, count = pieces.count, state = stream.state
+            let report = FragmentReport(normText: s.phones.normText, phones: s.phones.phones, phoneIDs: s.phones.phoneIDs,
+                                        semanticTokens: result.tokens, seconds: 0)
+            _ = try runRender {
                 var events: [SynthesisEvent] = []
                 if silence > 0 { events.append(.audio(samples: [Float](repeating: 0, count: silence), sampleRate: rate)) }
-                events.append(.progress(done: index + 1, total: pieces.count))
-                let report = FragmentReport(normText: seq.normText, phones: seq.phones, phoneIDs: seq.phoneIDs,
-                                            semanticTokens: result.tokens, seconds: Double(sentence.samples) / Double(rate))
-                return StreamRenderOutput(events: events, seconds: 0, report: report)
+                events.append(.progress(done: index + 1, total: count))
+                var r = report
+                r.seconds = Double(state.samples) / Double(rate)
+                return StreamRenderOutput(events: events, seconds: 0, report: r)
             }
         }
-        try renders.collect(waiting: true, handle)
+        try renders.collect(waiting: true) { _, out in handleRender(out) }
         guard spoken > 0 else { throw SynthesisError.nothingToSay(pieces.joined()) }
-        timings.total = Date().timeIntervalSince(start)
-        emit(.finished(fragments: reports, timings: timings))
+        timings.total = Date().timeIntervalSince(started)
+        emit(.finished(fragments: streamReports, timings: timings))
+    }
+
+    /// One sentence being streamed: its GPT input, chunker and renderer.
+    final class SentenceStream {
+        let sentence: Sentence
+        let input: T2SInput
+        var chunker: StreamingTokenChunker
+        let state: SentenceRenderState
+        /// Seconds spent rendering on the task's thread (taken off the GPT's time).
+        var renderSeconds = 0.0
+
+        init(sentence: Sentence, task: SynthesisTask, muteSimilarity: [Float]?) throws {
+            self.sentence = sentence
+            input = try task.gptInput(for: sentence)
+            chunker = StreamingTokenChunker(chunkLength: task.options.minChunkLength, muteSimilarity: muteSimilarity)
+            let hop = task.bundle.sovits.config.hopLength
+            state = SentenceRenderState(renderer: StreamingChunkRenderer(overlapLength: task.options.overlapLength,
+                                                                         samplesPerToken: Double(2 * hop) / task.options.speedFactor))
+        }
+    }
+
+    /// The step-wise GPT of one streamed sentence: after every step that did not end decoding, a
+    /// chunk is cut when one is due and rendered, and chunks rendered in the background meanwhile
+    /// are emitted.
+    func decodeGPT(streaming stream: SentenceStream) throws -> T2SResult {
+        try gptStage {
+            try Parallel.lane {
+                let session = try bundle.t2s.startDecoding([stream.input], options: gptOptions)
+                while try session.step(rng: &rng) {
+                    if let chunk = stream.chunker.step(session.generatedTokens(item: 0)) {
+                        try render(chunk, isFinal: false, in: stream)
+                    }
+                    if queueingRenders { try renders.collect(waiting: false) { _, out in handleRender(out) } }
+                }
+                guard let result = try session.finish().first else { throw T2SError.invalidInput("empty batch") }
+                return result
+            }
+        }
+    }
+
+    /// Renders one chunk of `stream` (nil: decoding ended with nothing pending) and emits its audio,
+    /// now or from the background queue.
+    func render(_ tokens: [Int]?, isFinal: Bool, in stream: SentenceStream) throws {
+        let stage = try soVITS(), noise = noise, state = stream.state, phones = stream.sentence.phones.phoneIDs
+        let rate = bundle.sampleRate
+        stream.renderSeconds += try runRender {
+            let t0 = Date()
+            let samples = try stage.renderChunk(tokens, isFinal: isFinal, sentence: state, noise: noise, phones: phones)
+            let events: [SynthesisEvent] = samples.isEmpty ? []
+                : [.audio(samples: AudioAssembly.finishFragment(samples, silence: 0), sampleRate: rate)]
+            return StreamRenderOutput(events: events, seconds: Date().timeIntervalSince(t0))
+        }
+    }
+
+    /// Runs `job` now, or queues it once the first chunk is out; returns the seconds it ran here.
+    func runRender(_ job: @escaping @Sendable () throws -> StreamRenderOutput) throws -> Double {
+        if queueingRenders {
+            renders.submit(()) { try Parallel.lane(job) }
+            try renders.collect(waiting: false) { _, out in handleRender(out) }
+            return 0
+        }
+        let out = try job()
+        handleRender(out)
+        queueingRenders = engine.overlapsSoVITS
+        return out.seconds
+    }
+
+    /// Emits a rendered step's events and keeps its time and report.
+    func handleRender(_ out: StreamRenderOutput) {
+        for e in out.events { emit(e) }
+        timings.sovits += out.seconds
+        if let r = out.report {
+            streamReports.append(r)
+            spoken += 1
+        }
     }
 }
 
-/// What one queued step of a token stream hands back to the caller: events to emit in order, the
+/// What one queued step of a token stream hands back to the task: events to emit in order, the
 /// SoVITS seconds it took, and the sentence's report once its last chunk is done.
 struct StreamRenderOutput: Sendable {
     var events: [SynthesisEvent]
@@ -267,36 +275,25 @@ struct StreamRenderOutput: Sendable {
     var report: FragmentReport? = nil
 }
 
-/// The request-wide state of token-stream rendering: the SoVITS noise, drawn in call order.
-/// Used by one thread at a time: the caller for the first chunk, then the render queue's items in
-/// order (the queue orders them after the caller's submission).
-final class StreamRenderState: @unchecked Sendable {
-    var noise: NoiseSequence
-    init(noise: NoiseSequence) { self.noise = noise }
-}
-
-/// One sentence's chunk renderer and the samples it has produced; used like ``StreamRenderState``.
+/// One sentence's chunk renderer and the samples it has produced. Used by one thread at a time:
+/// the task's for the first chunk, then the render queue's items in order (the queue orders them
+/// after the task's submission).
 final class SentenceRenderState: @unchecked Sendable {
     var renderer: StreamingChunkRenderer
     var samples = 0
     init(renderer: StreamingChunkRenderer) { self.renderer = renderer }
 }
 
-extension TTSEngine {
+extension SoVITSStage {
     /// Renders one chunk of a sentence's tokens (see ``StreamingChunkRenderer``) and returns its
     /// samples (empty when nothing is due yet).
-    func renderChunk(_ tokens: [Int]?, isFinal: Bool, sentence: SentenceRenderState, stream: StreamRenderState,
-                     phones: [Int], ge: Tensor, options: SynthesisOptions) throws -> [Float] {
+    func renderChunk(_ tokens: [Int]?, isFinal: Bool, sentence: SentenceRenderState, noise: NoiseSequence,
+                     phones: [Int]) throws -> [Float] {
         let samples = try sentence.renderer.render(tokens, isFinal: isFinal) { history, resultTokens, overlap in
-            do {
-                return try bundle.sovits.decodeStreaming(codes: history, phones: phones, ge: ge,
-                                                         speed: options.speedFactor, noiseScale: options.noiseScale,
-                                                         noise: try stream.noise.next(), resultTokens: resultTokens,
-                                                         overlap: overlap)
-            } catch let e as SynthesisError {
-                throw e
-            } catch {
-                throw SynthesisError.stageFailed(stage: "SoVITS", reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+            try named {
+                try sovits.decodeStreaming(codes: history, phones: phones, ge: ge, speed: options.speedFactor,
+                                           noiseScale: options.noiseScale, noise: try noise.next(), resultTokens: resultTokens,
+                                           overlap: overlap)
             }
         }
         sentence.samples += samples.count
