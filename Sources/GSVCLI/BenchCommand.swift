@@ -71,10 +71,10 @@ struct BenchCommand: AsyncParsableCommand {
         if e2eBatchSize < 0 || e2eBatchSize > 200 { throw ValidationError("--e2e-batch-size must be in 0…200 (got \(e2eBatchSize))") }
         _ = try parseLanguage(lang, option: "--lang")
         _ = try parseLanguage(refLang, option: "--ref-lang")
-        for (given, name) in [(request.batchSize != nil, "--batch-size (use --e2e-batch-size)"),
-                              (request.streamingMode != nil, "--streaming-mode (every mode's first chunk is measured)"),
-                              (request.maxTokens != nil, "--max-tokens (use --tokens)")] where given {
-            throw ValidationError("bench sets \(name) itself")
+        for (given, message) in [(request.batchSize != nil, "--batch-size is set by each measurement (use --e2e-batch-size)"),
+                                 (request.streamingMode != nil, "--streaming-mode is set by each measurement (every mode's first chunk is measured)"),
+                                 (request.maxTokens != nil, "--max-tokens is set by bench (use --tokens)")] where given {
+            throw ValidationError(message)
         }
         _ = try requestOptions()
     }

@@ -182,6 +182,17 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(models.contains("not found"), "\(models)")
     }
 
+    /// bench takes the api_v2 request options through the shared option group (checked the same
+    /// way as say's) and refuses the ones each measurement sets itself.
+    @Test(.enabled(if: CLITests.cliAvailable)) func benchErrors() throws {
+        #expect(try failing(["bench", "--top-k", "0"], usage: "bench") == "Error: --top-k must be ≥ 1 (got 0)")
+        #expect(try failing(["bench", "--text-split-method", "cut9"], usage: "bench") == "Error: --text-split-method must be one of cut0…cut5 (got 'cut9')")
+        #expect(try failing(["bench", "--batch-size", "2"], usage: "bench") == "Error: --batch-size is set by each measurement (use --e2e-batch-size)")
+        #expect(try failing(["bench", "--streaming-mode", "1"], usage: "bench").hasPrefix("Error: --streaming-mode is set by each measurement"))
+        #expect(try failing(["bench", "--max-tokens", "5"], usage: "bench") == "Error: --max-tokens is set by bench (use --tokens)")
+        #expect(try failing(["bench", "--lang", "xx"], usage: "bench").hasPrefix("Error: --lang: unknown language 'xx'"))
+    }
+
     @Test(.enabled(if: CLITests.cliAvailable)) func serveErrors() throws {
         #expect(try failing(["serve", "--ref", "refs/x.wav"], usage: "serve")
             == "Error: --ref: refs/x.wav is not allowed (the server allows no reference or weight folders; start it with --ref-root)")
