@@ -276,7 +276,7 @@ struct ServerLiveTests {
     @Test("gpt-sovits serve --allow-restart: /control?command=restart comes back on the same port as a new instance",
           .enabled(if: FileManager.default.isExecutableFile(atPath: binary.path)), .timeLimit(.minutes(5)))
     func restartProcess() async throws {
-        let port = try RawHTTP.freePort()
+        let port = try LocalPort.free()
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = ["serve", "-p", String(port), "--gpt", Shared.paths.gpt, "--sovits", Shared.paths.sovits,
